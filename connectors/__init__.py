@@ -1,0 +1,1 @@
+"""Connectors: one module per source kind (see connectors.base for the contract)."""

@@ -1,0 +1,140 @@
+"""The connector contract: check the connection, describe the streams, read batches.
+
+A connector kind is one module in this package with one `Connector` subclass and one
+`SourceConfig` subclass, registered by `kind` name in `connectors.registry`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from federation.model import TABLES
+from transforms.spec import FieldMapping
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: str | int | timedelta) -> timedelta:
+    """`15m`, `1h`, `30s`, `2d` or a number of seconds → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration like 30s, 15m, 1h or 2d, got {value!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class StreamConfig(BaseModel):
+    """What a source contributes to one unified entity (`assets`, `people`, `locations`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: the source column (or columns) that identify a record within this source
+    id: str | list[str]
+    #: a column that grows with each change (`updated_at`): later syncs read only newer rows
+    cursor: str | None = None
+    #: unified field → source column (or a full FieldMapping)
+    fields: dict[str, FieldMapping]
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _expand_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"column": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @property
+    def id_columns(self) -> list[str]:
+        return [self.id] if isinstance(self.id, str) else list(self.id)
+
+
+class SourceConfig(BaseModel):
+    """Settings every source has; each connector kind subclasses this with its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    kind: str
+    refresh: timedelta = timedelta(minutes=15)
+    enabled: bool = True
+    #: a request or query that takes longer fails the sync of this source
+    timeout: timedelta = timedelta(seconds=60)
+    entities: dict[str, StreamConfig]
+
+    @field_validator("refresh", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _known_entities_and_fields(self) -> SourceConfig:
+        for entity, stream in self.entities.items():
+            if entity not in TABLES:
+                raise ValueError(
+                    f"entities.{entity}: unknown entity; expected one of {', '.join(TABLES)}"
+                )
+            allowed = TABLES[entity].mapped_fields
+            for name in stream.fields:
+                if name not in allowed:
+                    raise ValueError(
+                        f"entities.{entity}.fields.{name}: unknown field of {entity}; "
+                        f"expected one of {', '.join(allowed)}"
+                    )
+        return self
+
+
+@dataclass
+class Batch:
+    """Raw records as the source gave them (one column per source column, values as read)
+    and the cursor value to resume after them (None when the stream has no cursor)."""
+
+    frame: pd.DataFrame
+    cursor: str | None = None
+
+
+class SourceError(Exception):
+    """A source could not be read. The message is shown to people as is: say what failed,
+    where, and what to do; never include a secret."""
+
+
+class Connector(ABC):
+    kind: ClassVar[str]
+    config_model: ClassVar[type[SourceConfig]]
+    #: True where write() is implemented
+    writable: ClassVar[bool] = False
+
+    def __init__(self, config: SourceConfig, *, base_dir: Path) -> None:
+        """`base_dir` is the folder of config.yaml: relative paths in the config start there."""
+        self.config = config
+        self.base_dir = base_dir
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise SourceError if the source cannot be reached or read."""
+
+    def streams(self) -> list[str]:
+        """The unified entities this source contributes to."""
+        return list(self.config.entities)
+
+    @abstractmethod
+    def read(self, entity: str, cursor: str | None = None) -> Iterator[Batch]:
+        """Yield the records of one entity stream in batches; with a cursor, only records
+        changed after it. Raise SourceError on failure."""
+
+    def write(self, entity: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        raise SourceError(f"source {self.config.name!r} ({self.kind}) does not accept writes")
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called once the sync is done."""

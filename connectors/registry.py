@@ -1,0 +1,39 @@
+"""Connector kinds by name. Built-in kinds are listed here; third-party kinds arrive through
+the `assetgraph.connectors` entry-point group, loaded only when a config names their kind."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+
+from connectors.base import Connector
+
+#: kind → "module:Class" of the built-in connectors (imported on first use)
+BUILTIN: dict[str, str] = {
+    "sql": "connectors.sql:SqlConnector",
+    "spreadsheet": "connectors.spreadsheet:SpreadsheetConnector",
+}
+
+ENTRY_POINT_GROUP = "assetgraph.connectors"
+
+
+def _load(target: str) -> type[Connector]:
+    module, _, name = target.partition(":")
+    cls = getattr(import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Connector)):
+        raise TypeError(f"{target} is not a Connector subclass")
+    return cls
+
+
+def available_kinds() -> list[str]:
+    kinds = set(BUILTIN)
+    kinds.update(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    return sorted(kinds)
+
+
+def connector_class(kind: str) -> type[Connector]:
+    if kind in BUILTIN:
+        return _load(BUILTIN[kind])
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=kind):
+        return _load(ep.value)
+    raise KeyError(kind)

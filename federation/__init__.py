@@ -1,0 +1,1 @@
+"""Gateway core: config, store, reconciliation, sync, serving, command line."""

@@ -1,0 +1,327 @@
+"""config.yaml, validated once at load by typed models.
+
+Errors name the path of the bad key (`sources[2].entities.assets.fields.cost.currency`), the
+bad value and what was expected. Values that came from `${ENV}` references, and keys that
+hold secrets, are never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.base import SourceConfig, parse_duration
+from connectors.registry import available_kinds, connector_class
+from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
+
+CONFIG_ENV = "ASSETGRAPH_CONFIG"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_KEY = re.compile(r"(password|secret|token|api_?key|credential|url|dsn)", re.I)
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `problems` holds one line per bad key."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: invalid configuration\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Strict):
+    #: folder holding the source snapshots and the published store files
+    path: str = "data/store"
+    #: published store files kept besides the current one (readers may still hold them)
+    keep: int = Field(default=2, ge=1)
+
+
+class CurrencyConfig(_Strict):
+    base: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    #: 1 unit of the currency = this many units of the base currency
+    rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("rates")
+    @classmethod
+    def _codes(cls, rates: dict[str, float]) -> dict[str, float]:
+        for code, rate in rates.items():
+            if not re.fullmatch(r"[A-Z]{3}", code):
+                raise ValueError(f"rates.{code}: expected an ISO 4217 code like EUR")
+            if rate <= 0:
+                raise ValueError(f"rates.{code}: expected a positive rate, got {rate}")
+        return rates
+
+
+class VocabularyConfig(_Strict):
+    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    #: source value (case-insensitive) → category; merged over the built-in aliases
+    category_aliases: dict[str, str] = Field(default_factory=dict)
+    #: source value (case-insensitive) → status; merged over the built-in aliases
+    status_aliases: dict[str, str] = Field(default_factory=dict)
+    #: source value (case-insensitive) → canonical manufacturer; merged over built-ins
+    manufacturer_aliases: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("status_aliases")
+    @classmethod
+    def _statuses(cls, aliases: dict[str, str]) -> dict[str, str]:
+        for key, status in aliases.items():
+            if status not in ASSET_STATUSES:
+                raise ValueError(
+                    f"status_aliases.{key}: {status!r} is not a status; expected one of "
+                    + ", ".join(ASSET_STATUSES)
+                )
+        return aliases
+
+
+class EntityRules(_Strict):
+    #: ordered identity rules: records agreeing on every field of a rule are one entity
+    identity: list[list[str]] | None = None
+    #: source order per attribute; `default` applies to attributes not listed
+    precedence: dict[str, list[str]] = Field(default_factory=dict)
+    #: a source whose last successful sync is older counts as empty for precedence
+    stale_after: timedelta | None = None
+
+    @field_validator("stale_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+
+DEFAULT_IDENTITY: dict[str, list[list[str]]] = {
+    "assets": [["serial_number"], ["asset_tag"], ["mac_addresses"], ["hostname", "manufacturer"]],
+    "people": [["email"], ["username"]],
+    "locations": [["name"]],
+}
+
+
+class ServerConfig(_Strict):
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=1000, ge=1)
+    max_depth: int = Field(default=8, ge=1)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=5000, ge=10)
+    #: cached GraphQL results (keyed by query, variables and snapshot)
+    cache_size: int = Field(default=512, ge=0)
+    graphiql: bool = True
+
+
+class DemoConfig(_Strict):
+    #: generate the demo sources into `path` on first start
+    generate: bool = True
+    path: str = "data/demo"
+    assets: int = Field(default=3000, ge=10)
+    seed: int = 7
+
+
+class Settings(_Strict):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
+    vocabularies: VocabularyConfig = Field(default_factory=VocabularyConfig)
+    reconcile: dict[str, EntityRules] = Field(default_factory=dict)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    demo: DemoConfig | None = None
+    #: validated one by one against each kind's own model (see load_config)
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass
+class Config:
+    settings: Settings
+    sources: list[SourceConfig]
+    #: folder of the config file: relative paths in it start here
+    base_dir: Path
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def rules(self, entity: str) -> EntityRules:
+        rules = self.settings.reconcile.get(entity) or EntityRules()
+        if rules.identity is None:
+            rules = rules.model_copy(update={"identity": DEFAULT_IDENTITY[entity]})
+        return rules
+
+    def precedence(self, entity: str, field: str) -> list[str]:
+        """Sources in order of trust for one attribute; sources not named come last."""
+        prec = self.rules(entity).precedence
+        order = list(prec.get(field) or prec.get("default") or [])
+        order += [s.name for s in self.sources if s.name not in order]
+        return order
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _substitute_env(node: Any, path: str, secret_paths: set[str], problems: list[str]) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in strings; remember which paths hold secrets."""
+    if isinstance(node, dict):
+        return {
+            k: _substitute_env(v, f"{path}.{k}" if path else str(k), secret_paths, problems)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [
+            _substitute_env(v, f"{path}[{i}]", secret_paths, problems) for i, v in enumerate(node)
+        ]
+    if isinstance(node, str) and "${" in node:
+
+        def repl(m: re.Match[str]) -> str:
+            value = os.environ.get(m.group(1), m.group(2))
+            if value is None:
+                problems.append(f"{path}: environment variable {m.group(1)} is not set")
+                return ""
+            return value
+
+        secret_paths.add(path)
+        return _ENV_REF.sub(repl, node)
+    return node
+
+
+def _loc_to_path(prefix: str, loc: tuple[Any, ...]) -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before", "function-plain"):
+            continue
+        elif isinstance(part, str) and part.startswith(("function-", "union[", "tagged-union")):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _describe(err: dict[str, Any], path: str, secret_paths: set[str]) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    last = path.rsplit(".", 1)[-1]
+    hide = path in secret_paths or _SECRET_KEY.search(last) or err["type"] == "missing"
+    if hide or isinstance(err.get("input"), dict | list):
+        return f"{path}: {msg}"
+    value = repr(err.get("input"))
+    if len(value) > 80:
+        value = value[:77] + "..."
+    return f"{path}: {msg} (got {value})"
+
+
+def _errors(exc: ValidationError, prefix: str, secret_paths: set[str]) -> list[str]:
+    return [_describe(e, _loc_to_path(prefix, e["loc"]), secret_paths) for e in exc.errors()]
+
+
+def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = None) -> Config:
+    """Validate an already-parsed YAML document. Raises ConfigError listing every problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["the top level must be a mapping (key: value lines)"])
+    problems: list[str] = []
+    secret_paths: set[str] = set()
+    data = _substitute_env(raw, "", secret_paths, problems)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems += _errors(exc, "", secret_paths)
+        raise ConfigError(source, problems) from None
+
+    sources: list[SourceConfig] = []
+    kinds = available_kinds()
+    for i, entry in enumerate(settings.sources):
+        where = f"sources[{i}]"
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind not in kinds:
+            problems.append(
+                f"{where}.kind: expected one of {', '.join(kinds)}"
+                + (f" (got {kind!r})" if kind is not None else " (missing)")
+            )
+            continue
+        try:
+            model = connector_class(kind).config_model
+            sources.append(model.model_validate(entry))
+        except ValidationError as exc:
+            problems += _errors(exc, where, secret_paths)
+    problems += _cross_checks(settings, sources)
+    if problems:
+        raise ConfigError(source, problems)
+    return Config(settings=settings, sources=sources, base_dir=base_dir or Path.cwd())
+
+
+def _cross_checks(settings: Settings, sources: list[SourceConfig]) -> list[str]:
+    problems: list[str] = []
+    names = [s.name for s in sources]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(f"sources: the name {name!r} is used by more than one source")
+    for entity, rules in settings.reconcile.items():
+        where = f"reconcile.{entity}"
+        if entity not in TABLES:
+            problems.append(f"{where}: unknown entity; expected one of {', '.join(TABLES)}")
+            continue
+        fields = TABLES[entity].mapped_fields
+        for i, rule in enumerate(rules.identity or []):
+            for f in rule:
+                if f not in fields:
+                    problems.append(
+                        f"{where}.identity[{i}]: unknown field {f!r}; "
+                        f"expected one of {', '.join(fields)}"
+                    )
+        for attr, order in rules.precedence.items():
+            if attr != "default" and attr not in fields:
+                problems.append(
+                    f"{where}.precedence.{attr}: unknown field; expected default or one of "
+                    + ", ".join(fields)
+                )
+            for src in order:
+                if src not in names:
+                    problems.append(
+                        f"{where}.precedence.{attr}: unknown source {src!r}; "
+                        f"expected one of {', '.join(names) or '(no sources)'}"
+                    )
+    vocab = settings.vocabularies
+    for key, category in vocab.category_aliases.items():
+        if category not in vocab.categories:
+            problems.append(
+                f"vocabularies.category_aliases.{key}: {category!r} is not a category; "
+                f"expected one of {', '.join(vocab.categories)}"
+            )
+    if settings.server.default_limit > settings.server.max_limit:
+        problems.append("server.default_limit: must not exceed server.max_limit")
+    return problems
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_ENV) or "config.yaml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config file (default: $ASSETGRAPH_CONFIG, else ./config.yaml)."""
+    p = config_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), ["file not found"]) from None
+    except OSError as exc:
+        raise ConfigError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(p), [f"{where}not valid YAML: {problem}"]) from None
+    config = parse_config(raw, source=str(p), base_dir=p.resolve().parent)
+    config.path = p
+    return config

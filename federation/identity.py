@@ -1,0 +1,142 @@
+"""Identity: which records describe the same real thing.
+
+Identity rules are tried in order (serial number; asset tag; MAC; hostname + manufacturer).
+Records that agree on every field of a rule are merged, unless the merge would join two
+clusters that a stronger rule already says are different things (two different serial
+numbers sharing one asset tag): then nothing is merged and the match is reported as an
+ambiguity instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Ambiguity:
+    record: int
+    rule: str
+    #: records of the clusters the record matched
+    candidates: list[int]
+    reason: str
+
+
+@dataclass
+class Clusters:
+    #: cluster root of each record (position in the input frame)
+    root: np.ndarray
+    ambiguities: list[Ambiguity] = field(default_factory=list)
+
+
+def _norm(value: Any) -> Any:
+    """Identity comparison is case- and whitespace-insensitive for text."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        return v or None
+    return value
+
+
+def _rule_keys(frame: pd.DataFrame, rule: Sequence[str]) -> pd.Series:
+    """One hashable key per record for a rule (None where a field is empty); list-valued
+    fields (MAC addresses) give one row per element."""
+    if any(f not in frame.columns for f in rule):
+        return pd.Series([], dtype=object)
+    parts = []
+    for f in rule:
+        col = frame[f]
+        if col.map(lambda v: isinstance(v, list | np.ndarray)).any():
+            col = col.explode()
+        parts.append(col.map(_norm, na_action="ignore"))
+    keys = pd.concat(parts, axis=1).dropna()
+    if keys.empty:
+        return pd.Series([], dtype=object)
+    if len(rule) == 1:
+        return keys.iloc[:, 0]
+    return pd.Series(list(map(tuple, keys.itertuples(index=False))), index=keys.index)
+
+
+class _UnionFind:
+    def __init__(self, n: int, strong: list[pd.Series]) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+        #: per earlier single-valued rule: record → key (for singleton clusters)
+        self.strong = [s.to_dict() for s in strong]
+        #: keys of clusters with more than one record: root → list of sets per rule
+        self.keys: dict[int, list[set[Any]]] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def key_sets(self, root: int) -> list[set[Any]]:
+        known = self.keys.get(root)
+        if known is not None:
+            return known
+        return [({k} if (k := s.get(root)) is not None else set()) for s in self.strong]
+
+    def conflict(self, a: int, b: int, upto: int) -> int | None:
+        """Index of the first strong rule (before `upto`) on which the clusters disagree."""
+        ka, kb = self.key_sets(a), self.key_sets(b)
+        for i in range(min(upto, len(ka))):
+            if ka[i] and kb[i] and ka[i].isdisjoint(kb[i]):
+                return i
+        return None
+
+    def union(self, a: int, b: int) -> int:
+        ka, kb = self.key_sets(a), self.key_sets(b)
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+        self.keys[a] = [x | y for x, y in zip(ka, kb, strict=True)]
+        self.keys.pop(b, None)
+        return a
+
+
+def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
+    """Group the records of `frame` (one entity, every source stacked) by the identity rules."""
+    n = len(frame)
+    frame = frame.reset_index(drop=True)
+    rule_keys = [_rule_keys(frame, rule) for rule in rules]
+    # rules whose key is single-valued per record take part in conflict checks
+    single = [not k.index.has_duplicates for k in rule_keys]
+    strong = [k if s else pd.Series([], dtype=object) for k, s in zip(rule_keys, single, strict=True)]
+    uf = _UnionFind(n, strong)
+    ambiguities: list[Ambiguity] = []
+    for r, (rule, keys) in enumerate(zip(rules, rule_keys, strict=True)):
+        if keys.empty:
+            continue
+        name = "+".join(rule)
+        shared = keys[keys.duplicated(keep=False)]
+        for key, members in shared.groupby(shared, sort=False).groups.items():
+            idx = list(members)
+            head = uf.find(idx[0])
+            for rec in idx[1:]:
+                other = uf.find(rec)
+                if other == head:
+                    continue
+                bad = uf.conflict(head, other, r)
+                if bad is not None:
+                    ambiguities.append(
+                        Ambiguity(
+                            record=rec,
+                            rule=name,
+                            candidates=[head, other],
+                            reason=f"{name} {key!r} is shared by records whose "
+                            f"{'+'.join(rules[bad])} differ; not merged",
+                        )
+                    )
+                    continue
+                head = uf.union(head, other)
+    root = np.fromiter((uf.find(i) for i in range(n)), dtype=np.int64, count=n)
+    for amb in ambiguities:
+        amb.candidates = sorted({int(root[c]) for c in amb.candidates})
+    return Clusters(root=root, ambiguities=ambiguities)

@@ -1,0 +1,182 @@
+"""The unified model: the tables the gateway publishes, their columns and relationships.
+
+One description serves every layer: transforms know which fields a mapping may fill,
+reconciliation knows which attributes to merge, the store creates its tables from it, and
+the GraphQL schema builds its types, filters and ordering inputs from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal[
+    "uuid", "string", "int", "numeric", "boolean", "date", "timestamptz", "jsonb", "string_list"
+]
+
+#: DuckDB type of each column type in the published store.
+DUCKDB_TYPES: dict[str, str] = {
+    "uuid": "VARCHAR",
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "numeric": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamptz": "TIMESTAMPTZ",
+    "jsonb": "JSON",
+    "string_list": "VARCHAR[]",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    description: str = ""
+    #: filled by sources through mappings (False for the gateway's own columns: ids, keys)
+    mapped: bool = True
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relationship from one table to another, joined on `local` = `remote`."""
+
+    name: str
+    target: str
+    kind: Literal["object", "array"]
+    local: str
+    remote: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A mapped field that names another entity by a natural key (a person's email, a location's
+    name). Mappings fill `<name>_key`; reconciliation resolves it to `<name>_id`."""
+
+    name: str
+    target: str
+    #: the target's identity fields the key is matched against, in order
+    match_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    relations: tuple[Relation, ...] = ()
+    references: tuple[Reference, ...] = ()
+    #: columns a free-text `search:` argument looks in (assets only, per the contract)
+    search: tuple[str, ...] = ()
+    description: str = ""
+    #: mapped fields that reconciliation uses for identity but that are not published
+    hidden_keys: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def mapped_fields(self) -> tuple[str, ...]:
+        """Fields a source mapping may fill: mapped columns, references, hidden keys."""
+        names = [c.name for c in self.columns if c.mapped]
+        names += [r.name for r in self.references]
+        names += list(self.hidden_keys)
+        return tuple(names)
+
+
+def _col(name: str, type_: ColumnType, description: str = "", mapped: bool = True) -> Column:
+    return Column(name, type_, description, mapped)
+
+
+ASSETS = Table(
+    name="assets",
+    description="A physical or virtual IT asset, merged from every source that knows it.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id; survives syncs while its records persist.", False),
+        _col("asset_tag", "string", "The organisation's inventory tag."),
+        _col("serial_number", "string", "Manufacturer serial number, normalised (upper case)."),
+        _col("hostname", "string", "Short host name, lower case."),
+        _col("name", "string", "Display name."),
+        _col("category", "string", "One of the configured categories."),
+        _col("manufacturer", "string", "Canonical manufacturer name."),
+        _col("model", "string"),
+        _col("status", "string", "ordered, in_stock, in_use, in_repair, retired, lost, disposed"),
+        _col("location_id", "uuid", "The asset's location.", False),
+        _col("assigned_to_id", "uuid", "The person the asset is assigned to.", False),
+        _col("department", "string"),
+        _col("purchase_date", "date"),
+        _col("warranty_end", "date"),
+        _col("cost", "numeric", "Purchase cost in the configured base currency."),
+        _col("cost_currency", "string", "Currency the source gave the cost in."),
+        _col("mac_addresses", "string_list", "MAC addresses, aa:bb:cc:dd:ee:ff."),
+        _col("ip_addresses", "string_list"),
+        _col("os", "string", "Operating system."),
+        _col("last_seen", "timestamptz", "Last time any source saw the asset active."),
+        _col("attributes", "jsonb", "Category-specific fields."),
+    ),
+    relations=(
+        Relation("location", "locations", "object", "location_id", "id"),
+        Relation("assigned_to", "people", "object", "assigned_to_id", "id"),
+    ),
+    references=(
+        Reference("location", "locations", ("name",)),
+        Reference("assigned_to", "people", ("email", "username")),
+    ),
+    search=("asset_tag", "serial_number", "hostname", "name", "model"),
+)
+
+PEOPLE = Table(
+    name="people",
+    description="A person who holds assets or licenses, merged by email and username.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id.", False),
+        _col("email", "string", "Lower-case email address."),
+        _col("name", "string"),
+        _col("department", "string"),
+        _col("employment_status", "string", "active, terminated or unknown"),
+        _col("manager_id", "uuid", "The person's manager.", False),
+    ),
+    relations=(
+        Relation("manager", "people", "object", "manager_id", "id"),
+        Relation("assets", "assets", "array", "id", "assigned_to_id"),
+    ),
+    references=(Reference("manager", "people", ("email", "username")),),
+    hidden_keys=("username",),
+)
+
+LOCATIONS = Table(
+    name="locations",
+    description="A place assets live: an office, a data centre, a store room.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id.", False),
+        _col("name", "string"),
+        _col("site", "string"),
+        _col("city", "string"),
+        _col("country", "string", "ISO 3166-1 alpha-2 where known."),
+    ),
+    relations=(Relation("assets", "assets", "array", "id", "location_id"),),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS)}
+
+ASSET_STATUSES = ("ordered", "in_stock", "in_use", "in_repair", "retired", "lost", "disposed")
+EMPLOYMENT_STATUSES = ("active", "terminated", "unknown")
+DEFAULT_CATEGORIES = (
+    "laptop",
+    "desktop",
+    "server",
+    "network",
+    "phone",
+    "tablet",
+    "monitor",
+    "peripheral",
+    "virtual_machine",
+    "other",
+)

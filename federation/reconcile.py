@@ -1,0 +1,315 @@
+"""Reconciliation: merge the records of every source into one row per real thing.
+
+For each entity (locations, then people, then assets, so references can be resolved):
+
+1. stack every source's snapshot rows, plus a minimal record for each reference to the
+   entity found elsewhere (a CSV's "checked out to" email becomes a person record);
+2. cluster them with the identity rules (federation.identity) and give each cluster a stable
+   id: the id its records had in the previous snapshot, else a UUID derived from its first
+   record;
+3. pick each attribute from the highest-precedence source that has a value, counting stale
+   sources as empty (a lower one fills in; null never wins over a value); list fields are
+   the union of all sources; timestamps take the latest;
+4. keep provenance for every chosen value, and record a conflict wherever the sources'
+   non-empty values disagree.
+
+Everything but the clustering runs as SQL inside the store's DuckDB connection and writes
+straight into the snapshot being published (attached as `pub`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from federation.config import Config
+from federation.identity import cluster
+from federation.model import TABLES, Table
+from federation.store import SORT_KEYS, SourceState, snapshot_table
+
+NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
+
+#: a field whose value must come from the same record as another (a cost and its currency)
+COMPANIONS: dict[str, str] = {"cost_currency": "cost"}
+#: types merged by union (lists) or by the latest value (timestamps), not by precedence
+UNION_TYPES = {"string_list"}
+LATEST_TYPES = {"timestamptz"}
+#: types for which differing values are not conflicts
+NO_CONFLICT_TYPES = {"string_list", "timestamptz", "jsonb"}
+ORDER = ("locations", "people", "assets")
+
+
+@dataclass
+class ReconcileReport:
+    entities: dict[str, int]
+    conflicts: int
+    ambiguities: int
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _stale_sources(config: Config, entity: str, states: dict[str, SourceState], now: datetime) -> set[str]:
+    stale_after = config.rules(entity).stale_after
+    out = set()
+    for s in config.sources:
+        st = states.get(s.name)
+        if st is None or st.status != "ok":
+            out.add(s.name)
+        elif stale_after and st.last_success_at and now - st.last_success_at > stale_after:
+            out.add(s.name)
+    return out
+
+
+def _reference_records(con: duckdb.DuckDBPyConnection, config: Config, entity: str, tables: set[str]) -> list[str]:
+    """SELECTs giving a minimal record per key that other entities use to point at `entity`."""
+    selects = []
+    for other in TABLES.values():
+        for ref in other.references:
+            if ref.target != entity:
+                continue
+            key = f"{ref.name}_key"
+            for s in config.sources:
+                name = snapshot_table(s.name, other.name)
+                if name not in tables:
+                    continue
+                cols = {r[0] for r in con.execute(f"DESCRIBE {_q(name)}").fetchall()}
+                if key not in cols:
+                    continue
+                if entity == "people":
+                    fields = (
+                        f"CASE WHEN {key} LIKE '%@%' THEN {key} END AS email, "
+                        f"CASE WHEN {key} NOT LIKE '%@%' THEN {key} END AS username"
+                    )
+                else:
+                    fields = f"{key} AS {ref.match_on[0]}"
+                selects.append(
+                    f"SELECT '{s.name}' AS source, 'ref:' || {key} AS record_id, "
+                    f"max(fetched_at) AS fetched_at, {fields} FROM {_q(name)} "
+                    f"WHERE {key} IS NOT NULL GROUP BY {key}"
+                )
+    return selects
+
+
+def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables: set[str]) -> list[str]:
+    """Create temp table `recs` with every record of the entity; return its field columns."""
+    selects = []
+    for s in config.sources:
+        name = snapshot_table(s.name, table.name)
+        if name in tables:
+            selects.append(f"SELECT '{s.name}' AS source, * FROM {_q(name)}")
+    selects += _reference_records(con, config, table.name, tables)
+    if not selects:
+        con.execute("CREATE OR REPLACE TEMP TABLE recs (source VARCHAR, record_id VARCHAR, fetched_at TIMESTAMPTZ)")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE recs AS "
+            + " UNION ALL BY NAME ".join(f"({s})" for s in selects)
+        )
+    cols = [r[0] for r in con.execute("DESCRIBE recs").fetchall()]
+    return [c for c in cols if c not in ("source", "record_id", "fetched_at")]
+
+
+def _assign_ids(
+    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str]
+) -> list[tuple[str, str, str, list[str], str]]:
+    """Cluster `recs`, add an `entity_id` column; return the ambiguities found."""
+    rules = [r for r in (config.rules(table.name).identity or []) if all(f in fields for f in r)]
+    ident_cols = sorted({f for r in rules for f in r})
+    cols = ", ".join(["source", "record_id", *(_q(c) for c in ident_cols)])
+    frame = con.execute(f"SELECT {cols} FROM recs ORDER BY source, record_id").df()
+    clusters = cluster(frame, rules)
+    frame["root"] = clusters.root
+    prev = con.execute(
+        "SELECT source, record_id, entity_id FROM entity_ids WHERE entity = ?", [table.name]
+    ).df()
+    frame = frame[["source", "record_id", "root"]].merge(prev, on=["source", "record_id"], how="left")
+    # the previous id most of the cluster's records had; a split keeps it for the larger part
+    sizes = frame.groupby("root").size().rename("size")
+    votes = (
+        frame.dropna(subset=["entity_id"])
+        .groupby(["root", "entity_id"]).size().rename("votes").reset_index()
+        .merge(sizes, left_on="root", right_index=True)
+        .sort_values(["votes", "size", "entity_id"], ascending=[False, False, True])
+    )
+    votes = votes.drop_duplicates("entity_id").drop_duplicates("root")
+    chosen = dict(zip(votes["root"], votes["entity_id"], strict=True))
+    first = frame.drop_duplicates("root")  # frame is sorted: the cluster's first record
+    ids = {
+        root: chosen.get(root) or str(uuid.uuid5(NAMESPACE, f"{table.name}:{src}:{rid}"))
+        for root, src, rid in zip(first["root"], first["source"], first["record_id"], strict=True)
+    }
+    frame["entity_id"] = frame["root"].map(ids)
+    con.register("_ids", frame[["source", "record_id", "entity_id"]])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE recs AS SELECT i.entity_id, r.* FROM recs r "
+        "JOIN _ids i USING (source, record_id)"
+    )
+    con.unregister("_ids")
+    out = []
+    for amb in clusters.ambiguities:
+        rec = frame.iloc[amb.record]
+        out.append(
+            (str(rec["source"]), str(rec["record_id"]), amb.rule,
+             [ids[c] for c in amb.candidates], amb.reason)
+        )
+    return out
+
+
+def _rank(config: Config, entity: str, field: str, stale: set[str]) -> str:
+    """SQL ranking a record for one attribute: fresh before stale, then precedence, then newest."""
+    order = config.precedence(entity, field)
+    cases = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(order))
+    stale_sql = ", ".join(f"'{s}'" for s in stale) or "NULL"
+    return (
+        f"((CASE WHEN source IN ({stale_sql}) THEN 1000 ELSE 0 END + CASE source {cases} ELSE 999 END)"
+        " * 1e11 - coalesce(epoch(fetched_at), 0))"
+    )
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], stale: set[str]
+) -> None:
+    """Create temp table `merged_<entity>` (one row per entity) and fill provenance/conflicts."""
+    types = {c.name: c.type for c in table.columns}
+    published = [f for f in fields if f in types or f.endswith("_key")]
+    selects = ["entity_id"]
+    prov_selects = []
+    for f in published:
+        by = COMPANIONS.get(f, f)
+        if by not in fields:
+            by = f
+        rank = _rank(config, table.name, by.removesuffix("_key"), stale)
+        col, by_col = _q(f), _q(by)
+        kind = types.get(f, "string")
+        if kind in UNION_TYPES:
+            selects.append(
+                f"list_sort(list_distinct(flatten(list({col}) FILTER (WHERE {col} IS NOT NULL)))) AS {col}"
+            )
+        elif kind in LATEST_TYPES:
+            selects.append(f"max({col}) AS {col}")
+        else:
+            selects.append(f"arg_min({col}, {rank}) FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL) AS {col}")
+        if f.endswith("_key"):
+            continue
+        if kind in UNION_TYPES:
+            where = f"{col} IS NOT NULL AND len({col}) > 0"
+            prov_selects.append(
+                f"SELECT '{table.name}', entity_id, '{f}', source, record_id, to_json({col}), fetched_at "
+                f"FROM recs WHERE {where}"
+            )
+            continue
+        order = f"{col} DESC" if kind in LATEST_TYPES else rank
+        prov_selects.append(
+            f"SELECT '{table.name}', entity_id, '{f}', arg_min(source, {order}), "
+            f"arg_min(record_id, {order}), to_json(arg_min({col}, {order})), "
+            f"arg_min(fetched_at, {order}) FROM recs WHERE {col} IS NOT NULL "
+            f"AND {by_col} IS NOT NULL GROUP BY entity_id"
+        )
+        if kind not in NO_CONFLICT_TYPES:
+            con.execute(
+                f"INSERT INTO pub.conflicts SELECT '{table.name}', entity_id, '{f}', source, "
+                f"record_id, to_json({col}) FROM recs WHERE {col} IS NOT NULL AND entity_id IN "
+                f"(SELECT entity_id FROM recs WHERE {col} IS NOT NULL GROUP BY entity_id "
+                f"HAVING count(DISTINCT {col}) > 1)"
+            )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE merged_{table.name} AS SELECT {', '.join(selects)} "
+        "FROM recs GROUP BY entity_id"
+    )
+    for sql in prov_selects:
+        con.execute(f"INSERT INTO pub.provenance {sql}")
+    con.execute(
+        f"INSERT INTO pub.record_sources SELECT '{table.name}', entity_id, source, record_id, "
+        "fetched_at FROM recs"
+    )
+    # keys an entity is known by, for resolving references to it
+    keys = [
+        f"SELECT lower({_q(k)}) AS key, entity_id FROM recs WHERE {_q(k)} IS NOT NULL"
+        for k in sorted({k for ref in _refs_to(table.name) for k in ref})
+        if k in fields
+    ]
+    keys = keys or ["SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS entity_id WHERE false"]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE keys_{table.name} AS SELECT key, min(entity_id) AS "
+        f"entity_id, count(DISTINCT entity_id) AS n FROM ({' UNION '.join(keys)}) GROUP BY key"
+    )
+
+
+def _refs_to(entity: str) -> list[tuple[str, ...]]:
+    return [ref.match_on for t in TABLES.values() for ref in t.references if ref.target == entity]
+
+
+def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[str]) -> int:
+    select = []
+    joins = []
+    for c in table.columns:
+        if c.name == "id":
+            select.append("m.entity_id AS id")
+            continue
+        ref = next((r for r in table.references if f"{r.name}_id" == c.name), None)
+        if ref is not None:
+            key = f"{ref.name}_key"
+            if key in fields:
+                alias = f"k_{ref.name}"
+                joins.append(
+                    f"LEFT JOIN keys_{ref.target} {alias} ON {alias}.key = lower(m.{_q(key)}) "
+                    f"AND {alias}.n = 1"
+                )
+                select.append(f"{alias}.entity_id AS {_q(c.name)}")
+            else:
+                select.append(f"NULL AS {_q(c.name)}")
+            continue
+        select.append(f"m.{_q(c.name)}" if c.name in fields else f"NULL AS {_q(c.name)}")
+    order = ", ".join(SORT_KEYS.get(table.name, ("id",)))
+    con.execute(
+        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT * FROM (SELECT {', '.join(select)} "
+        f"FROM merged_{table.name} m {' '.join(joins)}) ORDER BY {order}"
+    )
+    # references that matched several entities are reported, not guessed
+    for ref in table.references:
+        key = f"{ref.name}_key"
+        if key not in fields:
+            continue
+        con.execute(
+            f"INSERT INTO pub.ambiguities SELECT '{table.name}', NULL, m.entity_id, '{ref.name}', "
+            f"NULL, '{ref.name} ' || m.{_q(key)} || ' matches ' || k.n || ' {ref.target}; left empty' "
+            f"FROM merged_{table.name} m JOIN keys_{ref.target} k ON k.key = lower(m.{_q(key)}) "
+            "WHERE k.n > 1"
+        )
+    return con.execute(f"SELECT count(*) FROM merged_{table.name}").fetchall()[0][0]
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection, config: Config, states: dict[str, SourceState], now: datetime
+) -> ReconcileReport:
+    """Build the unified tables into the attached `pub` database from the source snapshots
+    in `con`; remember which entity id each record got, so ids survive the next sync."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+    ).fetchall()}
+    counts = {}
+    for entity in ORDER:
+        table = TABLES[entity]
+        fields = _stack(con, config, table, tables)
+        ambiguities = _assign_ids(con, config, table, fields)
+        if ambiguities:
+            con.executemany(
+                "INSERT INTO pub.ambiguities VALUES (?, ?, ?, ?, ?, ?)",
+                [(entity, *a) for a in ambiguities],
+            )
+        stale = _stale_sources(config, entity, states, now)
+        _merge(con, config, table, fields, stale)
+        counts[entity] = _publish_entity(con, table, fields)
+    con.execute(
+        "CREATE OR REPLACE TABLE entity_ids AS "
+        "SELECT entity, source, record_id, entity_id FROM pub.record_sources"
+    )
+    n_conf = con.execute("SELECT count(DISTINCT (entity_id, field)) FROM pub.conflicts").fetchall()[0][0]
+    n_amb = con.execute("SELECT count(*) FROM pub.ambiguities").fetchall()[0][0]
+    return ReconcileReport(entities=counts, conflicts=n_conf, ambiguities=n_amb)

@@ -1,0 +1,1 @@
+"""GraphQL: types, filters, ordering and resolvers built from the unified model."""

@@ -1,0 +1,1 @@
+"""Normalisers and per-source mappings: raw source records → unified model rows."""
