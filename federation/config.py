@@ -178,9 +178,7 @@ def _substitute_env(node: Any, path: str, secret_paths: set[str], problems: list
             for k, v in node.items()
         }
     if isinstance(node, list):
-        return [
-            _substitute_env(v, f"{path}[{i}]", secret_paths, problems) for i, v in enumerate(node)
-        ]
+        return [_substitute_env(v, f"{path}[{i}]", secret_paths, problems) for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
 
         def repl(m: re.Match[str]) -> str:
@@ -200,10 +198,8 @@ def _loc_to_path(prefix: str, loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after", "function-before", "function-plain"):
-            continue
         elif isinstance(part, str) and part.startswith(("function-", "union[", "tagged-union")):
-            continue
+            continue  # pydantic's validator and union steps are not config keys
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -275,8 +271,7 @@ def _cross_checks(settings: Settings, sources: list[SourceConfig]) -> list[str]:
             for f in rule:
                 if f not in fields:
                     problems.append(
-                        f"{where}.identity[{i}]: unknown field {f!r}; "
-                        f"expected one of {', '.join(fields)}"
+                        f"{where}.identity[{i}]: unknown field {f!r}; expected one of {', '.join(fields)}"
                     )
         for attr, order in rules.precedence.items():
             if attr != "default" and attr not in fields:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
-import pandas as pd
 
 from federation.config import Config
 from federation.identity import cluster
@@ -59,14 +58,15 @@ def _stale_sources(config: Config, entity: str, states: dict[str, SourceState], 
     out = set()
     for s in config.sources:
         st = states.get(s.name)
-        if st is None or st.status != "ok":
-            out.add(s.name)
-        elif stale_after and st.last_success_at and now - st.last_success_at > stale_after:
+        too_old = bool(stale_after and st and st.last_success_at and now - st.last_success_at > stale_after)
+        if st is None or st.status != "ok" or too_old:
             out.add(s.name)
     return out
 
 
-def _reference_records(con: duckdb.DuckDBPyConnection, config: Config, entity: str, tables: set[str]) -> list[str]:
+def _reference_records(
+    con: duckdb.DuckDBPyConnection, config: Config, entity: str, tables: set[str]
+) -> list[str]:
     """SELECTs giving a minimal record per key that other entities use to point at `entity`."""
     selects = []
     for other in TABLES.values():
@@ -105,11 +105,12 @@ def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables:
             selects.append(f"SELECT '{s.name}' AS source, * FROM {_q(name)}")
     selects += _reference_records(con, config, table.name, tables)
     if not selects:
-        con.execute("CREATE OR REPLACE TEMP TABLE recs (source VARCHAR, record_id VARCHAR, fetched_at TIMESTAMPTZ)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE recs (source VARCHAR, record_id VARCHAR, fetched_at TIMESTAMPTZ)"
+        )
     else:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE recs AS "
-            + " UNION ALL BY NAME ".join(f"({s})" for s in selects)
+            "CREATE OR REPLACE TEMP TABLE recs AS " + " UNION ALL BY NAME ".join(f"({s})" for s in selects)
         )
     cols = [r[0] for r in con.execute("DESCRIBE recs").fetchall()]
     return [c for c in cols if c not in ("source", "record_id", "fetched_at")]
@@ -133,7 +134,10 @@ def _assign_ids(
     sizes = frame.groupby("root").size().rename("size")
     votes = (
         frame.dropna(subset=["entity_id"])
-        .groupby(["root", "entity_id"]).size().rename("votes").reset_index()
+        .groupby(["root", "entity_id"])
+        .size()
+        .rename("votes")
+        .reset_index()
         .merge(sizes, left_on="root", right_index=True)
         .sort_values(["votes", "size", "entity_id"], ascending=[False, False, True])
     )
@@ -155,8 +159,13 @@ def _assign_ids(
     for amb in clusters.ambiguities:
         rec = frame.iloc[amb.record]
         out.append(
-            (str(rec["source"]), str(rec["record_id"]), amb.rule,
-             [ids[c] for c in amb.candidates], amb.reason)
+            (
+                str(rec["source"]),
+                str(rec["record_id"]),
+                amb.rule,
+                [ids[c] for c in amb.candidates],
+                amb.reason,
+            )
         )
     return out
 
@@ -194,7 +203,9 @@ def _merge(
         elif kind in LATEST_TYPES:
             selects.append(f"max({col}) AS {col}")
         else:
-            selects.append(f"arg_min({col}, {rank}) FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL) AS {col}")
+            selects.append(
+                f"arg_min({col}, {rank}) FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL) AS {col}"
+            )
         if f.endswith("_key"):
             continue
         if kind in UNION_TYPES:
@@ -204,11 +215,12 @@ def _merge(
                 f"FROM recs WHERE {where}"
             )
             continue
-        order = f"{col} DESC" if kind in LATEST_TYPES else rank
+        pick = "arg_max" if kind in LATEST_TYPES else "arg_min"
+        order = col if kind in LATEST_TYPES else rank
         prov_selects.append(
-            f"SELECT '{table.name}', entity_id, '{f}', arg_min(source, {order}), "
-            f"arg_min(record_id, {order}), to_json(arg_min({col}, {order})), "
-            f"arg_min(fetched_at, {order}) FROM recs WHERE {col} IS NOT NULL "
+            f"SELECT '{table.name}', entity_id, '{f}', {pick}(source, {order}), "
+            f"{pick}(record_id, {order}), to_json({pick}({col}, {order})), "
+            f"{pick}(fetched_at, {order}) FROM recs WHERE {col} IS NOT NULL "
             f"AND {by_col} IS NOT NULL GROUP BY entity_id"
         )
         if kind not in NO_CONFLICT_TYPES:
@@ -290,9 +302,12 @@ def reconcile(
 ) -> ReconcileReport:
     """Build the unified tables into the attached `pub` database from the source snapshots
     in `con`; remember which entity id each record got, so ids survive the next sync."""
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
-    ).fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall()
+    }
     counts = {}
     for entity in ORDER:
         table = TABLES[entity]

@@ -286,8 +286,7 @@ class SourceStore:
                 con.register("_incoming", frame)
                 if entity in incremental and name in existing:
                     con.execute(
-                        f'DELETE FROM "{name}" WHERE record_id IN '
-                        "(SELECT record_id FROM _incoming)"
+                        f'DELETE FROM "{name}" WHERE record_id IN (SELECT record_id FROM _incoming)'
                     )
                     con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _incoming')
                 else:

@@ -1,0 +1,90 @@
+"""Background syncing for `assetgraph serve`.
+
+Every serving process runs one scheduler thread, but only the one that holds the store's
+sync lock syncs; the others keep trying to take the lock, so when the syncing process
+stops, another takes over. Each source syncs on its own `refresh` interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from federation.config import Config
+from federation.demo import generate_demo
+from federation.metrics import observe_sync
+from federation.store import SyncLock
+from federation.sync import Syncer
+
+log = logging.getLogger("assetgraph.scheduler")
+
+#: how often a process without the lock tries to take it, and the loop's longest sleep
+POLL_SECONDS = 5.0
+
+
+class SyncScheduler(threading.Thread):
+    def __init__(self, config: Config) -> None:
+        super().__init__(name="assetgraph-sync", daemon=True)
+        self.config = config
+        self.lock = SyncLock(config.resolve(config.settings.store.path))
+        self._stop = threading.Event()
+        self._due: dict[str, float] = {}
+        self.first_sync_done = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        syncer: Syncer | None = None
+        try:
+            while not self._stop.is_set():
+                if not self.lock.held and not self.lock.acquire():
+                    self._stop.wait(POLL_SECONDS)
+                    continue
+                if syncer is None:
+                    prepare_demo(self.config)
+                    syncer = Syncer(self.config)
+                due = self._due_sources()
+                if due:
+                    self._sync(syncer, due)
+                self._stop.wait(self._sleep_seconds())
+        except Exception:
+            log.exception("the sync scheduler stopped")
+        finally:
+            if syncer is not None:
+                syncer.close()
+            self.lock.release()
+
+    def _due_sources(self) -> list[str]:
+        now = time.monotonic()
+        return [
+            s.name for s in self.config.sources if s.enabled and self._due.get(s.name, 0.0) <= now
+        ]
+
+    def _sleep_seconds(self) -> float:
+        if not self._due:
+            return POLL_SECONDS
+        return max(0.5, min(POLL_SECONDS * 12, min(self._due.values()) - time.monotonic()))
+
+    def _sync(self, syncer: Syncer, names: list[str]) -> None:
+        started = datetime.now(UTC)
+        report = syncer.run(names)
+        for result in report.sources:
+            source = self.config.source(result.source)
+            self._due[result.source] = time.monotonic() + source.refresh.total_seconds()
+            observe_sync(result)
+        log.info(
+            "synced %s in %.1fs; published %s",
+            ", ".join(names),
+            (datetime.now(UTC) - started).total_seconds(),
+            report.snapshot_id,
+        )
+        self.first_sync_done.set()
+
+
+def prepare_demo(config: Config) -> None:
+    demo = config.settings.demo
+    if demo is not None and demo.generate:
+        generate_demo(config)
