@@ -170,7 +170,7 @@ class Config:
 # ----------------------------------------------------------------------------- loading
 
 
-def _substitute_env(node: Any, path: str, secret_paths: set[str], problems: list[str]) -> Any:
+def _substitute_env(node: Any, path: str, secret_paths: dict[str, str], problems: list[str]) -> Any:
     """Replace `${VAR}` / `${VAR:-default}` in strings; remember which paths hold secrets."""
     if isinstance(node, dict):
         return {
@@ -188,8 +188,9 @@ def _substitute_env(node: Any, path: str, secret_paths: set[str], problems: list
                 return ""
             return value
 
-        secret_paths.add(path)
-        return _ENV_REF.sub(repl, node)
+        value = _ENV_REF.sub(repl, node)
+        secret_paths[path] = value
+        return value
     return node
 
 
@@ -205,8 +206,11 @@ def _loc_to_path(prefix: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _describe(err: dict[str, Any], path: str, secret_paths: set[str]) -> str:
+def _describe(err: dict[str, Any], path: str, secret_paths: dict[str, str]) -> str:
     msg = err["msg"].removeprefix("Value error, ")
+    secret = secret_paths.get(path)
+    if secret:
+        msg = msg.replace(repr(secret), "(the value from the environment)").replace(secret, "***")
     last = path.rsplit(".", 1)[-1]
     hide = path in secret_paths or _SECRET_KEY.search(last) or err["type"] == "missing"
     if hide or isinstance(err.get("input"), dict | list):
@@ -217,7 +221,7 @@ def _describe(err: dict[str, Any], path: str, secret_paths: set[str]) -> str:
     return f"{path}: {msg} (got {value})"
 
 
-def _errors(exc: ValidationError, prefix: str, secret_paths: set[str]) -> list[str]:
+def _errors(exc: ValidationError, prefix: str, secret_paths: dict[str, str]) -> list[str]:
     return [_describe(e, _loc_to_path(prefix, e["loc"]), secret_paths) for e in exc.errors()]
 
 
@@ -226,7 +230,7 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
     if not isinstance(raw, dict):
         raise ConfigError(source, ["the top level must be a mapping (key: value lines)"])
     problems: list[str] = []
-    secret_paths: set[str] = set()
+    secret_paths: dict[str, str] = {}
     data = _substitute_env(raw, "", secret_paths, problems)
     try:
         settings = Settings.model_validate(data)

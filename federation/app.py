@@ -1,0 +1,120 @@
+"""The Starlette app: /graphql (GraphiQL in the browser), /healthz, /readyz, /metrics.
+
+The GraphQL endpoint itself is `federation.graphql_endpoint.GraphQLEndpoint`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+import strawberry
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from federation import metrics
+from federation.config import Config
+from federation.graphql_endpoint import GraphQLEndpoint
+from federation.graphql_http import ORJSONResponse
+from federation.store import StoreReader
+
+
+class RequestIdMiddleware:
+    """A uuid4 hex per request: `request.state.request_id` and the X-Request-Id header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+# ----------------------------------------------------------------------------- probes
+
+
+def _snapshot_published_at(reader: StoreReader) -> Callable[[], float]:
+    """Seconds since the current snapshot was published (NaN before the first)."""
+    seen: dict[str, datetime] = {}
+
+    def age() -> float:
+        snapshot = reader.current()
+        if snapshot is None:
+            return float("nan")
+        if snapshot.id not in seen:
+            seen.clear()
+            rows = snapshot.query("SELECT max(published_at) FROM publish_info")
+            seen[snapshot.id] = rows[0][0] if rows and rows[0][0] else datetime.now(UTC)
+        return (datetime.now(UTC) - seen[snapshot.id]).total_seconds()
+
+    return age
+
+
+def create_app(
+    config: Config,
+    reader: StoreReader,
+    schema: strawberry.Schema | None = None,
+    *,
+    lifespan: Any = None,
+) -> Starlette:
+    """The serving app. `schema` defaults to the full admin schema from `build_schema()`."""
+    if schema is None:
+        from schema.build import build_schema
+
+        schema = build_schema()
+    graphql = GraphQLEndpoint(schema, config.settings.server, reader)
+    snapshot_age = _snapshot_published_at(reader)
+
+    async def healthz(request: Request) -> Response:
+        return ORJSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        snapshot = reader.current()
+        if snapshot is None:
+            return ORJSONResponse({"status": "starting"}, 503)
+        return ORJSONResponse({"status": "ready", "snapshot": snapshot.id})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        metrics.SNAPSHOT_AGE.set(await anyio.to_thread.run_sync(snapshot_age))
+        body, content_type = metrics.render()
+        return Response(body, headers={"content-type": content_type})
+
+    routes = [
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        Route("/graphql/", graphql.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-Id"],
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.graphql = graphql
+    return app
