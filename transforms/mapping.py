@@ -1,0 +1,239 @@
+"""The mapping engine: one raw batch of a source stream → unified rows + quarantined rows.
+
+Per field, one normaliser call over the whole column; the per-row error columns are then
+combined, and a row with any error (or without a usable id) goes to quarantine whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connectors.base import StreamConfig
+from federation.model import TABLES, ColumnType, Table
+from transforms.attributes import attribute_key
+from transforms.cells import blank_mask, text_view, to_object
+from transforms.context import TransformContext
+from transforms.quarantine import combine_reasons, empty_quarantine, raw_json
+from transforms.registry import (
+    CURRENCY_AWARE,
+    TRANSFORM_TYPES,
+    TRANSFORMS,
+    compatible,
+    default_transform,
+    output_type,
+)
+from transforms.result import Normalised, reasons
+from transforms.spec import FieldMapping
+
+
+class MappingError(ValueError):
+    """The mapping does not fit the data (a config error, not a row error): a missing
+    column, an unknown transform, a transform whose output does not fit the field."""
+
+
+@dataclass
+class MappedBatch:
+    """`rows`: `record_id` then one column per mapped field (references as `<field>_key`)
+    and the normalisers' extra columns, typed per the unified model. `quarantine`:
+    `record_id`, `reason`, `raw` (JSON text of the source row)."""
+
+    rows: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def output_column(table: Table, field: str) -> str:
+    """The rows column a mapped field is written to."""
+    return f"{field}_key" if field in {r.name for r in table.references} else field
+
+
+def map_stream(
+    frame: pd.DataFrame,
+    entity: str,
+    stream: StreamConfig,
+    ctx: TransformContext,
+    *,
+    source: str,
+) -> MappedBatch:
+    if entity not in TABLES:
+        raise MappingError(f"source {source}: unknown entity {entity!r}")
+    table = TABLES[entity]
+    raw = frame.reset_index(drop=True)
+    _check(raw, entity, stream, source, table)
+    n = len(raw)
+
+    record_id, id_errors = _record_ids(raw, stream.id_columns)
+    columns: dict[str, pd.Series] = {"record_id": record_id}
+    labelled: list[tuple[str | None, pd.Series]] = [(None, id_errors)]
+    extras: dict[str, pd.Series] = {}
+    for field, mapping in stream.fields.items():
+        name = mapping.transform or default_transform(entity, field)
+        result = _normalise(raw, mapping, name, ctx)
+        column_type = output_type(entity, field)
+        values = cast(result.values, column_type)
+        errors = result.errors
+        if mapping.required:
+            empty = values.isna() & errors.isna()
+            wanted = ", ".join(mapping.source_columns) or "the constant value"
+            errors = errors.where(~empty, f"required but empty ({wanted})")
+        columns[output_column(table, field)] = values
+        labelled.append((field, errors))
+        for key, extra in result.extra.items():
+            target = f"{field}_{key}"
+            if target in table.mapped_fields and target not in stream.fields:
+                extras[target] = cast(extra, output_type(entity, target))
+    columns.update(extras)
+
+    reason = combine_reasons(n, labelled)
+    bad = reason.notna().to_numpy()
+    rows = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    rows = rows.loc[~bad].reset_index(drop=True)
+    if not bad.any():
+        return MappedBatch(rows, empty_quarantine())
+    quarantine = pd.DataFrame(
+        {
+            "record_id": pd.Series(record_id[bad].to_numpy(), dtype=object),
+            "reason": pd.Series(reason[bad].to_numpy(), dtype=object),
+            "raw": pd.Series(raw_json(raw.loc[bad]), dtype=object),
+        }
+    )
+    return MappedBatch(rows, quarantine)
+
+
+def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, table: Table) -> None:
+    available = [str(c) for c in raw.columns]
+    shown = ", ".join(available) or "(none)"
+    where = f"source {source}, entity {entity}"
+    for column in stream.id_columns:
+        if column not in raw.columns:
+            raise MappingError(f"{where}: id column {column!r} is not in the data; columns are: {shown}")
+    for field, mapping in stream.fields.items():
+        if field not in table.mapped_fields:
+            raise MappingError(
+                f"{where}: unknown field {field!r}; expected one of " + ", ".join(table.mapped_fields)
+            )
+        name = mapping.transform or default_transform(entity, field)
+        if name not in TRANSFORMS:
+            raise MappingError(
+                f"{where}, field {field}: unknown transform {name!r}; expected one of "
+                + ", ".join(TRANSFORMS)
+            )
+        column_type = output_type(entity, field)
+        if not compatible(name, column_type):
+            raise MappingError(
+                f"{where}, field {field}: transform {name!r} gives {TRANSFORM_TYPES[name]}"
+                f" values but {field} is {column_type}"
+            )
+        wanted = list(mapping.source_columns)
+        if mapping.currency_column:
+            if name not in CURRENCY_AWARE:
+                raise MappingError(f"{where}, field {field}: currency_column applies to money fields only")
+            wanted.append(mapping.currency_column)
+        for column in wanted:
+            if column not in raw.columns:
+                raise MappingError(
+                    f"{where}, field {field}: column {column!r} is not in the data; columns are: {shown}"
+                )
+
+
+def _record_ids(raw: pd.DataFrame, id_columns: list[str]) -> tuple[pd.Series, pd.Series]:
+    """(record id text or None, id error per row): empty ids and later duplicates."""
+    parts = [text_view(raw[column]) for column in id_columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.str.cat(part, sep="|")
+    empty_columns = pd.Series("", index=raw.index, dtype=object)
+    empty_count = pd.Series(0, index=raw.index)
+    for column, part in zip(id_columns, parts, strict=True):
+        empty_columns = empty_columns.where(part.notna(), empty_columns + f", {column}")
+        empty_count += part.isna().astype(int)
+    empty_columns = empty_columns.str.removeprefix(", ")
+    missing = joined.isna()
+    several = (empty_count > 1).to_numpy()
+    message = "no id: column " + empty_columns + " is empty"
+    message[several] = ("no id: columns " + empty_columns[several] + " are empty").to_numpy()
+    errors = reasons(missing, message)
+    record_id = to_object(joined)
+    positions = pd.Series(np.arange(len(raw)), index=raw.index)
+    first = positions.groupby(joined, dropna=True).transform("min")
+    duplicate = (~missing & (first != positions)).to_numpy()
+    if duplicate.any():
+        seen = (first[duplicate] + 1).astype(int).astype(str)
+        errors[duplicate] = (
+            "duplicate id '"
+            + record_id[duplicate].astype(str)
+            + "', first seen in row "
+            + seen
+            + " of this batch"
+        ).to_numpy()
+    return record_id, errors.where(errors.notna(), None)
+
+
+def _normalise(raw: pd.DataFrame, mapping: FieldMapping, name: str, ctx: TransformContext) -> Normalised:
+    normaliser = TRANSFORMS[name]
+    values = _input(raw, mapping, name)
+    if mapping.currency_column and name in CURRENCY_AWARE:
+        currencies = raw[mapping.currency_column]
+        return normaliser(values, mapping, ctx, currencies)  # type: ignore[call-arg]
+    if TRANSFORM_TYPES[name] == "string_list" or not _homogeneous(values):
+        return normaliser(values, mapping, ctx)
+    # normalisers are pure per cell: normalise each distinct cell once, then spread back
+    codes, uniques = values.factorize(use_na_sentinel=False)
+    if len(uniques) * 2 > len(values):
+        return normaliser(values, mapping, ctx)
+    result = normaliser(pd.Series(uniques, dtype=values.dtype), mapping, ctx)
+    return Normalised(
+        _spread(result.values, codes, values.index),
+        _spread(result.errors, codes, values.index),
+        {key: _spread(extra, codes, values.index) for key, extra in result.extra.items()},
+    )
+
+
+def _homogeneous(values: pd.Series) -> bool:
+    """Cells of one hashable kind (so that 1, 1.0 and True never merge), and enough of
+    them for deduplication to pay."""
+    if len(values) < 64:
+        return False
+    if values.dtype == object:
+        return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    return True
+
+
+def _spread(unique_values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    return unique_values.take(codes).set_axis(index)
+
+
+def _input(raw: pd.DataFrame, mapping: FieldMapping, name: str) -> pd.Series:
+    """The one column a normaliser reads: the mapped column, the first non-empty of several
+    (for json: a dict per row keyed by column name), or the constant."""
+    if mapping.column is not None:
+        return raw[mapping.column]
+    if mapping.columns:
+        if name == "json":
+            keyed = raw[mapping.columns].rename(columns=attribute_key)
+            return pd.Series(keyed.to_dict("records"), index=raw.index, dtype=object)
+        chosen = raw[mapping.columns[0]]
+        for column in mapping.columns[1:]:
+            chosen = chosen.astype(object).where(~blank_mask(chosen), raw[column].astype(object))
+        return chosen
+    return pd.Series([mapping.value] * len(raw), index=raw.index, dtype=object)
+
+
+def cast(values: pd.Series, column_type: ColumnType) -> pd.Series:
+    """A normaliser's output in the dtype of its unified column type."""
+    if column_type in ("string", "uuid", "string_list", "jsonb"):
+        out = values.astype(object)
+        return out.where(out.notna(), None)
+    if column_type == "numeric":
+        return values.astype("float64")
+    if column_type == "int":
+        return values.astype("Int64")
+    if column_type == "boolean":
+        return values.astype("boolean")
+    if column_type == "date":
+        return values.astype("datetime64[s]")
+    if column_type == "timestamptz":
+        return values.astype("datetime64[us, UTC]")
+    raise MappingError(f"no dtype for column type {column_type}")

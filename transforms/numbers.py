@@ -1,0 +1,44 @@
+"""Plain numbers and whole numbers (counts, quantities); money has its own module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from transforms.cells import text_view
+from transforms.context import TransformContext
+from transforms.result import Normalised, reasons
+from transforms.spec import FieldMapping
+
+#: 1,234,567.89 style thousands separators (commas only; a lone "1,5" is not read)
+_GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(float64 numbers, text view, unreadable mask) for a raw column."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = values.astype("float64")
+        bad = pd.Series(False, index=values.index)
+        return numbers, text_view(values), bad
+    text = text_view(values)
+    cleaned = text.str.replace(r"\s+", "", regex=True)
+    grouped = cleaned.str.match(_GROUPED).fillna(False).astype(bool)
+    cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
+    numbers = pd.to_numeric(cleaned.astype(object), errors="coerce").astype("float64")
+    numbers = numbers.where(np.isfinite(numbers))
+    bad = text.notna() & numbers.isna()
+    return numbers, text, bad
+
+
+def number(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:
+    numbers, text, bad = parse_numbers(values)
+    message = "cannot read '" + text.astype(object).astype(str) + "' as a number"
+    return Normalised(numbers, reasons(bad, message))
+
+
+def integer(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:
+    numbers, text, bad = parse_numbers(values)
+    fractional = numbers.notna() & (numbers != np.round(numbers))
+    message = "cannot read '" + text.astype(object).astype(str) + "' as a whole number"
+    out = numbers.where(~fractional).round().astype("Int64")
+    return Normalised(out, reasons(bad | fractional, message))
