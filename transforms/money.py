@@ -9,10 +9,11 @@ per value:
 
 * both appear → the last one is the decimal separator (`1.599,62`, `1,599.62`);
 * one of them appears several times → it groups thousands (`1,234,567`, `1.234.567`);
-* one of them appears once → it is the decimal separator, even before exactly three digits
-  (`1,299` → 1.299, `1.599` → 1.599): a lone group is ambiguous, and reading it as decimal
-  keeps the magnitude small instead of silently multiplying by 1000. Set `decimal: "."`
-  (commas group thousands) or `decimal: ","` on the mapping for sources that write `1,299`.
+* one of them appears once before exactly three digits → it groups thousands (`1,299` →
+  1299, `1.599` → 1599): money is written with two decimals (or none) far more often than
+  with three, and US exports write `1,299` for a laptop; `0.125` stays a fraction;
+* one of them appears once before one, two or four-plus digits → it is the decimal separator.
+  Set `decimal: "."` or `decimal: ","` on the mapping to take the guess away.
 
 Thousands groups must have three digits (`1,23,4.5` is an error), and with `mapping.decimal`
 set a value using the other convention is an error rather than a wrong number.
@@ -102,7 +103,14 @@ def _read_amounts(values: pd.Series, decimal: str | None) -> tuple[pd.Series, pd
     if decimal is None:
         last_comma = number.str.rfind(",").fillna(-1)
         last_dot = number.str.rfind(".").fillna(-1)
-        comma_decimal = np.where((dots > 0) & (commas > 0), last_comma > last_dot, (commas == 1) | (dots > 1))
+        lone_group = number.str.match(r"^[1-9]\d{0,2}[.,]\d{3}$").fillna(False).astype(bool)
+        single_comma = (commas == 1) & (dots == 0)
+        single_dot = (dots == 1) & (commas == 0)
+        comma_decimal = np.select(
+            [(dots > 0) & (commas > 0), single_comma, single_dot],
+            [last_comma > last_dot, ~lone_group, lone_group],
+            default=dots > 1,
+        )
         comma_decimal = pd.Series(comma_decimal, index=values.index)
     else:
         comma_decimal = pd.Series(decimal == ",", index=values.index)

@@ -47,8 +47,11 @@ def test_amounts(apply, value, amount, currency):
     ("value", "decimal", "amount"),
     [
         # a single separator is decimal when guessing, whatever follows it
-        pytest.param("1,299", None, 1.299, id="guess-single-comma-3-digits-is-decimal"),
-        pytest.param("1.599", None, 1.599, id="guess-single-dot-3-digits-is-decimal"),
+        pytest.param("1,299", None, 1299.0, id="guess-single-comma-3-digits-groups-thousands"),
+        pytest.param("0,125", None, 0.125, id="guess-zero-then-3-digits-is-decimal"),
+        pytest.param("12,5", None, 12.5, id="guess-single-comma-1-digit-is-decimal"),
+        pytest.param("1.599", None, 1599.0, id="guess-single-dot-3-digits-groups-thousands"),
+        pytest.param("1.5", None, 1.5, id="guess-single-dot-1-digit-is-decimal"),
         pytest.param("12,5", None, 12.5, id="guess-single-comma"),
         pytest.param("0,500", None, 0.5, id="guess-leading-zero"),
         pytest.param("1.599,62", None, 1599.62, id="guess-both-last-is-decimal"),
