@@ -37,7 +37,8 @@ COMPANIONS: dict[str, str] = {"cost_currency": "cost"}
 #: types merged by union (lists) or by the latest value (timestamps), not by precedence
 UNION_TYPES = {"string_list"}
 LATEST_TYPES = {"timestamptz"}
-#: types for which differing values are not conflicts
+#: types for which differing values are not conflicts (companions are not either: their
+#: disagreement is their partner's)
 NO_CONFLICT_TYPES = {"string_list", "timestamptz", "jsonb"}
 ORDER = ("locations", "people", "assets")
 
@@ -181,6 +182,17 @@ def _rank(config: Config, entity: str, field: str, stale: set[str]) -> str:
     )
 
 
+def _json(expr: str, kind: str) -> str:
+    """SQL turning a value into the JSON that provenance and conflicts carry."""
+    if kind == "jsonb":
+        return f"({expr})::JSON"
+    if kind == "date":
+        return f"to_json(strftime(({expr})::DATE, '%Y-%m-%d'))"
+    if kind == "timestamptz":
+        return f"to_json(strftime(timezone('UTC', {expr}), '%Y-%m-%dT%H:%M:%SZ'))"
+    return f"to_json({expr})"
+
+
 def _merge(
     con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], stale: set[str]
 ) -> None:
@@ -219,14 +231,14 @@ def _merge(
         order = col if kind in LATEST_TYPES else rank
         prov_selects.append(
             f"SELECT '{table.name}', entity_id, '{f}', {pick}(source, {order}), "
-            f"{pick}(record_id, {order}), to_json({pick}({col}, {order})), "
+            f"{pick}(record_id, {order}), {_json(f'{pick}({col}, {order})', kind)}, "
             f"{pick}(fetched_at, {order}) FROM recs WHERE {col} IS NOT NULL "
             f"AND {by_col} IS NOT NULL GROUP BY entity_id"
         )
-        if kind not in NO_CONFLICT_TYPES:
+        if kind not in NO_CONFLICT_TYPES and f not in COMPANIONS:
             con.execute(
                 f"INSERT INTO pub.conflicts SELECT '{table.name}', entity_id, '{f}', source, "
-                f"record_id, to_json({col}) FROM recs WHERE {col} IS NOT NULL AND entity_id IN "
+                f"record_id, {_json(col, kind)} FROM recs WHERE {col} IS NOT NULL AND entity_id IN "
                 f"(SELECT entity_id FROM recs WHERE {col} IS NOT NULL GROUP BY entity_id "
                 f"HAVING count(DISTINCT {col}) > 1)"
             )

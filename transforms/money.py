@@ -20,9 +20,10 @@ set a value using the other convention is an error rather than a wrong number.
 
 The currency of a row is `mapping.currency`, else its `currency_column` cell, else the symbol
 or code in the value (`$` USD, `€` EUR, `£` GBP, `¥` JPY, `₹` INR, `C$` CAD, `A$` AUD, any
-three-letter code), else the base currency. Amounts are converted with `ctx.rates`; the
-source currency per row is returned in `Normalised.extra["currency"]` (the mapping engine
-writes it to `<field>_currency`, e.g. `cost_currency`).
+three-letter code), else the base currency. Amounts are converted with `ctx.rates` and, when
+converted, rounded to cents (so the same price seen by two sources compares equal); the source
+currency per row is returned in `Normalised.extra["currency"]` (the mapping engine writes it
+to `<field>_currency`, e.g. `cost_currency`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def money(
         "no rate for currency " + currency.astype(object).astype(str) + "; add it under currency.rates",
     )
     converted = (amounts * rate).where(~unknown)
+    converted = converted.where(rate == 1.0, converted.round(2))  # cents after a conversion
     source_currency = to_object(currency.where(~unknown))
     return Normalised(converted, first_error(read_error, rate_error), {"currency": source_currency})
 

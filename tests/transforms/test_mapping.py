@@ -70,7 +70,8 @@ def test_rows_columns_values_and_dtypes():
     assert rows["assigned_to_key"].tolist() == ["ksennett6@ibm.com", None, "jdoe"]
     assert rows["location_key"].tolist() == ["Pacocha-Kiehn", None, "HQ"]
     assert rows["category"].tolist() == ["laptop", "desktop", "network"]
-    assert rows["cost"].tolist() == pytest.approx([2266.13, 1599.62 * 1.10, 1777.56])
+    # 1599.62 EUR x 1.10, rounded to cents
+    assert rows["cost"].tolist() == pytest.approx([2266.13, 1759.58, 1777.56])
     assert rows["cost_currency"].tolist() == ["USD", "EUR", "USD"]
     assert rows["mac_addresses"].tolist() == [
         ["aa:bb:cc:dd:ee:ff"],
