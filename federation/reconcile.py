@@ -7,8 +7,9 @@ For each entity (locations, then people, then assets, so references can be resol
 2. cluster them with the identity rules (federation.identity) and give each cluster a stable
    id: the id its records had in the previous snapshot, else a UUID derived from its first
    record;
-3. pick each attribute from the highest-precedence source that has a value, counting stale
-   sources as empty (a lower one fills in; null never wins over a value); list fields are
+3. pick each attribute from the highest-precedence source that has a value, counting sources
+   not synced within `stale_after` as empty (a lower one fills in; null never wins over a
+   value; a source whose last sync failed keeps its last good values); list fields are
    the union of all sources; timestamps take the latest;
 4. keep provenance for every chosen value, and record a conflict wherever the sources'
    non-empty values disagree.
@@ -54,13 +55,19 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _stale_sources(config: Config, entity: str, states: dict[str, SourceState], now: datetime) -> set[str]:
+def _stale_sources(
+    config: Config, entity: str, states: dict[str, SourceState], now: datetime
+) -> set[str]:
+    """Sources whose values count as empty for precedence: no successful sync within the
+    entity's `stale_after`. A source whose latest sync merely failed is not stale here: its
+    last good snapshot keeps its precedence, so one failed sync does not flip the graph."""
     stale_after = config.rules(entity).stale_after
+    if stale_after is None:
+        return set()
     out = set()
     for s in config.sources:
         st = states.get(s.name)
-        too_old = bool(stale_after and st and st.last_success_at and now - st.last_success_at > stale_after)
-        if st is None or st.status != "ok" or too_old:
+        if st is None or st.last_success_at is None or now - st.last_success_at > stale_after:
             out.add(s.name)
     return out
 

@@ -42,7 +42,9 @@ def _stamp(demo: DemoConfig) -> dict[str, int]:
 def generate_demo(config: Config, *, force: bool = False) -> Path:
     """Write the demo sources into `demo.path` (relative to the config's folder) and return
     the folder. Skipped when the folder already holds this generator's output for the same
-    seed and size, unless `force`."""
+    seed and size, unless `force`. A demo file deleted by hand is not written again: that is
+    how a source is made to fail (the gateway keeps its last good snapshot); delete the
+    marker or the folder to start afresh."""
     demo = config.settings.demo or DemoConfig()
     folder = config.resolve(demo.path)
     stamp = _stamp(demo)
@@ -51,7 +53,6 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
         not force
         and marker is not None
         and {k: marker.get(k) for k in stamp} == stamp
-        and all((folder / name).is_file() for name in FILES)
     ):
         return folder
     folder.mkdir(parents=True, exist_ok=True)

@@ -161,13 +161,21 @@ def test_regeneration_skipped_when_marker_matches(tmp_path: Path) -> None:
     assert _mtimes(folder) == before
 
 
+def test_a_deleted_demo_file_stays_deleted(tmp_path: Path) -> None:
+    # deleting a demo source is how one shows a failing source; the generator must not undo it
+    config = demo_config(tmp_path)
+    folder = generate_demo(config)
+    (folder / "finance.xlsx").unlink()
+    generate_demo(config)
+    assert not (folder / "finance.xlsx").exists()
+
+
 @pytest.mark.parametrize(
     "change",
     [
         pytest.param("force", id="force"),
         pytest.param("seed", id="other-seed"),
         pytest.param("size", id="other-size"),
-        pytest.param("missing-file", id="file-deleted"),
         pytest.param("bad-marker", id="marker-unreadable"),
     ],
 )
@@ -180,13 +188,11 @@ def test_regenerated_when_marker_differs(tmp_path: Path, change: str) -> None:
         config = demo_config(tmp_path, seed=99)
     elif change == "size":
         config = demo_config(tmp_path, assets=500)
-    elif change == "missing-file":
-        (folder / "inventory.csv").unlink()
     elif change == "bad-marker":
         (folder / MARKER).write_text("{not json", encoding="utf-8")
     generate_demo(config, force=change == "force")
     after = _mtimes(folder)
-    assert all(after[name] != before[name] for name in FILES if name != "inventory.csv")
+    assert all(after[name] != before[name] for name in FILES)
     marker = read_marker(folder)
     assert marker is not None
     assert marker["seed"] == config.settings.demo.seed

@@ -305,13 +305,22 @@ def test_ids_are_stable_across_syncs_and_survive_a_record_leaving(tmp_path: Path
 
 def test_stale_source_counts_as_empty_for_precedence(tmp_path: Path) -> None:
     config = _config(tmp_path)
+    config.settings.reconcile["assets"].stale_after = timedelta(days=2)
     store = SourceStore(tmp_path)
     try:
         _load(store)
+        # a failed sync alone does not demote the cmdb: its last good values keep winning
         store.record_failure("cmdb", "test", "connection refused")
         cur = _publish(store, config, tmp_path)
+        assert _asset_by(cur, "asset_tag", "P1")["hostname"] == "lt-1"
+        # no success for longer than stale_after: fresher sources win, cmdb fills the gaps
+        empty_q = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+        store.replace_source(
+            "cmdb", "test", {"assets": _assets(CMDB_ASSETS), "people": CMDB_PEOPLE}, empty_q, {},
+            started_at=T0 - timedelta(days=3),
+        )
+        cur = _publish(store, config, tmp_path)
         laptop = _asset_by(cur, "asset_tag", "P1")
-        # cmdb is stale: fresher sources win; cmdb still fills what nobody else has
         assert laptop["hostname"] == "lt-1-new"
         assert laptop["manufacturer"] == "Dell"
     finally:

@@ -1,0 +1,43 @@
+"""A SQL statement under construction: fresh table aliases and bound parameters.
+
+Values are never pasted into SQL text: `bind()` returns a `$pN` placeholder and keeps the
+value; identifiers go through `quote()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from federation.model import Table
+from schema.context import RequestContext
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Sql:
+    def __init__(self, ctx: RequestContext, tables: Mapping[str, Table], prefix: str = "t") -> None:
+        self.ctx = ctx
+        self.tables = tables
+        self.params: dict[str, Any] = {}
+        self._prefix = prefix
+        self._aliases = 0
+
+    def alias(self) -> str:
+        """A table alias unique within this statement."""
+        self._aliases += 1
+        return f"{self._prefix}{self._aliases}"
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return "$" + name
+
+    def run(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Execute on this request's snapshot: (column names, rows)."""
+        cursor = self.ctx.snapshot.cursor()
+        result = cursor.execute(text, self.params)
+        names = [d[0] for d in result.description]
+        return names, result.fetchall()
