@@ -82,9 +82,7 @@ class SourceConfig(BaseModel):
     def _known_entities_and_fields(self) -> SourceConfig:
         for entity, stream in self.entities.items():
             if entity not in TABLES:
-                raise ValueError(
-                    f"entities.{entity}: unknown entity; expected one of {', '.join(TABLES)}"
-                )
+                raise ValueError(f"entities.{entity}: unknown entity; expected one of {', '.join(TABLES)}")
             allowed = TABLES[entity].mapped_fields
             for name in stream.fields:
                 if name not in allowed:

@@ -108,9 +108,7 @@ def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
     rule_keys = [_rule_keys(frame, rule) for rule in rules]
     # rules whose key is single-valued per record take part in conflict checks
     single = [not k.index.has_duplicates for k in rule_keys]
-    strong = [
-        k if s else pd.Series([], dtype=object) for k, s in zip(rule_keys, single, strict=True)
-    ]
+    strong = [k if s else pd.Series([], dtype=object) for k, s in zip(rule_keys, single, strict=True)]
     uf = _UnionFind(n, strong)
     ambiguities: list[Ambiguity] = []
     for r, (rule, keys) in enumerate(zip(rules, rule_keys, strict=True)):

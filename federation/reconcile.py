@@ -55,9 +55,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _stale_sources(
-    config: Config, entity: str, states: dict[str, SourceState], now: datetime
-) -> set[str]:
+def _stale_sources(config: Config, entity: str, states: dict[str, SourceState], now: datetime) -> set[str]:
     """Sources whose values count as empty for precedence: no successful sync within the
     entity's `stale_after`. A source whose latest sync merely failed is not stale here: its
     last good snapshot keeps its precedence, so one failed sync does not flip the graph."""

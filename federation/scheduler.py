@@ -59,9 +59,7 @@ class SyncScheduler(threading.Thread):
 
     def _due_sources(self) -> list[str]:
         now = time.monotonic()
-        return [
-            s.name for s in self.config.sources if s.enabled and self._due.get(s.name, 0.0) <= now
-        ]
+        return [s.name for s in self.config.sources if s.enabled and self._due.get(s.name, 0.0) <= now]
 
     def _sleep_seconds(self) -> float:
         if not self._due:

@@ -285,9 +285,7 @@ class SourceStore:
                 name = snapshot_table(source, entity)
                 con.register("_incoming", frame)
                 if entity in incremental and name in existing:
-                    con.execute(
-                        f'DELETE FROM "{name}" WHERE record_id IN (SELECT record_id FROM _incoming)'
-                    )
+                    con.execute(f'DELETE FROM "{name}" WHERE record_id IN (SELECT record_id FROM _incoming)')
                     con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _incoming')
                 else:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _incoming')
@@ -299,8 +297,7 @@ class SourceStore:
                     con.execute(f'DROP TABLE "{name}"')
             if incremental:
                 con.execute(
-                    "DELETE FROM quarantine WHERE source = ? AND entity NOT IN "
-                    "(SELECT unnest(?::VARCHAR[]))",
+                    "DELETE FROM quarantine WHERE source = ? AND entity NOT IN (SELECT unnest(?::VARCHAR[]))",
                     [source, sorted(incremental)],
                 )
             else:

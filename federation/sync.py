@@ -88,9 +88,7 @@ class Syncer:
         try:
             connector = connector_class(source.kind)(source, base_dir=self.config.base_dir)
         except Exception as exc:  # a broken third-party connector must not stop the others
-            return self._fail(
-                source, result, f"cannot start the {source.kind} connector: {exc}", t0
-            )
+            return self._fail(source, result, f"cannot start the {source.kind} connector: {exc}", t0)
         try:
             connector.check()
             frames: dict[str, pd.DataFrame] = {}
@@ -152,9 +150,7 @@ class Syncer:
         result.seconds = time.perf_counter() - t0
         return result
 
-    def _fail(
-        self, source: SourceConfig, result: SourceResult, error: str, t0: float
-    ) -> SourceResult:
+    def _fail(self, source: SourceConfig, result: SourceResult, error: str, t0: float) -> SourceResult:
         self.store.record_failure(source.name, source.kind, error)
         log.warning("source %s failed: %s", source.name, error)
         result.error = error
@@ -193,9 +189,7 @@ class Syncer:
         return frame, _concat(bad), new_cursor
 
     # everything -------------------------------------------------------------------------
-    def run(
-        self, names: Iterable[str] | None = None, progress: Progress | None = None
-    ) -> SyncReport:
+    def run(self, names: Iterable[str] | None = None, progress: Progress | None = None) -> SyncReport:
         """Sync the named sources (default: all enabled), then publish a new snapshot."""
         wanted = list(names) if names is not None else None
         chosen = [
@@ -245,9 +239,7 @@ class Syncer:
                     st.error,
                 )
             )
-        self.store.con.executemany(
-            "INSERT INTO pub.source_status VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        self.store.con.executemany("INSERT INTO pub.source_status VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -49,11 +49,7 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
     folder = config.resolve(demo.path)
     stamp = _stamp(demo)
     marker = read_marker(folder)
-    if (
-        not force
-        and marker is not None
-        and {k: marker.get(k) for k in stamp} == stamp
-    ):
+    if not force and marker is not None and {k: marker.get(k) for k in stamp} == stamp:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).unlink(missing_ok=True)  # a half-written folder is never "current"

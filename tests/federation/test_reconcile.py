@@ -249,9 +249,7 @@ def test_shared_tag_with_different_serials_is_reported_not_merged(published) -> 
 
 def test_lists_union_and_timestamps_take_the_latest(published) -> None:
     cur, _, _ = published
-    shadow = cur.execute(
-        "SELECT mac_addresses, last_seen FROM assets WHERE hostname = 'shadow-9'"
-    ).fetchall()
+    shadow = cur.execute("SELECT mac_addresses, last_seen FROM assets WHERE hostname = 'shadow-9'").fetchall()
     assert shadow[0][0] == ["aa:bb:cc:dd:ee:09", "aa:bb:cc:dd:ee:10"]
     assert shadow[0][1] == datetime(2026, 10, 31, 8, 0, tzinfo=UTC)
 
@@ -259,19 +257,17 @@ def test_lists_union_and_timestamps_take_the_latest(published) -> None:
 def test_references_resolve_to_people_and_locations(published) -> None:
     cur, _, _ = published
     laptop = _asset_by(cur, "serial_number", "S1")
-    person = cur.execute(
-        "SELECT email, name FROM people WHERE id = ?", [laptop["assigned_to_id"]]
-    ).fetchall()
+    person = cur.execute("SELECT email, name FROM people WHERE id = ?", [laptop["assigned_to_id"]]).fetchall()
     assert person == [("alice@example.com", "Alice Archer")]
     # a username reference finds the person by username
     server = _asset_by(cur, "serial_number", "S3")
-    assert cur.execute(
-        "SELECT email FROM people WHERE id = ?", [server["assigned_to_id"]]
-    ).fetchall() == [("bob@example.com",)]
+    assert cur.execute("SELECT email FROM people WHERE id = ?", [server["assigned_to_id"]]).fetchall() == [
+        ("bob@example.com",)
+    ]
     # a location known only by name in an asset source becomes a location
-    assert cur.execute(
-        "SELECT name FROM locations WHERE id = ?", [laptop["location_id"]]
-    ).fetchall() == [("Berlin HQ",)]
+    assert cur.execute("SELECT name FROM locations WHERE id = ?", [laptop["location_id"]]).fetchall() == [
+        ("Berlin HQ",)
+    ]
     assert cur.execute("SELECT count(*) FROM people").fetchall()[0][0] == 2
 
 
@@ -316,7 +312,11 @@ def test_stale_source_counts_as_empty_for_precedence(tmp_path: Path) -> None:
         # no success for longer than stale_after: fresher sources win, cmdb fills the gaps
         empty_q = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
         store.replace_source(
-            "cmdb", "test", {"assets": _assets(CMDB_ASSETS), "people": CMDB_PEOPLE}, empty_q, {},
+            "cmdb",
+            "test",
+            {"assets": _assets(CMDB_ASSETS), "people": CMDB_PEOPLE},
+            empty_q,
+            {},
             started_at=T0 - timedelta(days=3),
         )
         cur = _publish(store, config, tmp_path)

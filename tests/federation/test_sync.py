@@ -57,15 +57,14 @@ def _laptop(cur: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, tuple[str, o
     return rows[0][0], prov
 
 
-def test_one_laptop_in_four_sources_is_one_asset_traced_per_attribute(
-    demo: Config, syncer: Syncer
-) -> None:
+def test_one_laptop_in_four_sources_is_one_asset_traced_per_attribute(demo: Config, syncer: Syncer) -> None:
     report = syncer.run()
     assert [r.source for r in report.failed] == []
     cur = _current(demo)
     asset_id, prov = _laptop(cur)
     sources = {
-        s for (s,) in cur.execute(
+        s
+        for (s,) in cur.execute(
             "SELECT source FROM record_sources WHERE entity_id = ?", [asset_id]
         ).fetchall()
     }
@@ -77,27 +76,24 @@ def test_one_laptop_in_four_sources_is_one_asset_traced_per_attribute(
     assert prov["hostname"] == ("cmdb", "lt-00001")
     assert prov["serial_number"][0] == "cmdb"
     conflicts = {
-        f for (f,) in cur.execute(
+        f
+        for (f,) in cur.execute(
             "SELECT DISTINCT field FROM conflicts WHERE entity_id = ?", [asset_id]
         ).fetchall()
     }
     assert {"hostname", "cost", "status"} <= conflicts
     # the CSV's username and the CMDB's email are the same person
     owner = cur.execute(
-        "SELECT p.name, p.email FROM assets a JOIN people p ON p.id = a.assigned_to_id "
-        "WHERE a.id = ?", [asset_id]
+        "SELECT p.name, p.email FROM assets a JOIN people p ON p.id = a.assigned_to_id WHERE a.id = ?",
+        [asset_id],
     ).fetchall()
     assert owner[0][0] == "Zoë Müller"
 
 
-def test_rows_that_cannot_be_normalised_are_quarantined_and_published(
-    demo: Config, syncer: Syncer
-) -> None:
+def test_rows_that_cannot_be_normalised_are_quarantined_and_published(demo: Config, syncer: Syncer) -> None:
     syncer.run()
     cur = _current(demo)
-    reasons = cur.execute(
-        "SELECT source, reason FROM quarantine WHERE source = 'inventory'"
-    ).fetchall()
+    reasons = cur.execute("SELECT source, reason FROM quarantine WHERE source = 'inventory'").fetchall()
     assert reasons, "the inventory CSV has Excel-mangled serials"
     assert all("scientific notation" in r for _, r in reasons)
     totals = cur.execute("SELECT count(*) FROM quarantine WHERE source = 'finance'").fetchall()
