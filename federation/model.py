@@ -19,7 +19,7 @@ DUCKDB_TYPES: dict[str, str] = {
     "uuid": "VARCHAR",
     "string": "VARCHAR",
     "int": "BIGINT",
-    "numeric": "DOUBLE",
+    "numeric": "DECIMAL(18, 4)",  # exact sums of money; served as JSON numbers
     "boolean": "BOOLEAN",
     "date": "DATE",
     "timestamptz": "TIMESTAMPTZ",
