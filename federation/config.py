@@ -260,8 +260,32 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
     return Config(settings=settings, sources=sources, base_dir=base_dir or Path.cwd())
 
 
+def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
+    """Transform names exist and fit the field they fill (checked here, not at first sync)."""
+    from transforms.registry import TRANSFORMS, compatible, output_type
+
+    problems = []
+    for i, source in enumerate(sources):
+        for entity, stream in source.entities.items():
+            for name, mapping in stream.fields.items():
+                where = f"sources[{i}].entities.{entity}.fields.{name}.transform"
+                if mapping.transform is None:
+                    continue
+                if mapping.transform not in TRANSFORMS:
+                    problems.append(
+                        f"{where}: unknown transform {mapping.transform!r}; expected one of "
+                        + ", ".join(sorted(TRANSFORMS))
+                    )
+                elif not compatible(mapping.transform, output_type(entity, name)):
+                    problems.append(
+                        f"{where}: {mapping.transform!r} does not produce a "
+                        f"{output_type(entity, name)} value, which {entity}.{name} holds"
+                    )
+    return problems
+
+
 def _cross_checks(settings: Settings, sources: list[SourceConfig]) -> list[str]:
-    problems: list[str] = []
+    problems: list[str] = _mapping_checks(sources)
     names = [s.name for s in sources]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"sources: the name {name!r} is used by more than one source")

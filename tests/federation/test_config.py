@@ -118,6 +118,40 @@ def test_a_minimal_config_loads_with_defaults() -> None:
             id="limits",
         ),
         pytest.param(["not", "a", "mapping"], "the top level must be a mapping", id="not-a-mapping"),
+        pytest.param(
+            {
+                "sources": [
+                    _sql_source(
+                        entities={
+                            "assets": {
+                                "table": "t",
+                                "id": "id",
+                                "fields": {"cost": {"column": "c", "transform": "monee"}},
+                            }
+                        }
+                    )
+                ]
+            },
+            "sources[0].entities.assets.fields.cost.transform: unknown transform 'monee'; expected one of",
+            id="unknown-transform",
+        ),
+        pytest.param(
+            {
+                "sources": [
+                    _sql_source(
+                        entities={
+                            "assets": {
+                                "table": "t",
+                                "id": "id",
+                                "fields": {"purchase_date": {"column": "c", "transform": "mac_list"}},
+                            }
+                        }
+                    )
+                ]
+            },
+            "'mac_list' does not produce a date value, which assets.purchase_date holds",
+            id="transform-wrong-type",
+        ),
     ],
 )
 def test_bad_configs_name_the_path_and_what_was_expected(raw: Any, expected: str) -> None:
