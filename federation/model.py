@@ -146,6 +146,7 @@ PEOPLE = Table(
     relations=(
         Relation("manager", "people", "object", "manager_id", "id"),
         Relation("assets", "assets", "array", "id", "assigned_to_id"),
+        Relation("license_assignments", "license_assignments", "array", "id", "person_id"),
     ),
     references=(Reference("manager", "people", ("email", "username")),),
     hidden_keys=("username",),
@@ -164,7 +165,43 @@ LOCATIONS = Table(
     relations=(Relation("assets", "assets", "array", "id", "location_id"),),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS)}
+LICENSES = Table(
+    name="licenses",
+    description="A software subscription or license pool: seats bought and seats in use.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id.", False),
+        _col("vendor", "string", "Canonical vendor name (Microsoft, Google, Adobe...)."),
+        _col("product", "string", "Product name as people know it (Office 365 E5)."),
+        _col("sku", "string", "The vendor's SKU or part number."),
+        _col("seats_purchased", "int", "Seats bought (prepaid units)."),
+        _col("seats_assigned", "int", "Seats in use; counted from assignments when no source says."),
+        _col("cost_per_seat", "numeric", "Cost of one seat in the base currency."),
+        _col("renewal_date", "date"),
+    ),
+    relations=(Relation("assignments", "license_assignments", "array", "id", "license_id"),),
+)
+
+LICENSE_ASSIGNMENTS = Table(
+    name="license_assignments",
+    description="One seat of a license held by one person.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id.", False),
+        _col("license_id", "uuid", "The license.", False),
+        _col("person_id", "uuid", "The person holding the seat.", False),
+        _col("assigned_at", "timestamptz"),
+        _col("last_used", "timestamptz"),
+    ),
+    relations=(
+        Relation("license", "licenses", "object", "license_id", "id"),
+        Relation("person", "people", "object", "person_id", "id"),
+    ),
+    references=(
+        Reference("license", "licenses", ("sku", "product")),
+        Reference("person", "people", ("email", "username")),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS, LICENSES, LICENSE_ASSIGNMENTS)}
 
 ASSET_STATUSES = ("ordered", "in_stock", "in_use", "in_repair", "retired", "lost", "disposed")
 EMPLOYMENT_STATUSES = ("active", "terminated", "unknown")

@@ -41,7 +41,7 @@ LATEST_TYPES = {"timestamptz"}
 #: types for which differing values are not conflicts (companions are not either: their
 #: disagreement is their partner's)
 NO_CONFLICT_TYPES = {"string_list", "timestamptz", "jsonb"}
-ORDER = ("locations", "people", "assets")
+ORDER = ("locations", "people", "assets", "licenses", "license_assignments")
 
 
 @dataclass
@@ -126,7 +126,10 @@ def _assign_ids(
     con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str]
 ) -> list[tuple[str, str, str, list[str], str]]:
     """Cluster `recs`, add an `entity_id` column; return the ambiguities found."""
-    rules = [r for r in (config.rules(table.name).identity or []) if all(f in fields for f in r)]
+    refs = {r.name for r in table.references}
+    # a rule may name a reference (`person`): it compares the reference's key
+    named = [[f"{f}_key" if f in refs else f for f in r] for r in config.rules(table.name).identity or []]
+    rules = [r for r in named if all(f in fields for f in r)]
     ident_cols = sorted({f for r in rules for f in r})
     cols = ", ".join(["source", "record_id", *(_q(c) for c in ident_cols)])
     frame = con.execute(f"SELECT {cols} FROM recs ORDER BY source, record_id").df()
@@ -310,6 +313,12 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
             f"NULL, '{ref.name} ' || m.{_q(key)} || ' matches ' || k.n || ' {ref.target}; left empty' "
             f"FROM merged_{table.name} m JOIN keys_{ref.target} k ON k.key = lower(m.{_q(key)}) "
             "WHERE k.n > 1"
+        )
+    if table.name == "license_assignments":
+        # seats in use, where no source says: the license's assignments in the graph
+        con.execute(
+            "UPDATE pub.licenses SET seats_assigned = (SELECT count(*) FROM pub.license_assignments a "
+            "WHERE a.license_id = licenses.id) WHERE seats_assigned IS NULL"
         )
     return con.execute(f"SELECT count(*) FROM merged_{table.name}").fetchall()[0][0]
 

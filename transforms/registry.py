@@ -101,6 +101,21 @@ DEFAULT_TRANSFORMS: dict[str, dict[str, str]] = {
         "city": "text",
         "country": "country",
     },
+    "licenses": {
+        "vendor": "manufacturer",
+        "product": "text",
+        "sku": "upper",
+        "seats_purchased": "int",
+        "seats_assigned": "int",
+        "cost_per_seat": "money",
+        "renewal_date": "date",
+    },
+    "license_assignments": {
+        "license": "upper",
+        "person": "person_key",
+        "assigned_at": "timestamp",
+        "last_used": "timestamp",
+    },
 }
 
 

@@ -325,3 +325,50 @@ def test_stale_source_counts_as_empty_for_precedence(tmp_path: Path) -> None:
         assert laptop["manufacturer"] == "Dell"
     finally:
         store.close()
+
+
+def test_licenses_and_assignments_resolve_and_count_seats(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    config.sources.append(_source("m365", ["licenses", "license_assignments"]))
+    store = SourceStore(tmp_path)
+    try:
+        _load(store)
+        licenses = pd.DataFrame(
+            {
+                "record_id": ["sku-1", "sku-2"],
+                "vendor": ["Microsoft", "Microsoft"],
+                "product": ["Office 365 E5", "Dynamics CRM"],
+                "sku": ["ENTERPRISEPREMIUM", "CRMSTANDARD"],
+                "seats_purchased": pd.array([25, 25], dtype="Int64"),
+                "fetched_at": [pd.Timestamp(T0)] * 2,
+            }
+        )
+        assignments = pd.DataFrame(
+            {
+                "record_id": ["a1", "a2", "a3"],
+                "license_key": ["ENTERPRISEPREMIUM", "ENTERPRISEPREMIUM", "VISIOCLIENT"],
+                "person_key": ["alice@example.com", "bob", "alice@example.com"],
+                "fetched_at": [pd.Timestamp(T0)] * 3,
+            }
+        )
+        empty_q = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+        store.replace_source(
+            "m365",
+            "test",
+            {"licenses": licenses, "license_assignments": assignments},
+            empty_q,
+            {},
+            started_at=T0,
+        )
+        cur = _publish(store, config, tmp_path)
+        seats = dict(cur.execute("SELECT sku, seats_assigned FROM licenses").fetchall())
+        # VISIOCLIENT is known only from an assignment: it still becomes a license
+        assert seats == {"ENTERPRISEPREMIUM": 2, "CRMSTANDARD": 0, "VISIOCLIENT": 1}
+        holders = cur.execute(
+            "SELECT p.email, p.employment_status FROM license_assignments a "
+            "JOIN licenses l ON l.id = a.license_id JOIN people p ON p.id = a.person_id "
+            "WHERE l.sku = 'ENTERPRISEPREMIUM' ORDER BY p.email"
+        ).fetchall()
+        assert holders == [("alice@example.com", "active"), ("bob@example.com", "terminated")]
+    finally:
+        store.close()
