@@ -9,7 +9,7 @@ ambiguity instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,39 +33,61 @@ class Clusters:
     ambiguities: list[Ambiguity] = field(default_factory=list)
 
 
-def _norm(value: Any) -> Any:
-    """Identity comparison is case- and whitespace-insensitive for text."""
-    if isinstance(value, str):
-        v = value.strip().lower()
-        return v or None
-    return value
+def _normalised(col: pd.Series) -> pd.Series:
+    """Identity comparison is case- and whitespace-insensitive for text; empty text is no key."""
+    col = col.dropna()
+    if col.empty:
+        return col.astype(object)
+    if pd.api.types.infer_dtype(col, skipna=True) == "string":
+        col = col.str.strip().str.lower()
+        return col[col != ""].astype(object)
+    return col.astype(object)
 
 
 def _rule_keys(frame: pd.DataFrame, rule: Sequence[str]) -> pd.Series:
-    """One hashable key per record for a rule (None where a field is empty); list-valued
-    fields (MAC addresses) give one row per element."""
+    """One hashable key per record for a rule (records with an empty field have none);
+    list-valued fields (MAC addresses) give one row per element."""
     if any(f not in frame.columns for f in rule):
         return pd.Series([], dtype=object)
     parts = []
     for f in rule:
         col = frame[f]
-        if col.map(lambda v: isinstance(v, list | np.ndarray)).any():
+        first = col.dropna().head(1)
+        if len(first) and isinstance(first.iloc[0], list | np.ndarray):
             col = col.explode()
-        parts.append(col.map(_norm, na_action="ignore"))
-    keys = pd.concat(parts, axis=1).dropna()
+        parts.append(_normalised(col))
+    if len(parts) == 1:
+        return parts[0]
+    keys = pd.concat(parts, axis=1, join="inner")
     if keys.empty:
         return pd.Series([], dtype=object)
-    if len(rule) == 1:
-        return keys.iloc[:, 0]
-    return pd.Series(list(map(tuple, keys.itertuples(index=False))), index=keys.index)
+    return pd.Series(list(zip(*(keys[c] for c in keys.columns), strict=True)), index=keys.index)
+
+
+def _groups(keys: pd.Series) -> Iterator[tuple[Any, list[int]]]:
+    """(key, record positions) for every key shared by two or more records, via one sort."""
+    shared = keys[keys.duplicated(keep=False)]
+    if shared.empty:
+        return
+    codes, uniques = pd.factorize(shared, sort=False)
+    order = np.argsort(codes, kind="stable")
+    positions = shared.index.to_numpy()[order]
+    sorted_codes = codes[order]
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    for chunk, code in zip(np.split(positions, bounds), sorted_codes[np.r_[0, bounds]], strict=True):
+        yield uniques[code], chunk.tolist()
 
 
 class _UnionFind:
     def __init__(self, n: int, strong: list[pd.Series]) -> None:
         self.parent = list(range(n))
         self.size = [1] * n
-        #: per earlier single-valued rule: record → key (for singleton clusters)
-        self.strong = [s.to_dict() for s in strong]
+        #: per single-valued rule: each record's key (None: no key), for singleton clusters
+        self.strong = []
+        for keys in strong:
+            arr = np.full(n, None, dtype=object)
+            arr[keys.index.to_numpy()] = keys.to_numpy(dtype=object)
+            self.strong.append(arr)
         #: keys of clusters with more than one record: root → list of sets per rule
         self.keys: dict[int, list[set[Any]]] = {}
 
@@ -80,7 +102,7 @@ class _UnionFind:
         known = self.keys.get(root)
         if known is not None:
             return known
-        return [({k} if (k := s.get(root)) is not None else set()) for s in self.strong]
+        return [({k} if (k := s[root]) is not None else set()) for s in self.strong]
 
     def conflict(self, a: int, b: int, upto: int) -> int | None:
         """Index of the first strong rule (before `upto`) on which the clusters disagree."""
@@ -115,9 +137,7 @@ def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
         if keys.empty:
             continue
         name = "+".join(rule)
-        shared = keys[keys.duplicated(keep=False)]
-        for key, members in shared.groupby(shared, sort=False).groups.items():
-            idx = list(members)
+        for key, idx in _groups(keys):
             head = uf.find(idx[0])
             for rec in idx[1:]:
                 other = uf.find(rec)
