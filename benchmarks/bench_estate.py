@@ -221,9 +221,8 @@ def main() -> None:
             f"        {r.source:<10} {r.records:>10,} records in {r.seconds:6.1f}s "
             f"({r.records / max(r.seconds, 1e-9):,.0f} records/s)"
         )
-    print(
-        f"        total {sync_s:.1f}s (reconcile + publish {sync_s - sum(r.seconds for r in report.sources):.1f}s)"
-    )
+    reconcile_s = sync_s - sum(r.seconds for r in report.sources)
+    print(f"        total {sync_s:.1f}s (reconcile + publish {reconcile_s:.1f}s)")
     print(f"memory: peak RSS {peak_mib:,.0f} MiB (before sync {rss_before / 1024:,.0f} MiB)")
     print(f"{'query':<34}{'GraphQL ms':>12}{'DuckDB ms':>12}{'ratio':>8}")
     print(f"{'50-row page, 2 relations':<34}{page_gql:>12.1f}{page_sql:>12.1f}{page_gql / page_sql:>8.1f}")
