@@ -151,7 +151,7 @@ def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
                             rule=name,
                             candidates=[head, other],
                             reason=f"{name} {key!r} is shared by records whose "
-                            f"{'+'.join(rules[bad])} differ; not merged",
+                            f"{'+'.join(rules[bad])} values differ; not merged",
                         )
                     )
                     continue
