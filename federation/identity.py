@@ -64,14 +64,22 @@ def _rule_keys(frame: pd.DataFrame, rule: Sequence[str]) -> pd.Series:
     return pd.Series(list(zip(*(keys[c] for c in keys.columns), strict=True)), index=keys.index)
 
 
-def _groups(keys: pd.Series) -> Iterator[tuple[Any, list[int]]]:
-    """(key, record positions) for every key shared by two or more records, via one sort."""
+def _groups(keys: pd.Series, roots: np.ndarray | None = None) -> Iterator[tuple[Any, list[int]]]:
+    """(key, record positions) for every key shared by two or more records, via one sort;
+    with `roots`, only keys whose records are not already all in one cluster."""
     shared = keys[keys.duplicated(keep=False)]
     if shared.empty:
         return
     codes, uniques = pd.factorize(shared, sort=False)
+    positions = shared.index.to_numpy()
+    if roots is not None:
+        spread = pd.Series(roots[positions]).groupby(codes).nunique().to_numpy()
+        keep = spread[codes] > 1
+        codes, positions = codes[keep], positions[keep]
+        if not len(codes):
+            return
     order = np.argsort(codes, kind="stable")
-    positions = shared.index.to_numpy()[order]
+    positions = positions[order]
     sorted_codes = codes[order]
     bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
     for chunk, code in zip(np.split(positions, bounds), sorted_codes[np.r_[0, bounds]], strict=True):
@@ -80,9 +88,9 @@ def _groups(keys: pd.Series) -> Iterator[tuple[Any, list[int]]]:
 
 class _UnionFind:
     def __init__(self, n: int, strong: list[pd.Series]) -> None:
-        self.parent = list(range(n))
-        self.size = [1] * n
-        #: per single-valued rule: each record's key (None: no key), for singleton clusters
+        self.parent = np.arange(n, dtype=np.int64)
+        self.size = np.ones(n, dtype=np.int64)
+        #: per single-valued rule: each record's key (None: no key)
         self.strong = []
         for keys in strong:
             arr = np.full(n, None, dtype=object)
@@ -90,19 +98,65 @@ class _UnionFind:
             self.strong.append(arr)
         #: keys of clusters with more than one record: root → list of sets per rule
         self.keys: dict[int, list[set[Any]]] = {}
+        #: records sorted by root, after a bulk merge (to find a cluster's members)
+        self._by_root: tuple[np.ndarray, np.ndarray] | None = None
 
     def find(self, x: int) -> int:
         parent = self.parent
         while parent[x] != x:
             parent[x] = parent[parent[x]]
-            x = parent[x]
+            x = int(parent[x])
         return x
+
+    def roots(self) -> np.ndarray:
+        """Every record's root, compressing all paths at once."""
+        p = self.parent
+        while True:
+            pp = p[p]
+            if np.array_equal(pp, p):
+                break
+            p = pp
+        self.parent = p
+        return p
+
+    def merge_all(self, keys: pd.Series) -> None:
+        """Merge every group of records sharing a key, with no conflict checks (for the first
+        rule, when no stronger rule exists): label propagation, vectorised."""
+        shared = keys[keys.duplicated(keep=False)]
+        if shared.empty:
+            return
+        codes = pd.factorize(shared, sort=False)[0]
+        positions = shared.index.to_numpy()
+        while True:
+            roots = self.roots()[positions]
+            smallest = np.full(codes.max() + 1, len(self.parent), dtype=np.int64)
+            np.minimum.at(smallest, codes, roots)
+            target = smallest[codes]
+            moved = target < roots
+            if not moved.any():
+                break
+            np.minimum.at(self.parent, roots[moved], target[moved])
+        roots = self.roots()
+        self.size = np.bincount(roots, minlength=len(roots))
+        order = np.argsort(roots, kind="stable")
+        self._by_root = (roots[order], order)
+
+    def _members(self, root: int) -> np.ndarray:
+        assert self._by_root is not None
+        sorted_roots, order = self._by_root
+        lo, hi = np.searchsorted(sorted_roots, [root, root + 1])
+        return order[lo:hi]
 
     def key_sets(self, root: int) -> list[set[Any]]:
         known = self.keys.get(root)
         if known is not None:
             return known
-        return [({k} if (k := s[root]) is not None else set()) for s in self.strong]
+        if self.size[root] == 1:
+            return [({k} if (k := s[root]) is not None else set()) for s in self.strong]
+        members = self._members(root)
+        sets = [{k for k in s[members] if k is not None} for s in self.strong]
+        self.keys[root] = sets
+        return sets
 
     def conflict(self, a: int, b: int, upto: int) -> int | None:
         """Index of the first strong rule (before `upto`) on which the clusters disagree."""
@@ -133,11 +187,16 @@ def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
     strong = [k if s else pd.Series([], dtype=object) for k, s in zip(rule_keys, single, strict=True)]
     uf = _UnionFind(n, strong)
     ambiguities: list[Ambiguity] = []
+    first = True
     for r, (rule, keys) in enumerate(zip(rules, rule_keys, strict=True)):
         if keys.empty:
             continue
+        if first:
+            uf.merge_all(keys)  # no stronger rule has a key yet: nothing can conflict
+            first = False
+            continue
         name = "+".join(rule)
-        for key, idx in _groups(keys):
+        for key, idx in _groups(keys, uf.roots()):
             head = uf.find(idx[0])
             for rec in idx[1:]:
                 other = uf.find(rec)
@@ -156,7 +215,7 @@ def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
                     )
                     continue
                 head = uf.union(head, other)
-    root = np.fromiter((uf.find(i) for i in range(n)), dtype=np.int64, count=n)
+    root = uf.roots().copy()
     for amb in ambiguities:
         amb.candidates = sorted({int(root[c]) for c in amb.candidates})
     return Clusters(root=root, ambiguities=ambiguities)

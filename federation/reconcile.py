@@ -204,58 +204,72 @@ def _json(expr: str, kind: str) -> str:
 def _merge(
     con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], stale: set[str]
 ) -> None:
-    """Create temp table `merged_<entity>` (one row per entity) and fill provenance/conflicts."""
+    """Create temp table `merged_<entity>` (one row per entity) and fill provenance/conflicts.
+
+    One GROUP BY over all records picks every attribute, remembers where it came from
+    (`<field>__from`) and counts its distinct values (`<field>__n`); provenance and conflicts
+    are then read off that table instead of grouping the records again per field."""
     types = {c.name: c.type for c in table.columns}
     published = [f for f in fields if f in types or f.endswith("_key")]
     selects = ["entity_id"]
-    prov_selects = []
+    origin = "struct_pack(s := source, r := record_id, t := fetched_at)"
+    provenance, conflicted, listed = [], [], []
+    # each distinct precedence order is computed once, as a column of `recs`
+    ranks: dict[str, str] = {}
+    for f in published:
+        by = COMPANIONS.get(f, f) if COMPANIONS.get(f, f) in fields else f
+        ranks.setdefault(_rank(config, table.name, by.removesuffix("_key"), stale), f"__rank_{len(ranks)}")
+    if ranks:
+        cols = ", ".join(f"{expr} AS {name}" for expr, name in ranks.items())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE recs AS SELECT *, {cols} FROM recs")
     for f in published:
         by = COMPANIONS.get(f, f)
         if by not in fields:
             by = f
-        rank = _rank(config, table.name, by.removesuffix("_key"), stale)
+        rank = ranks[_rank(config, table.name, by.removesuffix("_key"), stale)]
         col, by_col = _q(f), _q(by)
         kind = types.get(f, "string")
         if kind in UNION_TYPES:
             selects.append(
                 f"list_sort(list_distinct(flatten(list({col}) FILTER (WHERE {col} IS NOT NULL)))) AS {col}"
             )
-        elif kind in LATEST_TYPES:
-            selects.append(f"max({col}) AS {col}")
+            listed.append((f, col))
+            continue
+        present = f"FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL)"
+        if kind in LATEST_TYPES:
+            selects += [f"max({col}) AS {col}", f"arg_max({origin}, {col}) {present} AS {_q(f + '__from')}"]
         else:
-            selects.append(
-                f"arg_min({col}, {rank}) FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL) AS {col}"
-            )
+            selects += [
+                f"arg_min({col}, {rank}) {present} AS {col}",
+                f"arg_min({origin}, {rank}) {present} AS {_q(f + '__from')}",
+            ]
         if f.endswith("_key"):
             continue
-        if kind in UNION_TYPES:
-            where = f"{col} IS NOT NULL AND len({col}) > 0"
-            prov_selects.append(
-                f"SELECT '{table.name}', entity_id, '{f}', source, record_id, to_json({col}), fetched_at "
-                f"FROM recs WHERE {where}"
-            )
-            continue
-        pick = "arg_max" if kind in LATEST_TYPES else "arg_min"
-        order = col if kind in LATEST_TYPES else rank
-        prov_selects.append(
-            f"SELECT '{table.name}', entity_id, '{f}', {pick}(source, {order}), "
-            f"{pick}(record_id, {order}), {_json(f'{pick}({col}, {order})', kind)}, "
-            f"{pick}(fetched_at, {order}) FROM recs WHERE {col} IS NOT NULL "
-            f"AND {by_col} IS NOT NULL GROUP BY entity_id"
+        provenance.append(
+            f"SELECT '{table.name}', entity_id, '{f}', {_q(f + '__from')}.s, {_q(f + '__from')}.r, "
+            f"{_json(col, kind)}, {_q(f + '__from')}.t FROM merged_{table.name} WHERE {col} IS NOT NULL"
         )
         if kind not in NO_CONFLICT_TYPES and f not in COMPANIONS:
-            con.execute(
-                f"INSERT INTO pub.conflicts SELECT '{table.name}', entity_id, '{f}', source, "
-                f"record_id, {_json(col, kind)} FROM recs WHERE {col} IS NOT NULL AND entity_id IN "
-                f"(SELECT entity_id FROM recs WHERE {col} IS NOT NULL GROUP BY entity_id "
-                f"HAVING count(DISTINCT {col}) > 1)"
-            )
+            selects.append(f"count(DISTINCT {col}) AS {_q(f + '__n')}")
+            conflicted.append((f, col, kind))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE merged_{table.name} AS SELECT {', '.join(selects)} "
         "FROM recs GROUP BY entity_id"
     )
-    for sql in prov_selects:
-        con.execute(f"INSERT INTO pub.provenance {sql}")
+    if provenance:
+        con.execute("INSERT INTO pub.provenance " + " UNION ALL ".join(provenance))
+    for f, col in listed:
+        con.execute(
+            f"INSERT INTO pub.provenance SELECT '{table.name}', entity_id, '{f}', source, record_id, "
+            f"to_json({col}), fetched_at FROM recs WHERE {col} IS NOT NULL AND len({col}) > 0"
+        )
+    for f, col, kind in conflicted:
+        con.execute(
+            f"INSERT INTO pub.conflicts SELECT '{table.name}', r.entity_id, '{f}', r.source, "
+            f"r.record_id, {_json('r.' + col, kind)} FROM recs r SEMI JOIN "
+            f"(SELECT entity_id FROM merged_{table.name} WHERE {_q(f + '__n')} > 1) m "
+            f"ON m.entity_id = r.entity_id WHERE r.{col} IS NOT NULL"
+        )
     con.execute(
         f"INSERT INTO pub.record_sources SELECT '{table.name}', entity_id, source, record_id, "
         "fetched_at FROM recs"
