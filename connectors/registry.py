@@ -12,6 +12,14 @@ from connectors.base import Connector
 BUILTIN: dict[str, str] = {
     "sql": "connectors.sql:SqlConnector",
     "spreadsheet": "connectors.spreadsheet:SpreadsheetConnector",
+    "rest": "connectors.rest:RestConnector",
+    "servicenow": "connectors.servicenow:ServiceNowConnector",
+    "snipeit": "connectors.snipeit:SnipeItConnector",
+    "jamf": "connectors.jamf:JamfConnector",
+    "netbox": "connectors.netbox:NetBoxConnector",
+    "okta": "connectors.okta:OktaConnector",
+    "msgraph": "connectors.msgraph:MsGraphConnector",
+    "google_licensing": "connectors.google_licensing:GoogleLicensingConnector",
 }
 
 ENTRY_POINT_GROUP = "assetgraph.connectors"

@@ -124,6 +124,8 @@ class DemoConfig(_Strict):
     path: str = "data/demo"
     assets: int = Field(default=3000, ge=10)
     seed: int = 7
+    #: the demo's simulated Okta and Microsoft 365 listen on 127.0.0.1 at this port
+    vendor_port: int = Field(default=8931, ge=0, le=65535)
 
 
 class Settings(_Strict):

@@ -25,23 +25,24 @@ POLL_SECONDS = 5.0
 
 
 class SyncScheduler(threading.Thread):
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, poll_seconds: float = POLL_SECONDS) -> None:
         super().__init__(name="assetgraph-sync", daemon=True)
         self.config = config
+        self.poll_seconds = poll_seconds
         self.lock = SyncLock(config.resolve(config.settings.store.path))
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._due: dict[str, float] = {}
         self.first_sync_done = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
         syncer: Syncer | None = None
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 if not self.lock.held and not self.lock.acquire():
-                    self._stop.wait(POLL_SECONDS)
+                    self._stopping.wait(self.poll_seconds)
                     continue
                 if syncer is None:
                     prepare_demo(self.config)
@@ -49,7 +50,7 @@ class SyncScheduler(threading.Thread):
                 due = self._due_sources()
                 if due:
                     self._sync(syncer, due)
-                self._stop.wait(self._sleep_seconds())
+                self._stopping.wait(self._sleep_seconds())
         except Exception:
             log.exception("the sync scheduler stopped")
         finally:
@@ -63,8 +64,8 @@ class SyncScheduler(threading.Thread):
 
     def _sleep_seconds(self) -> float:
         if not self._due:
-            return POLL_SECONDS
-        return max(0.5, min(POLL_SECONDS * 12, min(self._due.values()) - time.monotonic()))
+            return self.poll_seconds
+        return max(0.2, min(self.poll_seconds * 12, min(self._due.values()) - time.monotonic()))
 
     def _sync(self, syncer: Syncer, names: list[str]) -> None:
         started = datetime.now(UTC)

@@ -2,9 +2,11 @@
 
 `generate_demo` renders one seeded estate (`estate.py`) as a ServiceNow-like CMDB, finance's
 fixed-asset workbook, a discovery tool's CSV export and the endpoint team's own database
-(`databases.py`, `files.py`). The same seed and size always give the same files. A marker file records what
-was generated, and the figures built in (overlaps, disagreements, showcase records) so tests
-and newcomers can check the gateway's answers against them.
+(`databases.py`, `files.py`), and starts a local simulator of Okta and Microsoft 365 over the
+same estate's people (`saas.py`, on 127.0.0.1 at `demo.vendor_port`). The same seed and size
+always give the same files. A marker file records what was generated, and the figures built
+in (overlaps, disagreements, showcase records) so tests and newcomers can check the gateway's
+answers against them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from federation.config import Config, DemoConfig
 from federation.demo.databases import write_cmdb, write_endpoint
 from federation.demo.estate import make_estate
 from federation.demo.files import write_finance, write_inventory
+from federation.demo.saas import start_simulator
 
 #: bump when the generated files change shape, so existing demo folders are regenerated
 GENERATOR_VERSION = 1
@@ -46,6 +49,8 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
     how a source is made to fail (the gateway keeps its last good snapshot); delete the
     marker or the folder to start afresh."""
     demo = config.settings.demo or DemoConfig()
+    # the simulated Okta and Microsoft 365 (saas.py) run in this process, whatever the files
+    start_simulator(lambda: make_estate(demo.seed, demo.assets), demo.vendor_port)
     folder = config.resolve(demo.path)
     stamp = _stamp(demo)
     marker = read_marker(folder)

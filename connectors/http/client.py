@@ -1,0 +1,232 @@
+"""One `requests.Session` per source: auth, timeouts, retries and rate limits on every request.
+
+Failures go through the one table in `errors.py`. Waiting: `Retry-After` (seconds or an HTTP
+date) on 429/503, else exponential backoff with full jitter; a server that says its quota is
+spent (`X-Rate-Limit-Remaining: 0` with `X-Rate-Limit-Reset`, Okta; `X-RateLimit-*`,
+Laravel) is left alone until the reset; `rate_limit` spaces requests out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from connectors.base import SourceError
+from connectors.http.auth import make_auth
+from connectors.http.config import HttpSourceConfig
+from connectors.http.errors import Action, advice, classify, describe, safe_url
+
+log = logging.getLogger("assetgraph.http")
+
+_REMAINING = ("X-Rate-Limit-Remaining", "X-RateLimit-Remaining")
+_RESET = ("X-Rate-Limit-Reset", "X-RateLimit-Reset")
+
+
+class Ignored(Exception):
+    """The table says: skip this request (a child of a parent that went away)."""
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds the server asks to wait: `Retry-After` as seconds or an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def quota_reset(response: requests.Response) -> float | None:
+    """Seconds until a spent quota resets (the reset header is epoch seconds or seconds)."""
+    remaining = next((response.headers[h] for h in _REMAINING if h in response.headers), None)
+    reset = next((response.headers[h] for h in _RESET if h in response.headers), None)
+    if remaining is None or reset is None or remaining.strip() != "0":
+        return None
+    try:
+        value = float(reset)
+    except ValueError:
+        return None
+    return max(0.0, value - time.time()) if value > 1e9 else value
+
+
+class HttpClient:
+    def __init__(self, config: HttpSourceConfig) -> None:
+        self.config = config
+        self.where = f"sources[{config.name}]"
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "assetgraph"})
+        self.session.headers.update(config.headers)
+        self.session.verify = config.verify_tls
+        self.auth = make_auth(config.auth, config.base_url, self._token_request, self.where)
+        self._origin = _origin(config.base_url)
+        self._next_request_at = 0.0
+        #: requests sent and retries made, for tests and benchmarks
+        self.requests = 0
+        self.retries = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.config.base_url + "/" + path.lstrip("/")
+
+    # ----------------------------------------------------------------------------- sending
+    def get_json(
+        self, url: str, params: dict[str, Any], *, entity: str, overrides: dict[int, Action] | None = None
+    ) -> tuple[requests.Response, Any]:
+        """GET a page and decode it; transient failures are retried, others raise SourceError
+        (or Ignored, where `overrides` says so)."""
+        if _origin(url) != self._origin:
+            raise SourceError(
+                f"source {self.config.name!r}: the next page is on another server ({safe_url(url)}), "
+                f"not {self._origin}; credentials are not sent there: check base_url in {self.where}"
+            )
+        response = self._send(url, params, entity, overrides)
+        try:
+            return response, orjson.loads(response.content)
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            start = response.text[:60].replace("\n", " ").strip()
+            raise SourceError(
+                f"source {self.config.name!r}: the answer from {safe_url(url)} is not JSON "
+                f"({kind}, starting {start!r}); expected the records of {entity}: check base_url "
+                f"in {self.where} and the path of {entity}"
+            ) from None
+
+    def _send(
+        self, url: str, params: dict[str, Any], entity: str, overrides: dict[int, Action] | None
+    ) -> requests.Response:
+        retry = self.config.retry
+        renewed = False
+        tries = 0
+        while True:
+            tries += 1
+            self._pace()
+            try:
+                headers = self.auth.headers()
+                response = self.session.get(
+                    url,
+                    params={**self.auth.params(), **params},
+                    headers=headers,
+                    timeout=self.config.timeout_seconds,
+                )
+                self.requests += 1
+            except requests.RequestException as exc:
+                rule = classify(exc)
+                failure: int | BaseException = exc
+                wait = None
+                reason = ""
+            else:
+                reset = quota_reset(response)
+                if reset is not None:
+                    self._next_request_at = time.monotonic() + min(reset, retry.max_wait)
+                if response.ok:
+                    return response
+                if response.status_code == 401 and self.auth.renewable and not renewed:
+                    self.auth.invalidate()  # the token may have been revoked early: once more
+                    renewed, tries = True, tries - 1
+                    continue
+                failure, reason = response.status_code, response.reason or ""
+                rule = classify(response.status_code, overrides)
+                wait = retry_after(response) if rule.retry_after else None
+            if rule.action is Action.IGNORE:
+                raise Ignored(url)
+            if rule.action is Action.RETRY and tries < retry.max_tries:
+                delay = wait if wait is not None else _backoff(tries, retry.backoff_base, retry.backoff_max)
+                if delay <= retry.max_wait:
+                    self.retries += 1
+                    log.info(
+                        "%s: %s from %s, try %d of %d in %.1fs",
+                        self.config.name,
+                        describe(failure, reason),
+                        safe_url(url),
+                        tries + 1,
+                        retry.max_tries,
+                        delay,
+                    )
+                    time.sleep(delay)
+                    continue
+                detail = f"the server asks to wait {delay:.0f}s, longer than retry.max_wait in {self.where}"
+                raise self._error(failure, reason, url, entity, detail)
+            tried = f" (tried {tries} times)" if tries > 1 else ""
+            raise self._error(failure, reason, url, entity, advice_for(rule, self, entity) + tried)
+
+    def _error(
+        self, failure: int | BaseException, reason: str, url: str, entity: str, detail: str
+    ) -> SourceError:
+        return SourceError(
+            f"source {self.config.name!r}: {describe(failure, reason)} from {safe_url(url)}: {detail}"
+        )
+
+    def _pace(self) -> None:
+        now = time.monotonic()
+        if self._next_request_at > now:
+            time.sleep(self._next_request_at - now)
+        if self.config.rate_limit:
+            self._next_request_at = max(now, self._next_request_at) + 1.0 / self.config.rate_limit
+
+    def _token_request(
+        self, url: str, form: dict[str, str] | None, basic: tuple[str, str] | None
+    ) -> requests.Response:
+        """POST to a token endpoint, with the same timeout and transient retries."""
+        retry = self.config.retry
+        for tries in range(1, retry.max_tries + 1):
+            try:
+                response = self.session.post(
+                    url,
+                    data=form,
+                    auth=basic,
+                    timeout=self.config.timeout_seconds,
+                    headers={"Accept": "application/json"},
+                )
+            except requests.RequestException as exc:
+                rule = classify(exc)
+                if rule.action is not Action.RETRY or tries == retry.max_tries:
+                    raise SourceError(
+                        f"source {self.config.name!r}: {type(exc).__name__} from the token endpoint "
+                        f"{safe_url(url)}: check token_url in {self.where}.auth"
+                    ) from None
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    return response
+                if tries == retry.max_tries:
+                    return response
+                wait = retry_after(response)
+                if wait is not None and wait <= retry.max_wait:
+                    time.sleep(wait)
+                    continue
+            time.sleep(_backoff(tries, retry.backoff_base, retry.backoff_max))
+        raise AssertionError("unreachable")
+
+
+def advice_for(rule: Any, client: HttpClient, entity: str) -> str:
+    return advice(
+        rule,
+        where=client.where,
+        entity=f"entities.{entity}",
+        timeout=f"{client.config.timeout_seconds:g}",
+    )
+
+
+def _backoff(tries: int, base: float, cap: float) -> float:
+    """Full jitter: a random wait up to base·2^(tries-1), at most `cap`."""
+    return random.uniform(0, min(cap, base * 2 ** (tries - 1)))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -1,0 +1,158 @@
+"""Paginators by name: each one sets the first page's parameters and finds the next page.
+
+A paginator sees every answer (`Page`) and returns the next request — a URL with its
+parameters — or None when the stream is done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from connectors.http.config import (
+    CursorPaginator,
+    JsonLinkPaginator,
+    LinkHeaderPaginator,
+    ODataPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PaginatorConfig,
+    SinglePage,
+)
+from connectors.http.records import at_path, missing
+
+
+@dataclass
+class Request:
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    request: Request
+    response: requests.Response
+    body: Any
+    records: list[Any]
+
+
+class Paginator:
+    def first(self, request: Request) -> Request:
+        return request
+
+    def next(self, page: Page) -> Request | None:
+        return None
+
+
+def _total(body: Any, response: requests.Response, path: str | None, header: str | None = None) -> int | None:
+    value: Any = None
+    if path:
+        value = at_path(body, path)
+    elif header:
+        value = response.headers.get(header)
+    try:
+        return None if value is None or missing(value) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Offset(Paginator):
+    def __init__(self, config: OffsetPaginator) -> None:
+        self.c = config
+
+    def first(self, request: Request) -> Request:
+        return Request(
+            request.url, {**request.params, self.c.limit_param: self.c.limit, self.c.offset_param: 0}
+        )
+
+    def next(self, page: Page) -> Request | None:
+        params = page.request.params
+        offset = int(params.get(self.c.offset_param, 0)) + len(page.records)
+        total = _total(page.body, page.response, self.c.total_path, self.c.total_header)
+        if not page.records or (total is not None and offset >= total):
+            return None
+        if total is None and len(page.records) < int(params.get(self.c.limit_param, self.c.limit)):
+            return None
+        return Request(page.request.url, {**params, self.c.offset_param: offset})
+
+
+class PageNumber(Paginator):
+    def __init__(self, config: PageNumberPaginator) -> None:
+        self.c = config
+
+    def first(self, request: Request) -> Request:
+        return Request(
+            request.url,
+            {**request.params, self.c.page_param: self.c.first_page, self.c.size_param: self.c.size},
+        )
+
+    def next(self, page: Page) -> Request | None:
+        params = page.request.params
+        number = int(params.get(self.c.page_param, self.c.first_page))
+        seen = (number - self.c.first_page + 1) * self.c.size
+        total = _total(page.body, page.response, self.c.total_path)
+        if not page.records or (total is not None and seen >= total):
+            return None
+        if total is None and len(page.records) < self.c.size:
+            return None
+        return Request(page.request.url, {**params, self.c.page_param: number + 1})
+
+
+class _Sized(Paginator):
+    size_param: str | None
+    size: int | None
+
+    def first(self, request: Request) -> Request:
+        if self.size_param and self.size:
+            return Request(request.url, {**request.params, self.size_param: self.size})
+        return request
+
+
+class Cursor(_Sized):
+    def __init__(self, config: CursorPaginator) -> None:
+        self.c = config
+        self.size_param, self.size = config.size_param, config.size
+
+    def next(self, page: Page) -> Request | None:
+        token = at_path(page.body, self.c.cursor_path)
+        if missing(token) or token in (None, ""):
+            return None
+        return Request(page.request.url, {**page.request.params, self.c.cursor_param: token})
+
+
+class LinkHeader(_Sized):
+    def __init__(self, config: LinkHeaderPaginator) -> None:
+        self.size_param, self.size = config.size_param, config.size
+
+    def next(self, page: Page) -> Request | None:
+        nxt = page.response.links.get("next")
+        return Request(nxt["url"]) if nxt and nxt.get("url") else None
+
+
+class BodyLink(_Sized):
+    def __init__(self, config: ODataPaginator | JsonLinkPaginator) -> None:
+        self.next_path = config.next_path
+        self.size_param = getattr(config, "size_param", None)
+        self.size = getattr(config, "size", None)
+
+    def next(self, page: Page) -> Request | None:
+        url = at_path(page.body, self.next_path)
+        return Request(url) if isinstance(url, str) and url else None
+
+
+PAGINATORS: dict[type, type[Paginator]] = {
+    SinglePage: Paginator,
+    OffsetPaginator: Offset,
+    PageNumberPaginator: PageNumber,
+    CursorPaginator: Cursor,
+    LinkHeaderPaginator: LinkHeader,
+    ODataPaginator: BodyLink,
+    JsonLinkPaginator: BodyLink,
+}
+
+
+def make_paginator(config: PaginatorConfig) -> Paginator:
+    cls = PAGINATORS[type(config)]
+    return cls() if cls is Paginator else cls(config)  # type: ignore[call-arg]

@@ -1,0 +1,186 @@
+"""The demo's identity provider and license portal: Okta and Microsoft 365, simulated locally.
+
+The estate's people become Okta users (the estate's leavers are DEPROVISIONED) and Microsoft
+365 users holding seats of four SKUs; leavers keep some seats, as they do in real tenants
+until someone reclaims them. `start_simulator` serves both on 127.0.0.1 at `demo.vendor_port`
+(once per process; a port already serving them — another assetgraph process — is reused),
+where config.yaml's `okta` and `m365` sources read them like the real services.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from federation.demo.estate import BASE_DATE, Estate
+from federation.demo.vendor_server import VendorServer
+from federation.demo.vendors import MicrosoftGraph, Okta
+
+log = logging.getLogger("assetgraph.demo")
+
+#: the demo's made-up credentials (config.yaml reads them with ${ENV:-default})
+OKTA_TOKEN = "demo-okta-token"
+M365_TENANT = "demo-tenant"
+M365_CLIENT_ID = "demo-client"
+M365_CLIENT_SECRET = "demo-secret"
+
+#: part number, share of people holding it, spare seats bought beyond those held
+SKUS = (
+    ("SPE_E3", 0.70, 12),
+    ("SPE_E5", 0.20, 3),
+    ("POWER_BI_PRO", 0.25, -2),  # over-assigned: more held than bought
+    ("VISIOCLIENT", 0.08, 0),
+)
+APPS = (("0oa1slack", "slack", "Slack", 0.8), ("0oa2zoom", "zoom", "Zoom", 0.5))
+
+_servers: dict[int, VendorServer] = {}
+_lock = threading.Lock()
+
+
+def _id(prefix: str, text: str, length: int = 17) -> str:
+    return prefix + uuid.uuid5(uuid.NAMESPACE_URL, text).hex[:length]
+
+
+def _stamp(days: float) -> str:
+    return (BASE_DATE - pd.Timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def okta_users(estate: Estate) -> list[dict[str, Any]]:
+    rng = np.random.default_rng([estate.seed, 90])
+    users = []
+    for row in estate.people.itertuples():
+        updated = float(rng.uniform(1, 400))
+        users.append(
+            {
+                "id": _id("00u", row.email),
+                "status": "ACTIVE" if row.active else "DEPROVISIONED",
+                "created": _stamp(updated + 300),
+                "lastLogin": _stamp(updated / 2) if row.active else None,
+                "lastUpdated": _stamp(updated),
+                "statusChanged": _stamp(updated),
+                "type": {"id": "oty1demo"},
+                "profile": {
+                    "firstName": row.first,
+                    "lastName": row.last,
+                    "login": row.email,
+                    "email": row.email,
+                    "department": row.department,
+                },
+                "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            }
+        )
+    return users
+
+
+def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    rng = np.random.default_rng([estate.seed, 92])
+    apps, members = [], {}
+    for app_id, name, label, share in APPS:
+        apps.append(
+            {
+                "id": app_id,
+                "name": name,
+                "label": label,
+                "status": "ACTIVE",
+                "signOnMode": "SAML_2_0",
+                "created": _stamp(900),
+            }
+        )
+        members[app_id] = [
+            {
+                "id": _id("00u", row.email),
+                "scope": "USER",
+                "status": "PROVISIONED",
+                "created": _stamp(float(rng.uniform(10, 600))),
+                "credentials": {"userName": row.email},
+                "profile": {"email": row.email},
+            }
+            for row in estate.people.itertuples()
+            if rng.random() < share
+        ]
+    return apps, members
+
+
+def m365(estate: Estate) -> MicrosoftGraph:
+    rng = np.random.default_rng([estate.seed, 91])
+    people = estate.people
+    users = [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "m365:" + row.email)),
+            "displayName": row.name,
+            "mail": row.email,
+            "userPrincipalName": f"{row.username}@example.onmicrosoft.com",
+            "department": row.department,
+            "accountEnabled": bool(row.active),
+        }
+        for row in people.itertuples()
+    ]
+    details: dict[str, list[dict[str, Any]]] = {u["id"]: [] for u in users}
+    skus = []
+    for part, share, spare in SKUS:
+        sku_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "sku:" + part))
+        holders = rng.random(len(users)) < share
+        holders[1] = True  # José Ñúñez left and still holds every SKU
+        for user, holds in zip(users, holders, strict=True):
+            if holds:
+                details[user["id"]].append(
+                    {
+                        "id": f"{sku_id}-{user['id'][:8]}",
+                        "skuId": sku_id,
+                        "skuPartNumber": part,
+                        "servicePlans": [
+                            {"servicePlanName": part, "provisioningStatus": "Success", "appliesTo": "User"}
+                        ],
+                    }
+                )
+        used = int(holders.sum())
+        skus.append(
+            {
+                "accountName": "Example Corp",
+                "appliesTo": "User",
+                "capabilityStatus": "Enabled",
+                "consumedUnits": used,
+                "id": f"{M365_TENANT}_{sku_id}",
+                "skuId": sku_id,
+                "skuPartNumber": part,
+                "servicePlans": [],
+                "prepaidUnits": {
+                    "enabled": max(0, used + spare),
+                    "lockedOut": 0,
+                    "suspended": 0,
+                    "warning": 0,
+                },
+            }
+        )
+    return MicrosoftGraph(M365_TENANT, M365_CLIENT_ID, M365_CLIENT_SECRET, skus, users, details, page_size=50)
+
+
+def simulator(estate: Estate, port: int = 0) -> VendorServer:
+    apps, members = okta_apps(estate)
+    return VendorServer([Okta(OKTA_TOKEN, okta_users(estate), apps, members), m365(estate)], port=port)
+
+
+def start_simulator(make: Callable[[], Estate], port: int) -> str | None:
+    """Serve the demo's Okta and Microsoft 365 at 127.0.0.1:`port`, once per process.
+    Returns the URL, or None when the port is taken (then whoever holds it serves them)."""
+    with _lock:
+        server = _servers.get(port)
+        if server is None:
+            try:
+                server = simulator(make(), port).start()
+            except OSError as exc:
+                log.warning(
+                    "demo vendor simulator: port %d is taken (%s); using whoever serves it", port, exc
+                )
+                return None
+            _servers[port] = server
+        return server.url
+
+
+__all__ = ["m365", "okta_users", "simulator", "start_simulator"]

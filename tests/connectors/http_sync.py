@@ -1,0 +1,56 @@
+"""Helpers for the HTTP connector tests: a gateway with one source, synced for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.base import Connector
+from connectors.registry import connector_class
+from federation.config import Config, parse_config
+from federation.store import StoreReader
+from federation.sync import SourceResult, Syncer
+
+#: tiny waits so failures are quick: tries once more after at most 50 ms
+FAST_RETRY = {"max_tries": 3, "backoff_base": 0.01, "backoff_max": 0.05, "max_wait": 2}
+
+
+def connector(source: dict[str, Any]) -> Connector:
+    config = connector_class(source["kind"]).config_model.model_validate(source)
+    return connector_class(source["kind"])(config, base_dir=Path.cwd())
+
+
+class Gateway:
+    """A config holding `source`, synced into a store under `root`."""
+
+    def __init__(self, root: Path, source: dict[str, Any]) -> None:
+        self.root = root
+        self.source = source
+        self.config: Config = parse_config(
+            {"store": {"path": str(root / "store")}, "sources": [source]}, base_dir=root
+        )
+
+    def sync(self) -> SourceResult:
+        syncer = Syncer(self.config)
+        try:
+            return syncer.run().sources[0]
+        finally:
+            syncer.close()
+
+    @contextmanager
+    def published(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        snapshot = StoreReader(self.config.resolve(self.config.settings.store.path)).current()
+        assert snapshot is not None
+        yield snapshot.cursor()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.published() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    def status(self) -> tuple[str, bool, str | None, int]:
+        (row,) = self.rows("SELECT status, stale, error, record_count FROM source_status")
+        return row

@@ -1,0 +1,231 @@
+"""Vendor APIs for the connector tests, in each vendor's wire format (studied from the recorded
+responses and specs under ../shared/peers; the records here are the tests' own).
+
+Okta and Microsoft Graph come from the demo's simulator (`federation/demo/vendors.py`); this
+module adds ServiceNow, Snipe-IT, Jamf Pro, NetBox and Google's License Manager. All run in one
+`VendorServer` (federation/demo/vendor_server.py), which also injects faults.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from federation.demo.vendor_server import Call, Reply, Vendor, VendorServer, error, page_of
+from federation.demo.vendors import MicrosoftGraph, Okta
+
+__all__ = ["Google", "Jamf", "MicrosoftGraph", "NetBox", "Okta", "ServiceNow", "SnipeIt", "VendorServer"]
+
+
+def _basic(call: Call) -> tuple[str, str] | None:
+    header = call.header("Authorization")
+    if not header.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
+class ServiceNow(Vendor):
+    """Table API. A record is {field: value or (value, display_value)}; dot-walked fields
+    (`assigned_to.email`) are stored under their dotted name."""
+
+    name = "servicenow"
+
+    def __init__(self, user: str, password: str, tables: dict[str, list[dict[str, Any]]]) -> None:
+        self.user, self.password, self.tables = user, password, tables
+
+    def answer(self, call: Call) -> Reply:
+        if _basic(call) != (self.user, self.password):
+            return error(
+                401,
+                {
+                    "error": {
+                        "message": "User Not Authenticated",
+                        "detail": "Required to provide Auth information",
+                    },
+                    "status": "failure",
+                },
+            )
+        match = re.fullmatch(r"/api/now/table/(\w+)", call.path)
+        if not match or match.group(1) not in self.tables:
+            return error(400, {"error": {"message": "Invalid table", "detail": None}, "status": "failure"})
+        rows = self.tables[match.group(1)]
+        query = call.arg("sysparm_query") or ""
+        since = re.match(r"sys_updated_on>([^^]+)", query)
+        if since:
+            rows = [r for r in rows if _value(r["sys_updated_on"]) > since.group(1)]
+        if "ORDERBYsys_updated_on" in query:
+            rows = sorted(rows, key=lambda r: _value(r["sys_updated_on"]))
+        limit = int(call.arg("sysparm_limit", "10000") or 10000)
+        offset = int(call.arg("sysparm_offset", "0") or 0)
+        chunk, nxt = page_of(rows, offset, limit)
+        fields = (call.arg("sysparm_fields") or "").split(",") if call.arg("sysparm_fields") else None
+        display = call.arg("sysparm_display_value", "false")
+        result = [_render(r, fields, display) for r in chunk]
+        query_args = {k: v[0] for k, v in call.query.items()}
+
+        def link(off: int, rel: str) -> str:
+            return f'<{call.base}{call.path}?{urlencode({**query_args, "sysparm_offset": off})}>;rel="{rel}"'
+
+        links = [link(0, "first")]
+        if offset:
+            links.append(link(max(0, offset - limit), "prev"))
+        if nxt is not None:
+            links.append(link(nxt, "next"))
+        links.append(link(max(0, (len(rows) - 1) // limit * limit), "last"))
+        return Reply(200, {"result": result}, {"X-Total-Count": str(len(rows)), "Link": ",".join(links)})
+
+
+def _value(cell: Any) -> Any:
+    return cell[0] if isinstance(cell, tuple) else cell
+
+
+def _render(record: dict[str, Any], fields: list[str] | None, display: str) -> dict[str, Any]:
+    out = {}
+    for name in fields or list(record):
+        cell = record.get(name, "")
+        value, shown = cell if isinstance(cell, tuple) else (cell, cell)
+        if display == "all":
+            out[name] = {"display_value": shown, "value": value}
+        else:
+            out[name] = shown if display == "true" else value
+    return out
+
+
+class SnipeIt(Vendor):
+    name = "snipeit"
+
+    def __init__(
+        self,
+        token: str,
+        hardware: list[dict[str, Any]],
+        users: list[dict[str, Any]],
+        licenses: list[dict[str, Any]],
+        seats: dict[int, list[dict[str, Any]]],
+    ) -> None:
+        self.token = token
+        self.lists = {"hardware": hardware, "users": users, "licenses": licenses}
+        self.seats = seats
+
+    def answer(self, call: Call) -> Reply:
+        if call.header("Authorization") != f"Bearer {self.token}":
+            return error(401, {"message": "Unauthenticated."})
+        seats = re.fullmatch(r"/api/v1/licenses/(\d+)/seats", call.path)
+        if seats:
+            return self._page(call, self.seats.get(int(seats.group(1)), []))
+        name = call.path.removeprefix("/api/v1/")
+        if name not in self.lists:
+            return Reply(200, {"status": "error", "messages": "404 endpoint not found", "payload": None})
+        rows = self.lists[name]
+        if call.arg("sort") == "updated_at":
+            rows = sorted(
+                rows, key=lambda r: r["updated_at"]["datetime"], reverse=call.arg("order") == "desc"
+            )
+        return self._page(call, rows)
+
+    @staticmethod
+    def _page(call: Call, rows: list[dict[str, Any]]) -> Reply:
+        limit = min(int(call.arg("limit", "50") or 50), 500)
+        chunk, _ = page_of(rows, int(call.arg("offset", "0") or 0), limit)
+        headers = {"X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "119"}
+        return Reply(200, {"total": len(rows), "rows": chunk}, headers)
+
+
+class Jamf(Vendor):
+    name = "jamf"
+
+    def __init__(self, user: str, password: str, computers: list[dict[str, Any]]) -> None:
+        self.user, self.password, self.computers = user, password, computers
+        self.tokens: set[str] = set()
+        self.tokens_issued = 0
+
+    def answer(self, call: Call) -> Reply:
+        if call.path == "/api/v1/auth/token" and call.method == "POST":
+            if _basic(call) != (self.user, self.password):
+                return error(401, {"httpStatus": 401, "errors": []})
+            token = secrets.token_urlsafe(16)
+            self.tokens.add(token)
+            self.tokens_issued += 1
+            return Reply(200, {"token": token, "expires": "2999-01-01T00:00:00.000Z"})
+        if call.header("Authorization").removeprefix("Bearer ") not in self.tokens:
+            return error(
+                401, {"httpStatus": 401, "errors": [{"code": "INVALID_TOKEN", "description": "Unauthorized"}]}
+            )
+        if call.path != "/api/v1/computers-inventory":
+            return error(404, {"httpStatus": 404, "errors": [{"code": "NOT_FOUND"}]})
+        rows = self.computers
+        since = re.fullmatch(r'general\.reportDate=gt="([^"]+)"', call.arg("filter") or "")
+        if since:
+            rows = [c for c in rows if c["general"]["reportDate"] > since.group(1)]
+        if (call.arg("sort") or "").startswith("general.reportDate"):
+            rows = sorted(rows, key=lambda c: (c["general"]["reportDate"], c["id"]))
+        sections = {s.lower().replace("_", "") for s in call.query.get("section", ["GENERAL"])}
+        page, size = int(call.arg("page", "0") or 0), int(call.arg("page-size", "100") or 100)
+        chunk, _ = page_of(rows, page * size, size)
+        keep = [{k: v for k, v in c.items() if k == "id" or k.lower() in sections} for c in chunk]
+        return Reply(200, {"totalCount": len(rows), "results": keep})
+
+
+class NetBox(Vendor):
+    name = "netbox"
+
+    def __init__(self, token: str, devices: list[dict[str, Any]], sites: list[dict[str, Any]]) -> None:
+        self.token = token
+        self.lists = {"/api/dcim/devices/": devices, "/api/dcim/sites/": sites}
+
+    def answer(self, call: Call) -> Reply:
+        if call.header("Authorization") != f"Token {self.token}":
+            return error(403, {"detail": "Invalid token"})  # NetBox answers 403, not 401
+        if call.path not in self.lists:
+            return error(404, {"detail": "Not found."})
+        rows = self.lists[call.path]
+        since = call.arg("last_updated__gte")
+        if since:
+            rows = [r for r in rows if r["last_updated"] >= since]
+        if call.arg("ordering") == "last_updated":
+            rows = sorted(rows, key=lambda r: (r["last_updated"], r["id"]))
+        limit, offset = int(call.arg("limit", "50") or 50), int(call.arg("offset", "0") or 0)
+        chunk, nxt = page_of(rows, offset, limit)
+        args = {k: v[0] for k, v in call.query.items()}
+        link = None if nxt is None else f"{call.base}{call.path}?{urlencode({**args, 'offset': nxt})}"
+        previous = None if not offset else f"{call.base}{call.path}?{urlencode({**args, 'offset': 0})}"
+        return Reply(200, {"count": len(rows), "next": link, "previous": previous, "results": chunk})
+
+
+class Google(Vendor):
+    name = "google"
+
+    def __init__(self, token: str, customer: str, assignments: list[dict[str, Any]]) -> None:
+        self.token, self.customer, self.assignments = token, customer, assignments
+
+    def answer(self, call: Call) -> Reply:
+        if call.header("Authorization") != f"Bearer {self.token}":
+            return error(
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "status": "UNAUTHENTICATED",
+                        "message": "Request had invalid authentication credentials.",
+                    }
+                },
+            )
+        match = re.fullmatch(r"/product/([^/]+)/users", call.path)
+        if not match:
+            return error(404, {"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}})
+        if call.arg("customerId") != self.customer:
+            return error(
+                400, {"error": {"code": 400, "message": "Invalid customerId", "status": "INVALID_ARGUMENT"}}
+            )
+        rows = [a for a in self.assignments if a["productId"] == match.group(1)]
+        size = min(int(call.arg("maxResults", "100") or 100), 1000)
+        chunk, nxt = page_of(rows, int(call.arg("pageToken", "0") or 0), size)
+        body: dict[str, Any] = {"kind": "licensing#licenseAssignmentList", "etag": '"etag"'}
+        if chunk:
+            body["items"] = chunk
+        if nxt is not None:
+            body["nextPageToken"] = str(nxt)
+        return Reply(200, body)

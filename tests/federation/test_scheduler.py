@@ -1,0 +1,60 @@
+"""The background sync of `assetgraph serve`: one syncing process, others take over."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+
+from federation.config import load_config
+from federation.scheduler import SyncScheduler
+from federation.store import StoreReader
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _config(tmp_path: Path, refresh: str) -> Path:
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    raw["demo"]["assets"] = 100
+    for source in raw["sources"]:
+        source["refresh"] = refresh
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _wait(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_syncs_on_schedule_and_a_second_process_takes_over(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path, "1s"))
+    reader = StoreReader(config.resolve(config.settings.store.path))
+    first = SyncScheduler(config, poll_seconds=0.1)
+    second = SyncScheduler(config, poll_seconds=0.1)
+    first.start()
+    try:
+        assert first.first_sync_done.wait(60)
+        snapshot = reader.current()
+        assert snapshot is not None
+        second.start()
+        # the refresh interval is 1s: a newer snapshot is published without being asked
+        assert _wait(lambda: reader.current().id != snapshot.id, 30)
+        assert first.lock.held
+        assert not second.lock.held
+        first.stop()
+        first.join(30)
+        # the lock is free: the other process syncs from now on
+        assert _wait(lambda: second.lock.held, 10)
+        assert second.first_sync_done.wait(60)
+    finally:
+        first.stop()
+        second.stop()
+        first.join(30)
+        second.join(30)
