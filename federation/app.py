@@ -21,9 +21,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation import metrics
+from federation.access_log import AccessLog
+from federation.access_log import root_fields as access_log_fields
+from federation.auth import Authenticator
 from federation.config import Config
-from federation.graphql_endpoint import GraphQLEndpoint
+from federation.graphql_endpoint import GraphQLEndpoint, Security
 from federation.graphql_http import ORJSONResponse
+from federation.policy import compile_policy
+from federation.policy_schemas import RoleSchemas
 from federation.store import StoreReader
 
 
@@ -69,6 +74,20 @@ def _snapshot_published_at(reader: StoreReader) -> Callable[[], float]:
     return age
 
 
+def make_security(config: Config, reader: StoreReader) -> Security:
+    """Authentication, per-role schemas and the access log, from the config."""
+    settings = config.settings
+    anonymous = settings.auth.anonymous_role if settings.auth else "anonymous"
+    policy = compile_policy(settings.roles, anonymous=anonymous)
+    access_log = AccessLog(reader.root)
+    return Security(
+        authenticator=Authenticator(settings.auth, policy, config.base_dir),
+        policy=policy,
+        schemas=RoleSchemas(policy, settings.server, root_fields=access_log_fields(access_log)),
+        access_log=access_log,
+    )
+
+
 def create_app(
     config: Config,
     reader: StoreReader,
@@ -76,12 +95,10 @@ def create_app(
     *,
     lifespan: Any = None,
 ) -> Starlette:
-    """The serving app. `schema` defaults to the full admin schema from `build_schema()`."""
-    if schema is None:
-        from schema.build import build_schema
-
-        schema = build_schema()
-    graphql = GraphQLEndpoint(schema, config.settings.server, reader)
+    """The serving app. Without `schema`, requests are authenticated and each role gets its
+    own schema (config `auth:` and `roles:`); a given `schema` serves everyone as admin."""
+    security = make_security(config, reader) if schema is None else None
+    graphql = GraphQLEndpoint(schema, config.settings.server, reader, security=security)
     snapshot_age = _snapshot_published_at(reader)
 
     async def healthz(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The `assetgraph` command: serve, sync, validate.
+"""The `assetgraph` command: serve, sync, validate, token, apikey create.
 
 Exit codes: 0 success, 1 a user error explained on stderr (bad config, a source that
 cannot be synced), 2 usage.
@@ -43,6 +43,23 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a config without starting anything")
     with_config(validate)
     validate.add_argument("config_file", nargs="?", metavar="CONFIG", help="same as --config")
+
+    token = sub.add_parser("token", help="print a signed development token (the config's HS256 secret)")
+    with_config(token)
+    token.add_argument("--role", required=True)
+    token.add_argument("--email")
+    token.add_argument("--department")
+    token.add_argument("--categories", help="comma-separated, e.g. network,server")
+    token.add_argument("--subject", help="the `sub` claim (default: the email, else dev-<role>)")
+    token.add_argument("--ttl", default="8h", help="lifetime, e.g. 15m, 8h (default 8h)")
+
+    apikey = sub.add_parser("apikey", help="API keys for service accounts")
+    apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = apikey_sub.add_parser("create", help="make a key; prints it once with its config entry")
+    with_config(create)
+    create.add_argument("--role", required=True)
+    create.add_argument("--name", help="the account's name in the access log (default: <role>-key)")
+    create.add_argument("--email", help="attribute for row filters that read X-Actor-Email")
     return parser
 
 
@@ -56,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command == "validate":
         return _validate(config)
+    if args.command == "token":
+        return _token(config, args)
+    if args.command == "apikey":
+        return _apikey_create(config, args)
     if args.command == "sync":
         return _sync(config, args.sources)
     return _serve(config, args.host, args.port, args.log_level)
@@ -67,6 +88,70 @@ def _validate(config: Config) -> int:
         f"({', '.join(f'{s.name} [{s.kind}]' for s in config.sources) or 'none'})",
         highlight=False,
     )
+    return 0
+
+
+def _known_role(config: Config, role: str) -> bool:
+    from federation.policy import compile_policy
+
+    auth = config.settings.auth
+    policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
+    if policy.role(role) is None:
+        err.print(
+            f"error: unknown role {role!r}; expected one of {', '.join(sorted(policy.roles))}",
+            highlight=False,
+        )
+        return False
+    return True
+
+
+def _token(config: Config, args: argparse.Namespace) -> int:
+    from connectors.base import parse_duration
+    from federation.auth import hs256_secret, issue_token
+
+    auth = config.settings.auth
+    if auth is None or hs256_secret(auth) is None:
+        err.print(
+            "error: the config has no HS256 secret (auth.jwt_keys with algorithm: HS256); "
+            "tokens for RS256/ES256 keys come from your identity provider",
+            highlight=False,
+        )
+        return 1
+    if not _known_role(config, args.role):
+        return 1
+    try:
+        ttl = parse_duration(args.ttl)
+    except ValueError as exc:
+        err.print(f"error: --ttl: {exc}", highlight=False)
+        return 2
+    categories = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    attributes = {"email": args.email, "department": args.department, "categories": categories}
+    subject = args.subject or args.email or f"dev-{args.role}"
+    print(issue_token(auth, args.role, attributes, subject=subject, ttl=ttl))
+    return 0
+
+
+def _apikey_create(config: Config, args: argparse.Namespace) -> int:
+    import yaml
+
+    from federation.auth import hash_api_key, new_api_key
+
+    if not _known_role(config, args.role):
+        return 1
+    key_id, key = new_api_key()
+    entry: dict[str, object] = {
+        "name": args.name or f"{args.role}-key",
+        "id": key_id,
+        "hash": hash_api_key(key),
+        "role": args.role,
+    }
+    if args.email:
+        entry["attributes"] = {"email": args.email}
+    snippet = yaml.safe_dump({"auth": {"api_keys": [entry]}}, sort_keys=False).rstrip()
+    print(f"API key (shown once; store it now): {key}")
+    print()
+    print("Add this entry to config.yaml (under auth.api_keys):")
+    print(snippet)
     return 0
 
 

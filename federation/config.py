@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from connectors.base import SourceConfig, parse_duration
 from connectors.registry import available_kinds, connector_class
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
+from federation.policy_config import AuthConfig, RoleConfig, policy_checks
 
 CONFIG_ENV = "ASSETGRAPH_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -135,6 +136,10 @@ class Settings(_Strict):
     reconcile: dict[str, EntityRules] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
     demo: DemoConfig | None = None
+    #: authentication (federation/policy_config.py); absent: every caller is anonymous
+    auth: AuthConfig | None = None
+    #: role → what it may read and do; absent: only `admin` (everything) and `anonymous`
+    roles: dict[str, RoleConfig] | None = None
     #: validated one by one against each kind's own model (see load_config)
     sources: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -290,6 +295,7 @@ def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
 
 def _cross_checks(settings: Settings, sources: list[SourceConfig]) -> list[str]:
     problems: list[str] = _mapping_checks(sources)
+    problems += policy_checks(settings.auth, settings.roles)
     names = [s.name for s in sources]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"sources: the name {name!r} is used by more than one source")

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ import anyio.to_thread
 import orjson
 import strawberry
 from cachetools import LRUCache
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -26,6 +28,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from federation import metrics
+from federation.access_log import AccessLog
+from federation.auth import AuthenticationError, Authenticator
 from federation.config import ServerConfig
 from federation.graphql_http import (
     GraphQLParams,
@@ -39,8 +43,11 @@ from federation.graphql_http import (
     read_params,
     shape_errors,
 )
+from federation.policy import Policy
+from federation.policy_schemas import RoleSchemas, operation_name, touched_fields
 from federation.store import Snapshot, StoreReader
 from schema.context import RequestContext
+from schema.policy import AuthorizedContext, RoleAccess
 
 #: threads executing GraphQL (each keeps one DuckDB cursor per snapshot)
 WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)
@@ -51,26 +58,48 @@ _GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 def default_actor(request: Request) -> dict[str, Any]:
-    """Who is asking. Until authentication lands, everyone is admin."""
-    return {"role": "admin"}
+    """Who is asking when the endpoint serves one fixed schema (no `Security`): admin."""
+    return {"role": "admin", "via": "none"}
+
+
+@dataclass
+class Security:
+    """Authentication, the roles' schemas and the access log (federation/auth.py,
+    federation/policy_schemas.py, federation/access_log.py)."""
+
+    authenticator: Authenticator
+    policy: Policy
+    schemas: RoleSchemas
+    access_log: AccessLog | None = None
 
 
 class GraphQLEndpoint:
-    """Executes GraphQL requests against the current snapshot, with a result cache."""
+    """Executes GraphQL requests against the current snapshot, with a result cache.
+
+    With `security`, each request is authenticated, runs against its role's schema with the
+    role's access in the context, and is recorded in the access log; without it, `schema`
+    serves everyone as `actor(request)` says (tests and benchmarks of the bare serving layer).
+    """
 
     def __init__(
         self,
-        schema: strawberry.Schema,
+        schema: strawberry.Schema | None,
         server: ServerConfig,
         reader: StoreReader,
         actor: Callable[[Request], dict[str, Any]] = default_actor,
+        *,
+        security: Security | None = None,
     ) -> None:
-        self.schema = install_extensions(schema, server)
+        if schema is None and security is None:
+            raise ValueError("GraphQLEndpoint needs a schema or a Security")
+        self.schema = install_extensions(schema, server) if schema is not None else None
         self.server = server
         self.reader = reader
         self.actor = actor
+        self.security = security
+        self._touched: LRUCache[str, tuple[list[str], list[str]]] = LRUCache(1024)
         self.ide_html = get_graphql_ide_html("graphiql") if server.graphiql else None
-        self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str]] | None = (
+        self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str, int]] | None = (
             LRUCache(server.cache_size) if server.cache_size > 0 else None
         )
         self._cache_snapshot: str | None = None
@@ -91,23 +120,41 @@ class GraphQLEndpoint:
                 return HTMLResponse(self.ide_html)
         media_type = _media_type(request)
         op_type = "unknown"
+        audit = Audit(request_id)
         try:
             params = await read_params(request)
+            audit.params = params
+            actor = self._authenticate(request)
+            audit.actor = actor
             op_type = operation_type(params.query, params.operation_name, self.server.max_tokens)
+            audit.op_type = op_type
             if request.method == "GET" and op_type not in ("query", "unknown"):
                 raise RequestError(f"a {op_type} must be sent with POST, not GET", status=405)
             snapshot = self.reader.current()
             if snapshot is None:
                 status, outcome = 503, "not_ready"
+                audit.outcome = "NOT_READY"
                 response = ORJSONResponse(error_body(NOT_READY, "NOT_READY"), 503)
             else:
-                status, outcome, response = await self._answer(request, params, snapshot, op_type, request_id)
+                status, outcome, response = await self._answer(
+                    request, params, snapshot, op_type, request_id, actor, audit
+                )
+        except AuthenticationError as exc:
+            status, outcome = 401, "unauthenticated"
+            audit.outcome = "UNAUTHENTICATED"
+            response = ORJSONResponse(error_body(str(exc), "UNAUTHENTICATED"), 401)
+            response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
         except RequestError as exc:
             status, outcome = exc.status, "bad_request"
+            audit.outcome = "BAD_USER_INPUT"
             response = ORJSONResponse(error_body(exc.message, "BAD_USER_INPUT"), exc.status)
         if status >= 400:
-            metrics.ERRORS.labels(code="NOT_READY" if status == 503 else "BAD_USER_INPUT").inc()
+            code = {503: "NOT_READY", 401: "UNAUTHENTICATED"}.get(status, "BAD_USER_INPUT")
+            metrics.ERRORS.labels(code=code).inc()
         response.headers["content-type"] = media_type
+        if self.security is not None and self.security.access_log is not None:
+            audit.duration_ms = (time.perf_counter() - started) * 1000
+            response.background = BackgroundTask(self._record, audit)
         metrics.REQUESTS.labels(operation_type=op_type, status=outcome).inc()
         metrics.REQUEST_SECONDS.observe(time.perf_counter() - started)
         return response
@@ -119,16 +166,23 @@ class GraphQLEndpoint:
         snapshot: Snapshot,
         op_type: str,
         request_id: str,
+        actor: dict[str, Any],
+        audit: Audit,
     ) -> tuple[int, str, Response]:
-        actor = self.actor(request)
+        access = self._access(actor)
         key = None
-        if self.cache is not None and op_type == "query":
+        # the access log changes with every request: never served from the cache
+        if self.cache is not None and op_type == "query" and "access_log" not in params.query:
             variables = orjson.dumps(params.variables, option=orjson.OPT_SORT_KEYS)
-            actor_key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS, default=str)
+            if access is not None:  # the role and the actor values its row filters read
+                actor_key = orjson.dumps(access.cache_key(actor), default=str)
+            else:
+                actor_key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS, default=str)
             key = (snapshot.id, actor_key, params.query, variables, params.operation_name)
             cached = self._cache_get(snapshot.id, key)
             if cached is not None:
                 metrics.CACHE_HITS.inc()
+                audit.outcome, audit.rows = "ok", cached[2]
                 return 200, "ok", Response(cached[0])
             metrics.CACHE_MISSES.inc()
         allowed = _GET_OPS if request.method == "GET" else _POST_OPS
@@ -136,7 +190,7 @@ class GraphQLEndpoint:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
             body = await anyio.to_thread.run_sync(
-                self._execute, params, snapshot, actor, allowed, request_id, limiter=self._limiter
+                self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
             )
         except InvalidOperationTypeError:
             raise RequestError("only queries may be sent with GET: use POST", 405) from None
@@ -145,11 +199,66 @@ class GraphQLEndpoint:
         for code in iter_codes(body):
             metrics.ERRORS.labels(code=code).inc()
         content = dumps(body)
+        audit.rows = count_rows(body.get("data"))
         if "errors" in body:
+            audit.outcome = next(iter_codes(body), "INTERNAL")
             return 200, "error", Response(content)
+        audit.outcome = "ok"
         if key is not None:
-            self._cache_put(snapshot.id, key, (content, op_type))
+            self._cache_put(snapshot.id, key, (content, op_type, audit.rows))
         return 200, "ok", Response(content)
+
+    # ------------------------------------------------------------------ security
+    def _authenticate(self, request: Request) -> dict[str, Any]:
+        if self.security is None:
+            return self.actor(request)
+        return self.security.authenticator.authenticate(request.headers)
+
+    def _access(self, actor: dict[str, Any]) -> RoleAccess | None:
+        if self.security is None:
+            return None
+        access = self.security.policy.role(actor["role"])
+        if access is None:  # the authenticator only lets existing roles through
+            raise AuthenticationError(f"role {actor['role']!r} does not exist")
+        return access
+
+    def _schema_for(self, access: RoleAccess | None) -> strawberry.Schema:
+        if access is None or self.security is None:
+            assert self.schema is not None
+            return self.schema
+        return self.security.schemas.schema(access)
+
+    def _record(self, audit: Audit) -> None:
+        """Append the request to the access log (after the response has been sent)."""
+        assert self.security is not None
+        assert self.security.access_log is not None
+        actor = audit.actor or {}
+        types: list[str] = []
+        fields: list[str] = []
+        params = audit.params
+        access = self.security.policy.role(actor.get("role", ""))
+        if params is not None and access is not None:
+            found = self._touched.get(params.query)
+            if found is None:  # what was asked, hidden fields included (against the full schema)
+                schemas = self.security.schemas
+                found = touched_fields(schemas.full(), params.query, schemas.kinds)
+                self._touched[params.query] = found
+            types, fields = found
+        self.security.access_log.record(
+            {
+                "request_id": audit.request_id,
+                "role": actor.get("role") or "(unauthenticated)",
+                "subject": actor.get("subject") or actor.get("email"),
+                "via": actor.get("via"),
+                "operation_name": operation_name(params.query, params.operation_name) if params else None,
+                "operation_type": audit.op_type,
+                "types": types,
+                "fields": fields,
+                "rows": audit.rows,
+                "outcome": audit.outcome,
+                "duration_ms": round(audit.duration_ms, 3),
+            }
+        )
 
     # ------------------------------------------------------------------ execution (thread)
     def _execute(
@@ -157,11 +266,12 @@ class GraphQLEndpoint:
         params: GraphQLParams,
         snapshot: Snapshot,
         actor: dict[str, Any],
+        access: RoleAccess | None,
         allowed: frozenset[OperationType],
         request_id: str,
     ) -> dict[str, Any]:
-        ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor)
-        result = self.schema.execute_sync(
+        ctx = AuthorizedContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
+        result = self._schema_for(access).execute_sync(
             params.query,
             variable_values=params.variables,
             context_value=ctx,
@@ -169,7 +279,13 @@ class GraphQLEndpoint:
             allowed_operation_types=allowed,
         )
         body: dict[str, Any] = {}
-        errors = shape_errors(result.errors, request_id) if result.errors else []
+        result_errors = result.errors
+        if result_errors and result.data is None and access is not None and self.security is not None:
+            # refused before execution: if it names what the role may not read, say so
+            forbidden = self.security.schemas.forbidden(access, params.query, params.variables)
+            if forbidden is not None:
+                result_errors = [forbidden]
+        errors = shape_errors(result_errors, request_id) if result_errors else []
         if result.data is not None or any("path" in e for e in errors):
             body["data"] = result.data
         if errors:
@@ -214,7 +330,7 @@ class GraphQLEndpoint:
             return by_table
 
     # ------------------------------------------------------------------ result cache
-    def _cache_get(self, snapshot_id: str, key: tuple[Any, ...]) -> tuple[bytes, str] | None:
+    def _cache_get(self, snapshot_id: str, key: tuple[Any, ...]) -> tuple[bytes, str, int] | None:
         assert self.cache is not None
         with self._cache_lock:
             if snapshot_id != self._cache_snapshot:
@@ -223,11 +339,41 @@ class GraphQLEndpoint:
                 return None
             return self.cache.get(key)
 
-    def _cache_put(self, snapshot_id: str, key: tuple[Any, ...], value: tuple[bytes, str]) -> None:
+    def _cache_put(self, snapshot_id: str, key: tuple[Any, ...], value: tuple[bytes, str, int]) -> None:
         assert self.cache is not None
         with self._cache_lock:
             if snapshot_id == self._cache_snapshot:
                 self.cache[key] = value
+
+
+@dataclass
+class Audit:
+    """What the access log records of one request, filled in as the request goes."""
+
+    request_id: str
+    actor: dict[str, Any] | None = None
+    params: GraphQLParams | None = None
+    op_type: str = "unknown"
+    rows: int = 0
+    outcome: str = "INTERNAL"
+    duration_ms: float = 0.0
+
+
+def count_rows(data: Any) -> int:
+    """Objects returned inside lists at any depth: list rows, `nodes`, groups, array
+    relationships (to-one objects and `_by_pk` results are not counted)."""
+    if not isinstance(data, dict):
+        return 0
+    total = 0
+    stack: list[Any] = list(data.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            total += sum(1 for item in node if isinstance(item, dict))
+            stack.extend(item for item in node if isinstance(item, dict | list))
+        elif isinstance(node, dict):
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+    return total
 
 
 def _media_type(request: Request) -> str:

@@ -8,7 +8,7 @@ No `from __future__ import annotations` here: types and resolvers are built at r
 strawberry must see real annotation objects.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -21,6 +21,7 @@ from schema.explain import ExplainErrors
 from schema.inputs import COLUMN_SCALARS, TableInputs
 from schema.loader import Limits, load_rows
 from schema.plan import ObjectPlan, plan_aggregate, plan_object
+from schema.policy import access_of, guard, strip
 from schema.rowsets import Search
 from schema.scalars import SCALAR_MAP, Jsonb, Numeric, Uuid
 from schema.selection import root_selection
@@ -55,19 +56,29 @@ def _add(cls: type, name: str, type_: Any, description: str | None = None) -> No
     setattr(cls, name, strawberry.field(name=name, description=description or None))
 
 
-def _search(view: View, table: Table, args: dict[str, Any]) -> Search | None:
+def _search(ctx: Any, view: View, table: Table, args: dict[str, Any]) -> Search | None:
     term = args.get("search")
     spec = view.search(table.name)
     if not term or spec is None:
         return None
-    return Search(term, spec[0], spec[1])
+    columns, related = spec
+    access = access_of(ctx)
+    if access is not None:  # never match on a column the actor may not read
+        columns = [c for c in columns if access.can_read(table.name, c)]
+        related = [
+            (r, [c for c in cs if access.can_read(r.target, c)])
+            for r, cs in related
+            if access.can_read(table.name, r.name)
+        ]
+    return Search(term, columns, related)
 
 
 class _TableTypes:
     """The output types of one table in one schema."""
 
-    def __init__(self, view: View, table: Table, inputs: TableInputs) -> None:
+    def __init__(self, view: View, table: Table, inputs: TableInputs, count_only: bool = False) -> None:
         self.table = table
+        self.count_only = count_only
         self.inputs = inputs
         name = table.name
         self.object = _new(name)
@@ -82,6 +93,8 @@ class _TableTypes:
             "min": [c for c in columns if types[c] in _ORDERABLE],
             "max": [c for c in columns if types[c] in _ORDERABLE],
         }
+        if count_only:
+            self.stat_columns = {}
         self.stats: dict[str, type] = {}
         for function, stat_columns in self.stat_columns.items():
             if not stat_columns:
@@ -222,11 +235,12 @@ def _fill_aggregates(types: _TableTypes) -> None:
     agg = types.aggregate
     _add(agg, "aggregate", fields | None)
     _add(agg, "nodes", list[types.object])
-    agg.group_by = strawberry.field(  # type: ignore[attr-defined]
-        name="group_by",
-        resolver=_group_by_resolver(select, group),
-        description="Extension beyond Hasura: aggregates per distinct value of the fields",
-    )
+    if not types.count_only:
+        agg.group_by = strawberry.field(  # type: ignore[attr-defined]
+            name="group_by",
+            resolver=_group_by_resolver(select, group),
+            description="Extension beyond Hasura: aggregates per distinct value of the fields",
+        )
     strawberry.type(agg, name=f"{name}_aggregate", description=f'aggregated selection of "{name}"')
 
 
@@ -239,17 +253,33 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
         sel = root_selection(info)
         ctx = info.context
         plan = plan_object(view, table, sel.fields)
+        guard(ctx, plan, sel.args)
         limits = Limits(ctx, sel.args, default=ctx.server.default_limit)
-        return load_rows(
-            ctx, view, plan, sel.args, limits=limits, where=sel.key, search=_search(view, table, sel.args)
+        rows = load_rows(
+            ctx,
+            view,
+            plan,
+            sel.args,
+            limits=limits,
+            where=sel.key,
+            search=_search(ctx, view, table, sel.args),
         )
+        strip(ctx, plan, rows)
+        return rows
 
     def aggregate(info: strawberry.Info) -> Any:
         sel = root_selection(info)
         plan = plan_aggregate(view, table, sel.fields)
+        guard(info.context, plan, sel.args)
         results = run_aggregate(
-            info.context, view, plan, sel.args, where=sel.key, search=_search(view, table, sel.args)
+            info.context,
+            view,
+            plan,
+            sel.args,
+            where=sel.key,
+            search=_search(info.context, view, table, sel.args),
         )
+        strip(info.context, plan, results[None])
         return results[None]
 
     object_type = types.object
@@ -257,8 +287,10 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
     def by_pk(info: strawberry.Info, id: Uuid) -> object_type | None:
         sel = root_selection(info)
         plan: ObjectPlan = plan_object(view, table, sel.fields)
+        guard(info.context, plan)
         args = {"where": {"id": {"_eq": sel.args["id"]}}}
         rows = load_rows(info.context, view, plan, args, limits=None, where=sel.key, ordered=False)
+        strip(info.context, plan, rows)
         return rows[0] if rows else None
 
     fields: dict[str, Any] = {
@@ -289,6 +321,8 @@ def build_schema(
     *,
     allow_aggregations: Mapping[str, bool] | None = None,
     extensions: Sequence[Any] = (),
+    root_fields: Mapping[str, Any] | None = None,
+    count_only: Collection[str] = (),
 ) -> strawberry.Schema:
     """The read API over `tables` for one view.
 
@@ -299,6 +333,8 @@ def build_schema(
     allows all, a mapping allows only the tables it maps to True.
     `extensions`: more strawberry schema extensions (parser/validation caches), run after
     the one that completes validation messages.
+    `root_fields`: more root fields (strawberry fields by name), e.g. the access log.
+    `count_only`: tables whose aggregates offer `count` only (no statistics, no group_by).
     """
     view = View.make(tables, visible, allow_aggregations)
     exposed = [t for t in tables.values() if view.exposed(t.name)]
@@ -309,7 +345,7 @@ def build_schema(
             object_relations={r.name: inputs[r.target] for r in relations if r.kind == "object"},
             filter_relations={r.name: inputs[r.target] for r in relations},
         )
-    types = {t.name: _TableTypes(view, t, inputs[t.name]) for t in exposed}
+    types = {t.name: _TableTypes(view, t, inputs[t.name], t.name in count_only) for t in exposed}
     for t in exposed:
         _fill_object(view, types[t.name], types)
     for t in exposed:
@@ -319,7 +355,7 @@ def build_schema(
     for t in exposed:
         for name, field in _root_fields(view, types[t.name]).items():
             setattr(query, name, field)
-    for name, field in auxiliary.root_fields(view).items():
+    for name, field in {**auxiliary.root_fields(view), **(root_fields or {})}.items():
         setattr(query, name, field)
     strawberry.type(query, name="query_root")
     return strawberry.Schema(

@@ -166,3 +166,30 @@ def test_only_one_process_syncs(demo: Config, capsys: pytest.CaptureFixture[str]
         assert "holds" in capsys.readouterr().err
     finally:
         lock.release()
+
+
+def test_license_seats_and_deprovisioned_holders_from_the_saas_sources(demo: Config, syncer: Syncer) -> None:
+    report = syncer.run()
+    assert {r.source for r in report.sources if r.ok} >= {"okta", "m365"}
+    cur = _current(demo)
+    licenses = cur.execute(
+        "SELECT product, sku, seats_purchased, seats_assigned FROM licenses WHERE seats_purchased IS NOT NULL"
+    ).fetchall()
+    assert len(licenses) >= 4
+    assert all(product and sku for product, sku, _, _ in licenses)
+    # who holds a Microsoft 365 seat although the identity provider says they have left
+    leavers = cur.execute(
+        "SELECT count(*) FROM license_assignments a JOIN people p ON p.id = a.person_id "
+        "JOIN licenses l ON l.id = a.license_id "
+        "WHERE p.employment_status = 'terminated' AND l.seats_purchased IS NOT NULL"
+    ).fetchall()[0][0]
+    assert leavers > 0
+    # seats assigned as Microsoft reports them agree with the assignments it lists
+    mismatched = cur.execute(
+        "SELECT l.sku, l.seats_assigned, count(a.id) FROM licenses l "
+        "JOIN license_assignments a ON a.license_id = l.id "
+        "JOIN record_sources r ON r.entity_id = a.id AND r.source = 'm365' "
+        "WHERE l.seats_purchased IS NOT NULL GROUP BY l.sku, l.seats_assigned "
+        "HAVING l.seats_assigned <> count(a.id)"
+    ).fetchall()
+    assert mismatched == []

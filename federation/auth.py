@@ -1,0 +1,279 @@
+"""Who is calling: a bearer JWT, an API key, or nobody (the anonymous role).
+
+`Authenticator.authenticate(headers)` returns the actor, a plain dict such as
+`{"role": "employee", "subject": "u-42", "email": "ann@example.com", "via": "jwt"}`, or raises
+`AuthenticationError` for a credential that is present but not good — bad signature, expired,
+not yet valid, wrong issuer or audience, an algorithm the key is not pinned to (`none`
+included), a role that does not exist. A bad credential is never downgraded to anonymous.
+
+API keys (`ak_<id>_<secret>`) are stored in config as salted scrypt hashes; a verified key is
+remembered (by its SHA-256) so that the scrypt cost is paid once per process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cachetools import LRUCache
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from federation.policy import Policy
+from federation.policy_config import ApiKeyConfig, AuthConfig, JwtKeyConfig
+
+API_KEY_PREFIX = "ak_"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+class AuthenticationError(Exception):
+    """A credential was sent and is not good: answered 401 UNAUTHENTICATED."""
+
+
+# ----------------------------------------------------------------------------- API keys
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_api_key(key: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    digest = hashlib.scrypt(key.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_api_key(key: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = hashlib.scrypt(
+            key.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(_unb64(digest))
+        )
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(found, _unb64(digest))
+
+
+def new_api_key() -> tuple[str, str]:
+    """(key id, the full key `ak_<id>_<secret>`)."""
+    key_id = secrets.token_hex(6)
+    return key_id, f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
+# ----------------------------------------------------------------------------- JWT keys
+
+
+def _load_keys(config: JwtKeyConfig, base_dir: Path) -> list[tuple[str | None, Any]]:
+    """(kid, key object) pairs for one configured key."""
+    if config.secret is not None:
+        return [(config.kid, config.secret.encode())]
+    if config.public_key is not None or config.public_key_file is not None:
+        pem = config.public_key or (base_dir / str(config.public_key_file)).read_text(encoding="utf-8")
+        key = serialization.load_pem_public_key(pem.encode())
+        _check_family(key, config.algorithm)
+        return [(config.kid, key)]
+    document = json.loads((base_dir / str(config.jwks_file)).read_text(encoding="utf-8"))
+    out = []
+    for jwk in document.get("keys", []):
+        if jwk.get("alg") not in (None, config.algorithm):
+            continue  # a key published for another algorithm is not used for this one
+        if config.kid is not None and jwk.get("kid") != config.kid:
+            continue
+        key = jwt.PyJWK.from_dict({**jwk, "alg": config.algorithm}).key
+        _check_family(key, config.algorithm)
+        out.append((jwk.get("kid"), key))
+    return out
+
+
+def _check_family(key: Any, algorithm: str) -> None:
+    wanted = ec.EllipticCurvePublicKey if algorithm.startswith("ES") else rsa.RSAPublicKey
+    if not isinstance(key, wanted):
+        raise ValueError(f"the key is not a {wanted.__name__}, which {algorithm} needs")
+
+
+class _Key:
+    def __init__(self, kid: str | None, algorithm: str, key: Any) -> None:
+        self.kid = kid
+        self.algorithm = algorithm
+        self.key = key
+
+
+# ----------------------------------------------------------------------------- authenticator
+
+
+class Authenticator:
+    def __init__(self, config: AuthConfig | None, policy: Policy, base_dir: Path = Path(".")) -> None:
+        self.config = config or AuthConfig()
+        self.policy = policy
+        self.keys: list[_Key] = [
+            _Key(kid, c.algorithm, key) for c in self.config.jwt_keys for kid, key in _load_keys(c, base_dir)
+        ]
+        self.api_keys: dict[str, ApiKeyConfig] = {k.id: k for k in self.config.api_keys}
+        self._verified: LRUCache[str, dict[str, Any]] = LRUCache(1024)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ entry point
+    def authenticate(self, headers: Mapping[str, str]) -> dict[str, Any]:
+        authorization = headers.get("authorization")
+        api_key = headers.get("x-api-key")
+        if authorization is not None and api_key is not None:
+            raise AuthenticationError("send either an Authorization header or X-API-Key, not both")
+        if api_key is not None:
+            return self._api_key(api_key.strip())
+        if authorization is None:
+            return {"role": self.policy.anonymous, "via": "anonymous"}
+        scheme, _, credential = authorization.strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential or " " in credential:
+            raise AuthenticationError("malformed Authorization header: expected `Bearer <token>`")
+        if credential.startswith(API_KEY_PREFIX):
+            return self._api_key(credential)
+        return self._jwt(credential)
+
+    # ------------------------------------------------------------------ API keys
+    def _api_key(self, key: str) -> dict[str, Any]:
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        with self._lock:
+            cached = self._verified.get(fingerprint)
+        if cached is not None:
+            return dict(cached)
+        parts = key.split("_", 2)
+        entry = self.api_keys.get(parts[1]) if len(parts) == 3 and parts[0] + "_" == API_KEY_PREFIX else None
+        if entry is None or not verify_api_key(key, entry.hash):
+            raise AuthenticationError("invalid API key")
+        actor = self._actor(entry.role, {**entry.attributes, "subject": f"api_key:{entry.name}"}, "api_key")
+        with self._lock:
+            self._verified[fingerprint] = actor
+        return dict(actor)
+
+    # ------------------------------------------------------------------ JWT
+    def _jwt(self, token: str) -> dict[str, Any]:
+        if not self.keys:
+            raise AuthenticationError("bearer tokens are not accepted: no signing key is configured")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise AuthenticationError("malformed token") from None
+        alg, kid = header.get("alg"), header.get("kid")
+        # each key is pinned to one algorithm: `none`, or HS256 signed with an RSA public key,
+        # finds no key to try
+        candidates = [k for k in self.keys if k.algorithm == alg and (kid is None or k.kid in (None, kid))]
+        if not candidates:
+            raise AuthenticationError(f"token algorithm {alg!r} is not accepted")
+        options = {"require": ["exp"] if self.config.require_exp else []}
+        claims: dict[str, Any] | None = None
+        last: Exception | None = None
+        for key in candidates:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=[key.algorithm],
+                    audience=self.config.audience,
+                    issuer=self.config.issuer,
+                    leeway=self.config.leeway,
+                    options=options,  # type: ignore[arg-type]
+                )
+                break
+            except jwt.InvalidSignatureError as exc:
+                last = exc
+            except jwt.ExpiredSignatureError:
+                raise AuthenticationError("token has expired") from None
+            except jwt.ImmatureSignatureError:
+                raise AuthenticationError("token is not valid yet (nbf)") from None
+            except jwt.InvalidAudienceError:
+                raise AuthenticationError("token audience is not accepted") from None
+            except jwt.InvalidIssuerError:
+                raise AuthenticationError("token issuer is not accepted") from None
+            except jwt.MissingRequiredClaimError as exc:
+                raise AuthenticationError(f"token lacks the {exc.claim!r} claim") from None
+            except jwt.InvalidTokenError as exc:
+                last = exc
+        if claims is None:
+            message = "token signature is invalid" if isinstance(last, jwt.InvalidSignatureError) else None
+            raise AuthenticationError(message or "invalid token")
+        return self._from_claims(claims)
+
+    def _from_claims(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        spec = self.config.claims
+        scope: Any = claims
+        if spec.namespace is not None:
+            scope = claims.get(spec.namespace)
+            if not isinstance(scope, dict):
+                raise AuthenticationError(f"token lacks the {spec.namespace!r} claims object")
+        role = scope.get(spec.role)
+        if not isinstance(role, str) or not role:
+            raise AuthenticationError(f"token names no role (claim {spec.role!r})")
+        attributes = {name: scope.get(claim, claims.get(claim)) for name, claim in spec.attributes.items()}
+        attributes["subject"] = claims.get(spec.subject)
+        return self._actor(role, attributes, "jwt")
+
+    def _actor(self, role: str, attributes: Mapping[str, Any], via: str) -> dict[str, Any]:
+        if self.policy.role(role) is None:
+            raise AuthenticationError(f"the credential names role {role!r}, which does not exist")
+        actor: dict[str, Any] = {"role": role, "via": via}
+        for name, value in attributes.items():
+            if value is None:
+                continue
+            if name == "categories" and isinstance(value, str):
+                value = [v.strip() for v in value.strip("{}").split(",") if v.strip()]
+            actor[name] = value
+        return actor
+
+
+# ----------------------------------------------------------------------------- dev tokens
+
+
+def hs256_secret(config: AuthConfig | None) -> str | None:
+    for key in (config or AuthConfig()).jwt_keys:
+        if key.algorithm == "HS256" and key.secret:
+            return key.secret
+    return None
+
+
+def issue_token(
+    config: AuthConfig,
+    role: str,
+    attributes: Mapping[str, Any],
+    *,
+    subject: str,
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """An HS256 token signed with the config's secret, with claims where the config reads them."""
+    secret = hs256_secret(config)
+    if secret is None:
+        raise ValueError("the config has no HS256 secret under auth.jwt_keys")
+    now = now or datetime.now(UTC)
+    spec = config.claims
+    inner: dict[str, Any] = {spec.role: role}
+    for name, value in attributes.items():
+        if value is not None and name in spec.attributes:
+            inner[spec.attributes[name]] = value
+    claims: dict[str, Any] = {spec.subject: subject, "iat": now, "exp": now + ttl}
+    if config.issuer:
+        claims["iss"] = config.issuer
+    if config.audience:
+        claims["aud"] = config.audience
+    if spec.namespace:
+        claims[spec.namespace] = inner
+    else:
+        claims.update(inner)
+    kid = next((k.kid for k in config.jwt_keys if k.algorithm == "HS256" and k.secret == secret), None)
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": kid} if kid else None)

@@ -1,0 +1,273 @@
+"""The `auth:` and `roles:` sections of config.yaml: who the callers are, and what each role
+may read and do.
+
+Validated once at load like the rest of the config (see `policy_checks`): a policy that
+names an unknown type, field, role, operator or actor variable is refused with its path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connectors.base import parse_duration
+from federation.model import TABLES
+
+#: actor variables in a filter are written X-Actor-<Attribute> (case-insensitive)
+ACTOR_VARIABLE = re.compile(r"^x-actor-([a-z0-9][a-z0-9-]*)$", re.I)
+#: fields beyond the model's columns and relations that a role may be granted on a type
+TYPE_EXTRAS: dict[str, tuple[str, ...]] = {"assets": ("sources", "provenance", "conflicts")}
+#: root capabilities beyond the tables
+CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log")
+#: actions kept for the write path (mutations arrive later)
+ACTIONS = ("read", "checkout", "checkin", "update", "insert", "delete", "request", "approve", "sync")
+MAX_LEEWAY = timedelta(minutes=5)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def variable_attribute(value: Any) -> str | None:
+    """`X-Actor-Email` → `email`; None if `value` is not an actor variable."""
+    if not isinstance(value, str):
+        return None
+    match = ACTOR_VARIABLE.match(value)
+    return match.group(1).lower().replace("-", "_") if match else None
+
+
+class JwtKeyConfig(Strict):
+    """One key that may sign tokens; each key is pinned to one algorithm."""
+
+    #: matched against the token header's `kid` when both have one
+    kid: str | None = None
+    algorithm: Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+    #: HS*: the shared secret (write ${ENV}); at least 32 characters
+    secret: str | None = None
+    #: RS*/ES*/PS*: a PEM public key, inline or in a file (relative to the config's folder)
+    public_key: str | None = None
+    public_key_file: str | None = None
+    #: RS*/ES*/PS*: a JWKS document (a file); the keys whose `kid` matches are used
+    jwks_file: str | None = None
+
+
+class ClaimsConfig(Strict):
+    #: read the claims below inside this object claim (e.g. https://hasura.io/jwt/claims)
+    namespace: str | None = None
+    #: the claim naming the role (inside `namespace` when set)
+    role: str = "role"
+    #: the claim naming the subject (recorded in the access log)
+    subject: str = "sub"
+    #: actor attribute → claim; filters use them as X-Actor-<Attribute>
+    attributes: dict[str, str] = Field(
+        default_factory=lambda: {"email": "email", "department": "department", "categories": "categories"}
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _names(cls, attributes: dict[str, str]) -> dict[str, str]:
+        for name in attributes:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"attributes.{name}: expected a lower-case name like email")
+        return attributes
+
+
+class ApiKeyConfig(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    #: the public part of the key (`ak_<id>_…`), so one hash is checked per request
+    id: str = Field(pattern=r"^[a-z0-9]{8,32}$")
+    #: `scrypt$n$r$p$salt$hash` as printed by `assetgraph apikey create`
+    hash: str = Field(pattern=r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_=-]+\$[A-Za-z0-9_=-]+$")
+    role: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuthConfig(Strict):
+    jwt_keys: list[JwtKeyConfig] = Field(default_factory=list)
+    issuer: str | None = None
+    audience: str | None = None
+    #: clock skew tolerated on exp/nbf/iat (at most 5m)
+    leeway: timedelta = timedelta(seconds=30)
+    #: tokens must carry `exp`
+    require_exp: bool = True
+    claims: ClaimsConfig = Field(default_factory=ClaimsConfig)
+    api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    #: the role of a request that carries no credential
+    anonymous_role: str = "anonymous"
+
+    @field_validator("leeway", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("leeway")
+    @classmethod
+    def _bounded(cls, value: timedelta) -> timedelta:
+        if value > MAX_LEEWAY or value < timedelta(0):
+            raise ValueError("expected a clock skew between 0s and 5m")
+        return value
+
+
+class TypePolicy(Strict):
+    #: readable columns, relationships and (assets) sources/provenance/conflicts; "*" = all
+    columns: list[str] | Literal["*"] = Field(default_factory=list)
+    #: row filter in the `where` syntax; X-Actor-* strings are the actor's attributes
+    filter: dict[str, Any] | None = None
+    #: true: T_aggregate with every statistic and group_by; "count": counts only
+    allow_aggregations: bool | Literal["count"] = False
+    actions: list[str] = Field(default_factory=list)
+
+
+class RoleConfig(Strict):
+    description: str = ""
+    inherits: list[str] = Field(default_factory=list)
+    #: table → what the role may read of it; a table not named is not exposed; "*" names
+    #: every table of the model
+    types: dict[str, TypePolicy] = Field(default_factory=dict)
+    sources: bool = False
+    quarantine: bool = False
+    ambiguities: bool = False
+    access_log: bool = False
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def type_fields(table: str) -> tuple[str, ...]:
+    t = TABLES[table]
+    return (*t.column_names, *(r.name for r in t.relations), *TYPE_EXTRAS.get(table, ()))
+
+
+def _filter_problems(exp: Any, table: str, where: str, variables: set[str]) -> list[str]:
+    from schema.inputs import COLUMN_SCALARS, OPERATORS
+
+    if not isinstance(exp, dict):
+        return [f"{where}: expected a mapping in the `where` syntax"]
+    model = TABLES[table]
+    relations = {r.name: r for r in model.relations}
+    problems: list[str] = []
+    for key, value in exp.items():
+        path = f"{where}.{key}"
+        if key in ("_and", "_or"):
+            if not isinstance(value, list):
+                problems.append(f"{path}: expected a list of filters")
+                continue
+            for i, item in enumerate(value):
+                problems += _filter_problems(item, table, f"{path}[{i}]", variables)
+        elif key == "_not":
+            problems += _filter_problems(value, table, path, variables)
+        elif key in model.column_names:
+            prefix = COLUMN_SCALARS[model.column(key).type][0]
+            if not isinstance(value, dict):
+                problems.append(f"{path}: expected operators such as {{_eq: value}}")
+                continue
+            for op, operand in value.items():
+                if op not in OPERATORS[prefix]:
+                    problems.append(
+                        f"{path}.{op}: unknown operator for {prefix}; expected one of "
+                        + ", ".join(OPERATORS[prefix])
+                    )
+                for item in operand if isinstance(operand, list) else [operand]:
+                    name = variable_attribute(item)
+                    if isinstance(item, str) and item.lower().startswith("x-") and name is None:
+                        problems.append(f"{path}.{op}: {item!r} is not an actor variable (X-Actor-<Name>)")
+                    elif name is not None and name not in variables:
+                        problems.append(
+                            f"{path}.{op}: unknown actor variable {item!r}; expected one of "
+                            + ", ".join(f"X-Actor-{v.replace('_', '-').title()}" for v in sorted(variables))
+                        )
+        elif key in relations:
+            problems += _filter_problems(value, relations[key].target, path, variables)
+        else:
+            problems.append(
+                f"{path}: unknown field of {table}; expected _and, _or, _not or one of "
+                + ", ".join([*model.column_names, *relations])
+            )
+    return problems
+
+
+def _cycle(roles: dict[str, RoleConfig]) -> list[str]:
+    problems = []
+    for start in roles:
+        seen: list[str] = []
+        stack = [start]
+        while stack:
+            name = stack.pop()
+            for parent in roles.get(name, RoleConfig()).inherits:
+                if parent == start:
+                    problems.append(f"roles.{start}.inherits: inheritance cycle through {name!r}")
+                    stack = []
+                    break
+                if parent not in seen and parent in roles:
+                    seen.append(parent)
+                    stack.append(parent)
+    return problems
+
+
+def policy_checks(auth: AuthConfig | None, roles: dict[str, RoleConfig] | None) -> list[str]:
+    """Every problem of the auth and roles sections, each with its path."""
+    problems: list[str] = []
+    roles = roles or {}
+    variables = set((auth or AuthConfig()).claims.attributes) | {"subject", "role"}
+    for name, role in roles.items():
+        base = f"roles.{name}"
+        for i, parent in enumerate(role.inherits):
+            if parent not in roles:
+                problems.append(
+                    f"{base}.inherits[{i}]: unknown role {parent!r}; expected one of {', '.join(roles)}"
+                )
+        for table, policy in role.types.items():
+            where = f"{base}.types.{table}"
+            if table == "*":
+                if policy.columns != "*" or policy.filter is not None:
+                    problems.append(f'{where}: the "*" type takes columns: "*" and no filter')
+                continue
+            if table not in TABLES:
+                problems.append(f"{where}: unknown type; expected one of {', '.join(TABLES)}")
+                continue
+            if isinstance(policy.columns, list):
+                allowed = type_fields(table)
+                for i, column in enumerate(policy.columns):
+                    if column not in allowed:
+                        problems.append(
+                            f"{where}.columns[{i}]: unknown field {column!r} of {table}; expected "
+                            f'"*" or some of {", ".join(allowed)}'
+                        )
+            if policy.filter is not None:
+                problems += _filter_problems(policy.filter, table, f"{where}.filter", variables)
+            for i, action in enumerate(policy.actions):
+                if action not in ACTIONS:
+                    problems.append(
+                        f"{where}.actions[{i}]: unknown action {action!r}; expected one of "
+                        + ", ".join(ACTIONS)
+                    )
+    problems += _cycle(roles)
+    if auth is not None:
+        for i, key in enumerate(auth.jwt_keys):
+            where = f"auth.jwt_keys[{i}]"
+            material = [
+                k for k in ("secret", "public_key", "public_key_file", "jwks_file") if getattr(key, k)
+            ]
+            if key.algorithm.startswith("HS"):
+                if material != ["secret"]:
+                    problems.append(f"{where}: an {key.algorithm} key needs `secret` (and nothing else)")
+                elif len(key.secret or "") < 32:
+                    problems.append(f"{where}.secret: too short; use at least 32 random characters")
+            elif len(material) != 1 or material == ["secret"]:
+                problems.append(
+                    f"{where}: an {key.algorithm} key needs exactly one of public_key, "
+                    "public_key_file or jwks_file"
+                )
+        for i, api_key in enumerate(auth.api_keys):
+            if roles and api_key.role not in roles:
+                problems.append(
+                    f"auth.api_keys[{i}].role: unknown role {api_key.role!r}; expected one of "
+                    + ", ".join(roles)
+                )
+        ids = [k.id for k in auth.api_keys]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            problems.append(f"auth.api_keys: the id {dup!r} is used by more than one key")
+    return problems

@@ -1,0 +1,180 @@
+"""Shared by the authorization and client tests: the hand-written estate of tests/schema served over
+real HTTP (uvicorn on 127.0.0.1) with the demo config's `auth:` and `roles:` sections, and
+helpers that mint tokens and send queries as a role."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "schema"))
+
+from schema_estate import frames
+
+from federation.app import create_app
+from federation.config import Config, parse_config
+from federation.store import Publisher, StoreReader
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "test-secret-for-the-authorization-tests-0123456789"
+ISSUER = "assetgraph-test"
+AUDIENCE = "assetgraph"
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+RSA_PUBLIC_PEM = (
+    RSA_KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
+
+
+#: roles that exist only in the tests: row filters on both ends of a relationship
+TEST_ROLES: dict[str, Any] = {
+    "laptop_finance": {
+        "types": {
+            "assets": {
+                "columns": ["asset_tag", "category", "assigned_to", "location"],
+                "filter": {"category": {"_eq": "laptop"}},
+                "allow_aggregations": True,
+            },
+            "people": {
+                "columns": ["name", "email", "assets"],
+                "filter": {"department": {"_eq": "Finance"}},
+                "allow_aggregations": True,
+            },
+            "locations": {"columns": ["name", "assets"]},
+        }
+    },
+    "team_lead": {
+        "inherits": ["employee"],
+        "types": {
+            "people": {
+                "columns": ["name", "email", "department"],
+                "filter": {"department": {"_eq": "X-Actor-Department"}},
+            }
+        },
+    },
+}
+
+
+def demo_sections() -> dict[str, Any]:
+    """The repo config.yaml's auth and roles sections (the demo roles under test)."""
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    return {"auth": raw["auth"], "roles": raw["roles"]}
+
+
+def make_config(tmp: Path, **overrides: Any) -> Config:
+    sections = demo_sections()
+    auth = dict(sections["auth"])
+    auth["issuer"] = ISSUER
+    auth["audience"] = AUDIENCE
+    auth["jwt_keys"] = [
+        {"kid": "hs", "algorithm": "HS256", "secret": SECRET},
+        {"kid": "rs", "algorithm": "RS256", "public_key": RSA_PUBLIC_PEM},
+    ]
+    auth.update(overrides.pop("auth", {}))
+    roles = {**sections["roles"], **TEST_ROLES}
+    raw = {"store": {"path": str(tmp / "store")}, "auth": auth, "roles": roles, **overrides}
+    return parse_config(raw, base_dir=tmp)
+
+
+def token(
+    role: str | None,
+    *,
+    email: str | None = None,
+    key: Any = SECRET,
+    algorithm: str = "HS256",
+    kid: str | None = "hs",
+    expires_in: timedelta = timedelta(minutes=10),
+    **claims: Any,
+) -> str:
+    now = datetime.now(UTC)
+    body: dict[str, Any] = {"sub": email or f"test-{role}", "iss": ISSUER, "aud": AUDIENCE, "iat": now}
+    body["exp"] = now + expires_in
+    if role is not None:
+        body["role"] = role
+    if email is not None:
+        body["email"] = email
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    return jwt.encode(body, key, algorithm=algorithm, headers={"kid": kid} if kid else None)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class Gateway:
+    """Sends GraphQL over HTTP as a role (a token minted per call)."""
+
+    def __init__(self, http: httpx.Client, store: Path) -> None:
+        self.http = http
+        self.store = store
+
+    def post(self, query: str, *, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
+        return self.http.post("/graphql", json={"query": query, **body}, headers=headers or {})
+
+    def as_role(
+        self, role: str | None, query: str, *, email: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {token(role, email=email)}"} if role else {}
+        response = self.post(query, headers=headers, **body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def auth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("auth")
+    Publisher(root / "store").publish(frames())
+    return root
+
+
+@pytest.fixture(scope="session")
+def gateway(auth_store: Path) -> Iterator[Gateway]:
+    config = make_config(auth_store)
+    app = create_app(config, StoreReader(auth_store / "store"))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield Gateway(http, auth_store / "store")
+
+
+@pytest.fixture(scope="session")
+def schema_store(auth_store: Path) -> Path:
+    return auth_store / "store"

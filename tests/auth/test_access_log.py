@@ -1,0 +1,94 @@
+"""The access log: every request recorded (who, role, operation, types, fields, rows, outcome),
+in SQLite for auditors and as JSON lines on the `assetgraph.access` logger."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+import pytest
+from auth_gateway import Gateway, token
+
+
+def entries(gateway: Gateway, operation: str, expected: int = 1) -> list[dict[str, Any]]:
+    query = """query($n: Int) { access_log(limit: $n) { role subject via operation_name operation_type
+               types fields rows outcome } }"""
+    deadline = time.monotonic() + 5
+    while True:  # the record is written after the response is sent
+        body = gateway.as_role("auditor", query, variables={"n": 1000})
+        found = [e for e in body["data"]["access_log"] if e["operation_name"] == operation]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_requests_are_recorded(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="assetgraph.access")
+    name = "Mine" + uuid.uuid4().hex[:8]
+    query = f"query {name} {{ assets {{ asset_tag assigned_to {{ email }} }} }}"
+    body = gateway.as_role("employee", query, email="alice@example.com")
+    assert len(body["data"]["assets"]) == 5
+    (entry,) = entries(gateway, name)
+    assert entry == {
+        "role": "employee",
+        "subject": "alice@example.com",
+        "via": "jwt",
+        "operation_name": name,
+        "operation_type": "query",
+        "types": ["assets"],
+        "fields": ["assets.asset_tag", "assets.assigned_to", "people.email"],
+        "rows": 5,  # rows of lists: five assets (to-one objects are not rows of their own)
+        "outcome": "ok",
+    }
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "assetgraph.access"]
+    assert any(line.get("operation_name") == name and line["role"] == "employee" for line in lines)
+
+
+def test_refusals_are_recorded_with_what_was_asked(gateway: Gateway) -> None:
+    name = "Peek" + uuid.uuid4().hex[:8]
+    gateway.as_role("employee", f"query {name} {{ assets {{ cost }} }}", email="bob@example.com")
+    (entry,) = entries(gateway, name)
+    assert entry["outcome"] == "FORBIDDEN"
+    assert entry["fields"] == ["assets.cost"]
+    assert entry["rows"] == 0
+
+
+def test_unauthenticated_requests_are_recorded(gateway: Gateway) -> None:
+    name = "Forged" + uuid.uuid4().hex[:8]
+    bad = token("admin", key="not-the-secret-not-the-secret-0123456789")
+    gateway.post(f"query {name} {{ assets {{ id }} }}", headers={"authorization": f"Bearer {bad}"})
+    (entry,) = entries(gateway, name)
+    assert entry["outcome"] == "UNAUTHENTICATED"
+    assert entry["role"] == "(unauthenticated)"
+
+
+def test_cache_hits_are_recorded_too(gateway: Gateway) -> None:
+    name = "Twice" + uuid.uuid4().hex[:8]
+    for _ in range(2):
+        gateway.as_role("network_team", f"query {name} {{ assets {{ asset_tag }} }}")
+    assert [e["rows"] for e in entries(gateway, name, expected=2)] == [2, 2]
+
+
+def test_filters_of_access_log(gateway: Gateway) -> None:
+    gateway.as_role("finance", "query FinanceCheck { locations { name } }")
+    body = gateway.as_role("auditor", '{ access_log(role: "finance", type: "locations") { role types } }')
+    found = body["data"]["access_log"]
+    assert found
+    assert all(e["role"] == "finance" and "locations" in e["types"] for e in found)
+
+
+def test_the_file_is_append_only(gateway: Gateway) -> None:
+    gateway.as_role("admin", "{ locations { name } }")
+    con = sqlite3.connect(gateway.store / "access_log.sqlite")
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("SELECT count(*) FROM access_log").fetchone()[0] > 0
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("DELETE FROM access_log")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("UPDATE access_log SET role = 'x'")
+    finally:
+        con.close()
