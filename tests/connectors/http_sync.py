@@ -51,6 +51,23 @@ class Gateway:
         with self.published() as cur:
             return cur.execute(sql, params or []).fetchall()
 
+    def sync_through_failure(
+        self, server: Any, vendor: str, fault: int | str, path: str | None = None
+    ) -> str:
+        """Sync once, make the vendor fail for ever (on `path`, else everywhere), sync again:
+        the source must be reported failed and stale; returns its error text."""
+        assert self.sync().ok
+        if path is None:
+            server.fail(vendor, fault, times=float("inf"))
+        else:
+            server.fail(vendor, fault, path=path, times=float("inf"))
+        assert not self.sync().ok
+        status, stale, error, _ = self.status()
+        assert status == "failed"
+        assert stale
+        assert error
+        return error
+
     def status(self) -> tuple[str, bool, str | None, int]:
         (row,) = self.rows("SELECT status, stale, error, record_count FROM source_status")
         return row

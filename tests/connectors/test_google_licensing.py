@@ -136,12 +136,7 @@ def test_a_failing_license_manager_keeps_the_last_good_snapshot(
     server: VendorServer, tmp_path: Path, fault: int | str, words: str
 ) -> None:
     gateway = Gateway(tmp_path, source(server))
-    assert gateway.sync().ok
-    server.fail("google", fault, times=float("inf"))
-    assert not gateway.sync().ok
-    status, stale, error, _ = gateway.status()
-    assert status == "failed"
-    assert stale
+    error = gateway.sync_through_failure(server, "google", fault)
     assert words in error
     assert "/product/" in error
     assert len(gateway.rows("SELECT id FROM license_assignments")) == N

@@ -155,11 +155,6 @@ def test_a_failing_jamf_keeps_the_last_good_snapshot(
     server: VendorServer, tmp_path: Path, fault: int | str, words: str
 ) -> None:
     gateway = Gateway(tmp_path, source(server))
-    assert gateway.sync().ok
-    server.fail("jamf", fault, path="computers-inventory", times=float("inf"))
-    assert not gateway.sync().ok
-    status, stale, error, _ = gateway.status()
-    assert status == "failed"
-    assert stale
+    error = gateway.sync_through_failure(server, "jamf", fault, path="computers-inventory")
     assert words in error
     assert len(gateway.rows("SELECT id FROM assets")) == N

@@ -184,12 +184,7 @@ def test_a_failing_okta_keeps_the_last_good_people(
     server: VendorServer, tmp_path: Path, fault: int | str, words: str
 ) -> None:
     gateway = Gateway(tmp_path, source(server))
-    assert gateway.sync().ok
-    server.fail("okta", fault, times=float("inf"))
-    result = gateway.sync()
-    assert not result.ok
-    status, stale, error, _ = gateway.status()
-    assert (status, stale) == ("failed", True)
+    error = gateway.sync_through_failure(server, "okta", fault)
     assert words in error
     assert "/okta/api/v1/users" in error
     assert TOKEN not in error
