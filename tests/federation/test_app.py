@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +17,8 @@ import httpx
 import pandas as pd
 import pytest
 import strawberry
-import uvicorn
 from graphql import GraphQLError
-from starlette.applications import Starlette
+from support.serving import serving
 
 from federation.app import create_app
 from federation.config import Config, ServerConfig, Settings
@@ -148,35 +143,6 @@ def seed(root: Path, hostnames: tuple[str, ...] = ("alpha", "beta", "gamma")) ->
 def make_config(tmp_path: Path, **server: Any) -> Config:
     limits = {"max_depth": 4, "max_aliases": 3, "max_tokens": 200, **server}
     return Config(settings=Settings(server=ServerConfig(**limits)), sources=[], base_dir=tmp_path)
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Run `app` with uvicorn on a free port of 127.0.0.1 in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
