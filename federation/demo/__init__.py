@@ -50,7 +50,9 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
     marker or the folder to start afresh."""
     demo = config.settings.demo or DemoConfig()
     # the simulated Okta and Microsoft 365 (saas.py) run in this process, whatever the files
-    start_simulator(lambda: make_estate(demo.seed, demo.assets), demo.vendor_port)
+    start_simulator(
+        lambda: make_estate(demo.seed, demo.assets), demo.vendor_port, estate_key=(demo.seed, demo.assets)
+    )
     folder = config.resolve(demo.path)
     stamp = _stamp(demo)
     marker = read_marker(folder)

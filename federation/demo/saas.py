@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from federation.demo.estate import BASE_DATE, Estate
-from federation.demo.vendor_server import VendorServer
+from federation.demo.vendor_server import Vendor, VendorServer
 from federation.demo.vendors import MicrosoftGraph, Okta
 
 log = logging.getLogger("assetgraph.demo")
@@ -39,7 +39,8 @@ SKUS = (
 )
 APPS = (("0oa1slack", "slack", "Slack", 0.8), ("0oa2zoom", "zoom", "Zoom", 0.5))
 
-_servers: dict[int, VendorServer] = {}
+#: port → (running simulator, the estate it serves)
+_servers: dict[int, tuple[VendorServer, object]] = {}
 _lock = threading.Lock()
 
 
@@ -161,17 +162,23 @@ def m365(estate: Estate) -> MicrosoftGraph:
     return MicrosoftGraph(M365_TENANT, M365_CLIENT_ID, M365_CLIENT_SECRET, skus, users, details, page_size=50)
 
 
-def simulator(estate: Estate, port: int = 0) -> VendorServer:
+def vendors(estate: Estate) -> list[Vendor]:
+    """The demo's Okta and Microsoft 365, built from one estate."""
     apps, members = okta_apps(estate)
-    return VendorServer([Okta(OKTA_TOKEN, okta_users(estate), apps, members), m365(estate)], port=port)
+    return [Okta(OKTA_TOKEN, okta_users(estate), apps, members), m365(estate)]
 
 
-def start_simulator(make: Callable[[], Estate], port: int) -> str | None:
-    """Serve the demo's Okta and Microsoft 365 at 127.0.0.1:`port`, once per process.
+def simulator(estate: Estate, port: int = 0) -> VendorServer:
+    return VendorServer(vendors(estate), port=port)
+
+
+def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = None) -> str | None:
+    """Serve the demo's Okta and Microsoft 365 at 127.0.0.1:`port`, once per process; a later
+    call for another estate (`estate_key`: seed and size) swaps the data it serves.
     Returns the URL, or None when the port is taken (then whoever holds it serves them)."""
     with _lock:
-        server = _servers.get(port)
-        if server is None:
+        running = _servers.get(port)
+        if running is None:
             try:
                 server = simulator(make(), port).start()
             except OSError as exc:
@@ -179,8 +186,13 @@ def start_simulator(make: Callable[[], Estate], port: int) -> str | None:
                     "demo vendor simulator: port %d is taken (%s); using whoever serves it", port, exc
                 )
                 return None
-            _servers[port] = server
+            _servers[port] = (server, estate_key)
+        else:
+            server, served = running
+            if served != estate_key:
+                server.vendors = {v.name: v for v in vendors(make())}  # requests see old or new
+                _servers[port] = (server, estate_key)
         return server.url
 
 
-__all__ = ["m365", "okta_users", "simulator", "start_simulator"]
+__all__ = ["m365", "okta_users", "simulator", "start_simulator", "vendors"]
