@@ -59,17 +59,18 @@ class RequestIdMiddleware:
 
 def _snapshot_published_at(reader: StoreReader) -> Callable[[], float]:
     """Seconds since the current snapshot was published (NaN before the first)."""
-    seen: dict[str, datetime] = {}
+    seen: list[tuple[str, datetime]] = []  # (snapshot id, published at); replaced whole
 
     def age() -> float:
         snapshot = reader.current()
         if snapshot is None:
             return float("nan")
-        if snapshot.id not in seen:
-            seen.clear()
+        known = seen[0] if seen else None
+        if known is None or known[0] != snapshot.id:
             rows = snapshot.query("SELECT max(published_at) FROM publish_info")
-            seen[snapshot.id] = rows[0][0] if rows and rows[0][0] else datetime.now(UTC)
-        return (datetime.now(UTC) - seen[snapshot.id]).total_seconds()
+            known = (snapshot.id, rows[0][0] if rows and rows[0][0] else datetime.now(UTC))
+            seen[:] = [known]
+        return (datetime.now(UTC) - known[1]).total_seconds()
 
     return age
 

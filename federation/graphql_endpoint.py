@@ -98,6 +98,7 @@ class GraphQLEndpoint:
         self.actor = actor
         self.security = security
         self._touched: LRUCache[str, tuple[list[str], list[str]]] = LRUCache(1024)
+        self._touched_lock = threading.Lock()  # cachetools caches are not thread-safe
         self.ide_html = get_graphql_ide_html("graphiql") if server.graphiql else None
         self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str, int]] | None = (
             LRUCache(server.cache_size) if server.cache_size > 0 else None
@@ -238,11 +239,13 @@ class GraphQLEndpoint:
         params = audit.params
         access = self.security.policy.role(actor.get("role", ""))
         if params is not None and access is not None:
-            found = self._touched.get(params.query)
+            with self._touched_lock:
+                found = self._touched.get(params.query)
             if found is None:  # what was asked, hidden fields included (against the full schema)
                 schemas = self.security.schemas
                 found = touched_fields(schemas.full(), params.query, schemas.kinds)
-                self._touched[params.query] = found
+                with self._touched_lock:
+                    self._touched[params.query] = found
             types, fields = found
         self.security.access_log.record(
             {
@@ -300,15 +303,24 @@ class GraphQLEndpoint:
         return body
 
     def _warn_stale(self, ctx: RequestContext) -> None:
+        # the source's name and error are what `sources` shows: only for roles that may read it
+        access = getattr(ctx, "access", None)
+        detailed = access is None or access.allowed("sources")
         for table in sorted(ctx.touched):
             for name, error, last_success in self._stale_sources(ctx.snapshot).get(table, ()):
                 since = last_success.isoformat() if last_success else "never (no good data)"
-                ctx.warn(
-                    "SOURCE_UNAVAILABLE",
-                    f"{name} is stale: {error or 'its last sync failed'}; "
-                    f"serving its last good data from {since}",
-                    source=name,
-                )
+                if detailed:
+                    ctx.warn(
+                        "SOURCE_UNAVAILABLE",
+                        f"{name} is stale: {error or 'its last sync failed'}; "
+                        f"serving its last good data from {since}",
+                        source=name,
+                    )
+                else:
+                    ctx.warn(
+                        "SOURCE_UNAVAILABLE",
+                        f"a source of `{table}` is unavailable; serving its last good data from {since}",
+                    )
 
     def _stale_sources(self, snapshot: Snapshot) -> dict[str, list[tuple[Any, ...]]]:
         """table → [(source, error, last_success_at)] of the stale sources feeding it."""

@@ -44,7 +44,8 @@ _MARK = "_assetgraph_extension"
 #: parsed and validated documents kept (ParserCache / ValidationCache)
 DOCUMENT_CACHE_SIZE = 1024
 #: graphql-core's message when MaxTokensLimiter stops the parser
-_TOO_MANY_TOKENS = "Document contains more than"
+#: graphql-core's parser refusing a document: too many tokens, or nested past its own limit
+_TOO_COMPLEX_SYNTAX = ("Document contains more than", "Document is nested too deeply")
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -244,7 +245,7 @@ def shape_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         if not extensions:
             extensions = dict(getattr(error.original_error, "extensions", None) or {})
         out["extensions"] = {**extensions, "code": code}
-    elif isinstance(error, GraphQLSyntaxError) and _TOO_MANY_TOKENS in error.message:
+    elif isinstance(error, GraphQLSyntaxError) and any(m in error.message for m in _TOO_COMPLEX_SYNTAX):
         out["extensions"] = {"code": "QUERY_TOO_COMPLEX"}
     elif _is_request_error(error):
         out["extensions"] = {"code": "BAD_USER_INPUT"}

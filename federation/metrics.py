@@ -80,6 +80,11 @@ SYNC_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
     registry=REGISTRY,
 )
+SYNC_RUN_FAILURES = Counter(
+    "assetgraph_sync_run_failures",
+    "Sync rounds that failed as a whole (reconcile or publish), retried with a backoff",
+    registry=REGISTRY,
+)
 SYNC_FAILURES = Counter(
     "assetgraph_sync_failures",
     "Failed syncs of a source",
@@ -104,6 +109,7 @@ __all__ = [
     "SOURCE_RECORDS",
     "SOURCE_UP",
     "SYNC_FAILURES",
+    "SYNC_RUN_FAILURES",
     "SYNC_SECONDS",
     "observe_sync",
     "render",

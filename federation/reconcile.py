@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 
 from federation.config import Config
 from federation.identity import cluster
@@ -152,11 +153,7 @@ def _assign_ids(
     )
     votes = votes.drop_duplicates("entity_id").drop_duplicates("root")
     chosen = dict(zip(votes["root"], votes["entity_id"], strict=True))
-    first = frame.drop_duplicates("root")  # frame is sorted: the cluster's first record
-    ids = {
-        root: chosen.get(root) or str(uuid.uuid5(NAMESPACE, f"{table.name}:{src}:{rid}"))
-        for root, src, rid in zip(first["root"], first["source"], first["record_id"], strict=True)
-    }
+    ids = _new_ids(frame, table.name, chosen)
     frame["entity_id"] = frame["root"].map(ids)
     con.register("_ids", frame[["source", "record_id", "entity_id"]])
     con.execute(
@@ -177,6 +174,33 @@ def _assign_ids(
             )
         )
     return out
+
+
+def _record_uuid(entity: str, source: str, record_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{entity}:{source}:{record_id}"))
+
+
+def _new_ids(frame: pd.DataFrame, entity: str, chosen: dict[int, str]) -> dict[int, str]:
+    """Each cluster's id: the one it kept from the previous snapshot, else one derived from its
+    first record (frame is sorted by source, record_id). A derived id already in use (the part
+    of a split that did not keep the old id may start with the same record) moves on to the
+    cluster's next record, so two clusters never share an id."""
+    used = set(chosen.values())
+    ids = dict(chosen)
+    first = frame.drop_duplicates("root")
+    for root, src, rid in zip(first["root"], first["source"], first["record_id"], strict=True):
+        if root in ids:
+            continue
+        candidate = _record_uuid(entity, src, rid)
+        if candidate in used:
+            members = frame.loc[frame["root"] == root, ["source", "record_id"]].itertuples(index=False)
+            candidate = next(
+                (u for s, r in members if (u := _record_uuid(entity, s, r)) not in used),
+                str(uuid.uuid5(NAMESPACE, f"{entity}:split:{src}:{rid}:{len(used)}")),
+            )
+        used.add(candidate)
+        ids[root] = candidate
+    return ids
 
 
 def _rank(config: Config, entity: str, field: str, stale: set[str]) -> str:

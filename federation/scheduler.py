@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from federation import metrics
 from federation.config import Config
 from federation.demo import generate_demo
 from federation.metrics import observe_sync
@@ -39,20 +40,29 @@ class SyncScheduler(threading.Thread):
 
     def run(self) -> None:
         syncer: Syncer | None = None
+        failures = 0
         try:
             while not self._stopping.is_set():
                 if not self.lock.held and not self.lock.acquire():
                     self._stopping.wait(self.poll_seconds)
                     continue
-                if syncer is None:
-                    prepare_demo(self.config)
-                    syncer = Syncer(self.config)
-                due = self._due_sources()
-                if due:
-                    self._sync(syncer, due)
-                self._stopping.wait(self._sleep_seconds())
-        except Exception:
-            log.exception("the sync scheduler stopped")
+                try:
+                    if syncer is None:
+                        prepare_demo(self.config)
+                        syncer = Syncer(self.config)
+                    due = self._due_sources()
+                    if due:
+                        self._sync(syncer, due)
+                    failures = 0
+                    pause = self._sleep_seconds()
+                except Exception:
+                    # a failed publish (disk full, a store error) must not end syncing for
+                    # good: keep the lock, keep serving the last snapshot, try again later
+                    failures += 1
+                    pause = min(self.poll_seconds * 2**failures, 300.0)
+                    log.exception("sync failed; retrying in %.0fs", pause)
+                    metrics.SYNC_RUN_FAILURES.inc()
+                self._stopping.wait(pause)
         finally:
             if syncer is not None:
                 syncer.close()

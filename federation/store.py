@@ -154,6 +154,11 @@ def snapshot_table(source: str, entity: str) -> str:
     return f"src__{source}__{entity}"
 
 
+def _owned_tables(source: str) -> set[str]:
+    """The snapshot tables a source can have (exact names: `cmdb` must not own `cmdb__eu`'s)."""
+    return {snapshot_table(source, entity) for entity in TABLES}
+
+
 class SyncLock:
     """An exclusive flock on `sync.lock`: only its holder syncs and publishes."""
 
@@ -291,17 +296,10 @@ class SourceStore:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _incoming')
                 con.unregister("_incoming")
                 total += con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
-            for name in existing:
-                prefix = f"src__{source}__"
-                if name.startswith(prefix) and name.removeprefix(prefix) not in frames:
-                    con.execute(f'DROP TABLE "{name}"')
-            if incremental:
-                con.execute(
-                    "DELETE FROM quarantine WHERE source = ? AND entity NOT IN (SELECT unnest(?::VARCHAR[]))",
-                    [source, sorted(incremental)],
-                )
-            else:
-                con.execute("DELETE FROM quarantine WHERE source = ?", [source])
+            kept = {snapshot_table(source, e) for e in frames}
+            for name in existing & _owned_tables(source) - kept:
+                con.execute(f'DROP TABLE "{name}"')
+            self._clear_quarantine(source, frames, quarantine, incremental)
             if len(quarantine):
                 q = quarantine.assign(source=source, quarantined_at=now)
                 con.register("_quarantine", q)
@@ -327,11 +325,37 @@ class SourceStore:
             raise
         return state
 
+    def _clear_quarantine(
+        self,
+        source: str,
+        frames: dict[str, pd.DataFrame],
+        quarantine: pd.DataFrame,
+        incremental: set[str] | frozenset[str],
+    ) -> None:
+        """Drop the quarantine entries this sync supersedes: all of a fully read entity's; for
+        an incremental read, those of the records read again (fixed or still bad) and those
+        without an id."""
+        con = self.con
+        con.execute(
+            "DELETE FROM quarantine WHERE source = ? AND entity NOT IN (SELECT unnest(?::VARCHAR[]))",
+            [source, sorted(frames)],
+        )
+        for entity, frame in frames.items():
+            if entity not in incremental:
+                con.execute("DELETE FROM quarantine WHERE source = ? AND entity = ?", [source, entity])
+                continue
+            bad = quarantine.loc[quarantine["entity"] == entity, "record_id"] if len(quarantine) else []
+            ids = sorted({str(i) for i in [*frame["record_id"], *bad] if i is not None and i == i})
+            con.execute(
+                "DELETE FROM quarantine WHERE source = ? AND entity = ? AND "
+                "(record_id IS NULL OR record_id IN (SELECT unnest(?::VARCHAR[])))",
+                [source, entity, ids],
+            )
+
     def drop_source(self, source: str) -> None:
         """Forget a source that was removed from the config."""
-        for name in self.tables():
-            if name.startswith(f"src__{source}__"):
-                self.con.execute(f'DROP TABLE "{name}"')
+        for name in self.tables() & _owned_tables(source):
+            self.con.execute(f'DROP TABLE "{name}"')
         self.con.execute("DELETE FROM sync_state WHERE source = ?", [source])
         self.con.execute("DELETE FROM quarantine WHERE source = ?", [source])
 
@@ -383,7 +407,8 @@ class Publisher:
         path = self.dir / f"{snapshot_id}.duckdb"
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
-        con.execute(f"ATTACH '{tmp}' AS pub")
+        quoted = str(tmp).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS pub")
         try:
             for ddl in published_ddl("pub."):
                 con.execute(ddl)

@@ -17,11 +17,12 @@ import httpx
 import pandas as pd
 import pytest
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from support.serving import serving
 
 from federation.app import create_app
 from federation.config import Config, ServerConfig, Settings
+from federation.graphql_http import shape_errors
 from federation.store import Publisher, StoreReader
 
 try:
@@ -471,3 +472,10 @@ def test_metrics(client: httpx.Client) -> None:
     assert 'assetgraph_graphql_errors_total{code="FORBIDDEN"}' in text
     age = metric(client, "assetgraph_snapshot_age_seconds")
     assert 0 <= age < 60
+
+
+def test_a_document_nested_past_the_parser_limit_is_query_too_complex() -> None:
+    with pytest.raises(GraphQLError) as info:
+        parse("{" + " a {" * 2000 + " b" + " }" * 2001)
+    (shaped,) = shape_errors([info.value], "req-1")
+    assert shaped["extensions"]["code"] == "QUERY_TOO_COMPLEX"

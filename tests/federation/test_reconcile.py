@@ -372,3 +372,82 @@ def test_licenses_and_assignments_resolve_and_count_seats(tmp_path: Path) -> Non
         assert holders == [("alice@example.com", "active"), ("bob@example.com", "terminated")]
     finally:
         store.close()
+
+
+def test_a_split_gives_the_parts_distinct_ids(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    store = SourceStore(tmp_path)
+    empty_q = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+    try:
+        for name in ("cmdb", "inventory", "finance"):
+            store.replace_source(
+                name,
+                "test",
+                {"assets": _assets([{"record_id": "1", "serial_number": "S1"}])},
+                empty_q,
+                {},
+                started_at=T0,
+            )
+        cur = _publish(store, config, tmp_path)
+        assert cur.execute("SELECT count(*) FROM assets").fetchall()[0][0] == 1
+        # the cmdb (the cluster's first record) now reports another serial: two machines
+        store.replace_source(
+            "cmdb",
+            "test",
+            {"assets": _assets([{"record_id": "1", "serial_number": "S2"}])},
+            empty_q,
+            {},
+            started_at=T0,
+        )
+        cur = _publish(store, config, tmp_path)
+        rows = cur.execute("SELECT serial_number, id FROM assets ORDER BY serial_number").fetchall()
+        assert [r[0] for r in rows] == ["S1", "S2"]
+        assert rows[0][1] != rows[1][1]
+        assert cur.execute("SELECT count(*) FROM conflicts").fetchall()[0][0] == 0
+    finally:
+        store.close()
+
+
+def test_sources_whose_names_share_a_prefix_keep_their_own_snapshots(tmp_path: Path) -> None:
+    store = SourceStore(tmp_path)
+    empty_q = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+    try:
+        one = {"assets": _assets([{"record_id": "1", "serial_number": "S1"}])}
+        store.replace_source("cmdb__eu", "test", one, empty_q, {}, started_at=T0)
+        store.replace_source("cmdb", "test", one, empty_q, {}, started_at=T0)
+        store.drop_source("cmdb")
+        assert store.entity_frame("cmdb__eu", "assets") is not None
+        assert store.entity_frame("cmdb", "assets") is None
+    finally:
+        store.close()
+
+
+def test_incremental_reads_replace_the_quarantine_of_the_records_they_read(tmp_path: Path) -> None:
+    store = SourceStore(tmp_path)
+    good = _assets([{"record_id": "1", "serial_number": "S1"}])
+    bad = pd.DataFrame({"entity": ["assets"], "record_id": ["2"], "reason": ["cost: bad"], "raw": ["{}"]})
+    none = pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+    try:
+        store.replace_source("cmdb", "test", {"assets": good}, bad, {}, started_at=T0)
+        # record 2 read again, still bad: listed once, not twice
+        store.replace_source(
+            "cmdb", "test", {"assets": good.head(0)}, bad, {}, incremental={"assets"}, started_at=T0
+        )
+        assert store.quarantine_frame()["record_id"].tolist() == ["2"]
+        # record 2 fixed: it leaves the quarantine
+        fixed = _assets([{"record_id": "2", "serial_number": "S2"}])
+        store.replace_source(
+            "cmdb", "test", {"assets": fixed}, none, {}, incremental={"assets"}, started_at=T0
+        )
+        assert store.quarantine_frame().empty
+        assert sorted(store.entity_frame("cmdb", "assets")["record_id"]) == ["1", "2"]
+    finally:
+        store.close()
+
+
+def test_a_store_path_with_a_quote_publishes(tmp_path: Path) -> None:
+    root = tmp_path / "o'brien" / "store"
+    Publisher(root).publish({"assets": pd.DataFrame({"id": ["a"], "hostname": ["x"]})})
+    snapshot = StoreReader(root).current()
+    assert snapshot is not None
+    assert snapshot.query("SELECT hostname FROM assets") == [("x",)]

@@ -10,6 +10,7 @@ import yaml
 from federation.config import load_config
 from federation.scheduler import SyncScheduler
 from federation.store import StoreReader
+from federation.sync import Syncer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,3 +59,27 @@ def test_syncs_on_schedule_and_a_second_process_takes_over(tmp_path: Path) -> No
         second.stop()
         first.join(30)
         second.join(30)
+
+
+def test_a_failed_round_is_retried_and_the_lock_kept(tmp_path: Path, monkeypatch) -> None:
+    config = load_config(_config(tmp_path, "1s"))
+    calls = []
+    real_run = Syncer.run
+
+    def flaky(self: Syncer, names: object = None, progress: object = None) -> object:
+        calls.append(names)
+        if len(calls) == 1:
+            raise OSError("No space left on device")
+        return real_run(self, names, progress)
+
+    monkeypatch.setattr(Syncer, "run", flaky)
+    scheduler = SyncScheduler(config, poll_seconds=0.1)
+    scheduler.start()
+    try:
+        assert scheduler.first_sync_done.wait(60)
+        assert len(calls) >= 2
+        assert scheduler.is_alive()
+        assert scheduler.lock.held
+    finally:
+        scheduler.stop()
+        scheduler.join(30)
