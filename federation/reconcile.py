@@ -238,19 +238,16 @@ def _merge(
     selects = ["entity_id"]
     origin = "struct_pack(s := source, r := record_id, t := fetched_at)"
     provenance, conflicted, listed = [], [], []
-    # each distinct precedence order is computed once, as a column of `recs`
-    ranks: dict[str, str] = {}
-    for f in published:
-        by = COMPANIONS.get(f, f) if COMPANIONS.get(f, f) in fields else f
-        ranks.setdefault(_rank(config, table.name, by.removesuffix("_key"), stale), f"__rank_{len(ranks)}")
+    # the field whose precedence decides each field (a cost's currency follows the cost), and
+    # each distinct precedence order computed once, as a column of `recs`
+    decider = {f: c if (c := COMPANIONS.get(f, f)) in fields else f for f in published}
+    orders = {f: _rank(config, table.name, by.removesuffix("_key"), stale) for f, by in decider.items()}
+    ranks = {expr: f"__rank_{i}" for i, expr in enumerate(dict.fromkeys(orders.values()))}
     if ranks:
         cols = ", ".join(f"{expr} AS {name}" for expr, name in ranks.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE recs AS SELECT *, {cols} FROM recs")
     for f in published:
-        by = COMPANIONS.get(f, f)
-        if by not in fields:
-            by = f
-        rank = ranks[_rank(config, table.name, by.removesuffix("_key"), stale)]
+        by, rank = decider[f], ranks[orders[f]]
         col, by_col = _q(f), _q(by)
         kind = types.get(f, "string")
         if kind in UNION_TYPES:
