@@ -71,12 +71,15 @@ class SourceConfig(BaseModel):
     enabled: bool = True
     #: a request or query that takes longer fails the sync of this source
     timeout: timedelta = timedelta(seconds=60)
+    #: read everything again this often even where a cursor allows incremental reads, so
+    #: records deleted at the source leave the graph (`null`: never)
+    full_refresh: timedelta | None = timedelta(days=1)
     entities: dict[str, StreamConfig]
 
-    @field_validator("refresh", "timeout", mode="before")
+    @field_validator("refresh", "timeout", "full_refresh", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> timedelta:
-        return parse_duration(value)
+    def _duration(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
 
     @model_validator(mode="after")
     def _known_entities_and_fields(self) -> SourceConfig:

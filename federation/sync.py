@@ -24,6 +24,9 @@ from transforms.mapping import MappingError, map_stream
 
 log = logging.getLogger("assetgraph.sync")
 
+#: the time of a source's last full read, kept with its cursors
+FULL_READ_KEY = "__full_read_at__"
+
 #: progress callback: (source, entity, records read so far) — entity None when starting
 Progress = Callable[[str, str | None, int], None]
 
@@ -94,6 +97,13 @@ class Syncer:
             frames: dict[str, pd.DataFrame] = {}
             quarantine: list[pd.DataFrame] = []
             cursors: dict[str, str] = dict((previous.cursors or {}) if previous else {})
+            # a full read now and then: incremental reads never see records deleted at the source
+            last_full = cursors.get(FULL_READ_KEY)
+            full = source.full_refresh is not None and (
+                last_full is None or started - datetime.fromisoformat(last_full) >= source.full_refresh
+            )
+            if full:
+                cursors = {}
             incremental: set[str] = set()
             for entity, stream in source.entities.items():
                 cursor = cursors.get(entity) if stream.cursor else None
@@ -118,6 +128,8 @@ class Syncer:
                     cursors[entity] = new_cursor
                 elif not stream.cursor:
                     cursors.pop(entity, None)
+            if full or FULL_READ_KEY not in cursors:
+                cursors[FULL_READ_KEY] = started.isoformat()
             q = (
                 pd.concat(quarantine, ignore_index=True)
                 if quarantine

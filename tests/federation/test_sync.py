@@ -6,6 +6,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -193,3 +194,22 @@ def test_license_seats_and_deprovisioned_holders_from_the_saas_sources(demo: Con
         "HAVING l.seats_assigned <> count(a.id)"
     ).fetchall()
     assert mismatched == []
+
+
+def test_deleted_records_leave_at_the_next_full_read(demo: Config) -> None:
+    db = demo.resolve("data/demo/cmdb.sqlite")
+
+    def cmdb_records(syncer: Syncer) -> int:
+        return syncer.run(["cmdb"]).sources[0].records
+
+    syncer = Syncer(demo)
+    try:
+        before = cmdb_records(syncer)
+        with sqlite3.connect(db) as con:
+            con.execute("DELETE FROM ci_computer WHERE asset_tag = 'P000001'")
+        # incremental reads cannot see a deletion
+        assert cmdb_records(syncer) == before
+        demo.source("cmdb").full_refresh = timedelta(0)
+        assert cmdb_records(syncer) == before - 1
+    finally:
+        syncer.close()
