@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.model import TABLES, Table
-from federation.policy_config import CAPABILITIES, RoleConfig, variable_attribute
+from federation.policy_config import CAPABILITIES, RoleConfig, json_key_grant, variable_attribute
 from schema.policy import RoleAccess, TableAccess, all_fields
 
 ADMIN = "admin"
@@ -76,8 +76,20 @@ def compile_role(
     for table, policies in grants.items():
         model = tables[table]
         fields: set[str] = {"id"}
+        #: JSON column → keys granted one by one; a column also granted whole reads every key
+        keys: dict[str, set[str]] = {}
         for p in policies:
-            fields |= all_fields(model) if p.columns == "*" else set(p.columns)
+            if p.columns == "*":
+                fields |= all_fields(model)
+                continue
+            for entry in p.columns:
+                grant = json_key_grant(entry)
+                if grant is None:
+                    fields.add(entry)
+                else:
+                    keys.setdefault(grant[0], set()).add(grant[1])
+        json_keys = {c: frozenset(k) for c, k in keys.items() if c not in fields}
+        fields |= set(json_keys)
         filters = [p.filter for p in policies]
         row_filter: dict[str, Any] | None
         if any(f is None for f in filters):
@@ -89,6 +101,7 @@ def compile_role(
         variables |= _variables(row_filter)
         access[table] = TableAccess(
             fields=frozenset(fields),
+            json_keys=json_keys,
             filter=row_filter,
             aggregations=any(p.allow_aggregations for p in policies),
             count_only=not any(p.allow_aggregations is True for p in policies),

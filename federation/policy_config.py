@@ -25,6 +25,8 @@ CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log")
 #: actions kept for the write path (mutations arrive later)
 ACTIONS = ("read", "checkout", "checkin", "update", "insert", "delete", "request", "approve", "sync")
 MAX_LEEWAY = timedelta(minutes=5)
+#: a key of a JSON column granted on its own: `attributes.ram_gb`
+JSON_KEY = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class Strict(BaseModel):
@@ -111,8 +113,15 @@ class AuthConfig(Strict):
         return value
 
 
+def json_key_grant(entry: str) -> tuple[str, str] | None:
+    """`attributes.ram_gb` → ("attributes", "ram_gb"); None for a plain field name."""
+    column, dot, key = entry.partition(".")
+    return (column, key) if dot else None
+
+
 class TypePolicy(Strict):
-    #: readable columns, relationships and (assets) sources/provenance/conflicts; "*" = all
+    #: readable columns, relationships and (assets) sources/provenance/conflicts; "*" = all;
+    #: `<json column>.<key>` grants that column, but only those of its keys
     columns: list[str] | Literal["*"] = Field(default_factory=list)
     #: row filter in the `where` syntax; X-Actor-* strings are the actor's attributes
     filter: dict[str, Any] | None = None
@@ -189,6 +198,21 @@ def _filter_problems(exp: Any, table: str, where: str, variables: set[str]) -> l
     return problems
 
 
+def _json_key_problems(table: str, grant: tuple[str, str], where: str) -> list[str]:
+    column, key = grant
+    model = TABLES[table]
+    json_columns = [c for c in model.column_names if model.column(c).type == "jsonb"]
+    if column not in json_columns:
+        expected = ", ".join(f"{c}.<key>" for c in json_columns) or "none on this type"
+        return [
+            f"{where}: {column + '.' + key!r}: a key grant needs a JSON column of {table}; "
+            f"expected {expected}"
+        ]
+    if not JSON_KEY.match(key):
+        return [f"{where}: {column + '.' + key!r}: a JSON key is letters, digits and _ only"]
+    return []
+
+
 def _cycle(roles: dict[str, RoleConfig]) -> list[str]:
     problems = []
     for start in roles:
@@ -231,7 +255,10 @@ def policy_checks(auth: AuthConfig | None, roles: dict[str, RoleConfig] | None) 
             if isinstance(policy.columns, list):
                 allowed = type_fields(table)
                 for i, column in enumerate(policy.columns):
-                    if column not in allowed:
+                    grant = json_key_grant(column)
+                    if grant is not None:
+                        problems += _json_key_problems(table, grant, f"{where}.columns[{i}]")
+                    elif column not in allowed:
                         problems.append(
                             f"{where}.columns[{i}]: unknown field {column!r} of {table}; expected "
                             f'"*" or some of {", ".join(allowed)}'

@@ -26,7 +26,9 @@ from graphql import (
     GraphQLNonNull,
     GraphQLSchema,
     ObjectFieldNode,
+    ObjectValueNode,
     OperationDefinitionNode,
+    StringValueNode,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
@@ -100,6 +102,38 @@ class _Uses(Visitor):
             self.out.append((named.name, node.value))
 
 
+class _JsonKeys(Visitor):
+    """`type.column.key` for each key of a JSON column a document names literally in a filter
+    (`_has_key`, the keys of a `_contains`/`_eq`/`_neq` object), for the access log."""
+
+    def __init__(self, type_info: TypeInfo, kinds: Mapping[str, tuple[str, str]], out: set[str]) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.kinds = kinds
+        self.out = out
+        self.stack: list[tuple[str | None, str]] = []
+
+    def enter_object_field(self, node: ObjectFieldNode, *_: Any) -> None:
+        parent = self.type_info.get_parent_input_type()
+        named = get_named_type(parent) if parent is not None else None
+        self.stack.append((named.name if named is not None else None, node.name.value))
+        if named is None or named.name != "jsonb_comparison_exp" or len(self.stack) < 2:
+            return
+        owner, column = self.stack[-2]
+        kind = self.kinds.get(owner or "")
+        if kind is None:
+            return
+        keys: list[str] = []
+        if node.name.value == "_has_key" and isinstance(node.value, StringValueNode):
+            keys = [node.value.value]
+        elif node.name.value in ("_contains", "_eq", "_neq") and isinstance(node.value, ObjectValueNode):
+            keys = [f.name.value for f in node.value.fields]
+        self.out.update(f"{kind[1]}.{column}.{key}" for key in keys)
+
+    def leave_object_field(self, *_: Any) -> None:
+        self.stack.pop()
+
+
 def _value_uses(type_: Any, value: Any, out: list[tuple[str, str]]) -> None:
     if value is None:
         return
@@ -170,6 +204,8 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
         access.ensure_aggregate(relation.target)
         return
     access.ensure_readable(table, name)
+    if type_name in (f"{table}_order_by", f"{table}_select_column"):
+        access.ensure_whole(table, name)  # a JSON column read key by key
     if name in relations:
         access.ensure_readable(relations[name].target)
 
@@ -222,6 +258,7 @@ class RoleSchemas:
                     access.visible(),
                     allow_aggregations=access.aggregations(),
                     count_only=access.count_only(),
+                    keyed=access.keyed_columns(),
                     root_fields=extra,
                 )
                 install_extensions(found, self.server)
@@ -267,7 +304,8 @@ def iter_uses(
 def touched_fields(
     schema: GraphQLSchema, query: str, kinds: Mapping[str, tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
-    """(types, `type.field` names) a query reads, for the access log."""
+    """(types, `type.field` names) a query reads, for the access log; with
+    `type.column.key` for keys of a JSON column its filters name (`attributes.ram_gb`)."""
     document = _parsed(query)
     if document is None:
         return [], []
@@ -285,6 +323,9 @@ def touched_fields(
         kind = kinds.get(type_name)
         if kind is not None and kind[0] != "aggregate" and not name.startswith("_"):
             fields.add(f"{kind[1]}.{name}")
+    # keys of JSON columns named in the document's filters (not those in variables)
+    type_info = TypeInfo(schema)
+    visit(document, TypeInfoVisitor(type_info, _JsonKeys(type_info, kinds, fields)))
     return sorted(types), sorted(fields)
 
 

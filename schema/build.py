@@ -323,6 +323,7 @@ def build_schema(
     extensions: Sequence[Any] = (),
     root_fields: Mapping[str, Any] | None = None,
     count_only: Collection[str] = (),
+    keyed: Mapping[str, Collection[str]] | None = None,
 ) -> strawberry.Schema:
     """The read API over `tables` for one view.
 
@@ -335,10 +336,13 @@ def build_schema(
     the one that completes validation messages.
     `root_fields`: more root fields (strawberry fields by name), e.g. the access log.
     `count_only`: tables whose aggregates offer `count` only (no statistics, no group_by).
+    `keyed`: table → JSON columns the role reads only key by key: they stay in `T_bool_exp`
+    but leave `T_order_by` and `T_select_column` (no sorting, grouping or distinct on them).
     """
     view = View.make(tables, visible, allow_aggregations)
     exposed = [t for t in tables.values() if view.exposed(t.name)]
-    inputs = {t.name: TableInputs(t, view.columns(t.name)) for t in exposed}
+    keyed = keyed or {}
+    inputs = {t.name: TableInputs(t, view.columns(t.name), keyed.get(t.name, ())) for t in exposed}
     for t in exposed:
         relations = view.relations(t.name)
         inputs[t.name].fill(

@@ -15,6 +15,7 @@ from typing import Any
 from federation.model import Relation, Table
 from schema.errors import UserInputError
 from schema.inputs import COLUMN_SCALARS, OPERATORS
+from schema.policy import json_view
 from schema.scope import scope
 from schema.sql import Sql, quote
 
@@ -90,7 +91,8 @@ def _compare(table: Table, column: str, ops: dict[str, Any], alias: str, sql: Sq
         if op == "_is_null":
             out.append(f"{ref} IS NULL" if value else f"{ref} IS NOT NULL")
         elif col_type == "jsonb":
-            out.append(_json_op(ref, op, value, sql))
+            # a role that reads only some keys compares only those (schema.policy.json_view)
+            out.append(_json_op(json_view(sql, table.name, column, ref), op, value, sql))
         elif col_type == "string_list":
             placeholder = sql.bind(list(value))
             if op == "_contains":

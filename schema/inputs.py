@@ -131,13 +131,15 @@ class TableInputs:
     """The per-table inputs of one schema: created empty, then filled once all exist (they
     reference each other through relationships)."""
 
-    def __init__(self, table: Table, columns: Iterable[str]) -> None:
+    def __init__(self, table: Table, columns: Iterable[str], keyed: Iterable[str] = ()) -> None:
         self.table = table
         self.columns = list(columns)
+        #: JSON columns readable only key by key: filters, but no sorting or select_column
+        self.whole = [c for c in self.columns if c not in set(keyed)]
         name = table.name
         self.bool_exp = type(f"{name}_bool_exp", (), {"__annotations__": {}})
         self.order_by = type(f"{name}_order_by", (), {"__annotations__": {}})
-        members = {c: c for c in self.columns}
+        members = {c: c for c in self.whole}
         self.select_column = strawberry.enum(
             enum.Enum(f"{name}_select_column", members),  # type: ignore[misc]
             name=f"{name}_select_column",
@@ -166,7 +168,7 @@ class TableInputs:
             "All fields are combined with a logical 'AND'. An array relationship matches when "
             "some related row matches.",
         )
-        orders: dict[str, Any] = {column: OrderBy for column in self.columns}
+        orders: dict[str, Any] = {column: OrderBy for column in self.whole}
         for rel_name, target in object_relations.items():
             orders[rel_name] = target.order_by
         fill_input(self.order_by, orders)

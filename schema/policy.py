@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from federation.model import TABLES, Table
 from schema.context import RequestContext
 from schema.errors import ForbiddenError
@@ -40,6 +42,9 @@ def all_fields(table: Table) -> frozenset[str]:
 class TableAccess:
     #: readable columns, relations and extras (`id` always)
     fields: frozenset[str]
+    #: JSON columns readable key by key (`attributes.ram_gb` grants): column → its readable
+    #: top-level keys. A column not here is read whole (if it is in `fields`)
+    json_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: row filter in the `where` syntax with X-Actor-* variables; None: every row
     filter: dict[str, Any] | None = None
     aggregations: bool = False
@@ -91,6 +96,55 @@ class RoleAccess:
                 field=field,
                 role=self.role,
             )
+
+    # ------------------------------------------------------------------ JSON keys
+    def json_keys(self, table: str, column: str) -> frozenset[str] | None:
+        """The keys of JSON `column` the role may read; None: all of them (or not JSON)."""
+        access = self.tables.get(table)
+        return None if access is None else access.json_keys.get(column)
+
+    def keyed_columns(self) -> dict[str, set[str]]:
+        """table → its JSON columns readable only key by key (never sorted or grouped)."""
+        return {t: set(a.json_keys) for t, a in self.tables.items() if a.json_keys}
+
+    def ensure_json_key(self, table: str, column: str, key: Any) -> None:
+        keys = self.json_keys(table, column)
+        if keys is not None and key not in keys:
+            name = f"{column}.{key}"
+            raise ForbiddenError(
+                f"field `{name}` of `{table}` is not readable by role `{self.role}`",
+                type=table,
+                field=name,
+                role=self.role,
+            )
+
+    def ensure_whole(self, table: str, column: str) -> None:
+        """Sorting, grouping, distinct_on and distinct counts use the whole JSON value, which
+        would reveal keys the role may not read: refused when the role reads only some keys."""
+        keys = self.json_keys(table, column)
+        if keys is not None:
+            raise ForbiddenError(
+                f"field `{column}` of `{table}` is readable by role `{self.role}` only key by key "
+                f"({', '.join(f'{column}.{k}' for k in sorted(keys))}): it cannot be sorted, "
+                "grouped or used by distinct_on or count(columns:)",
+                type=table,
+                field=column,
+                role=self.role,
+            )
+
+    def project(self, table: str, column: str, value: Any) -> Any:
+        """`value` of JSON `column` with only the keys the role may read (a non-object: {})."""
+        keys = self.json_keys(table, column)
+        if keys is None or value is None:
+            return value
+        if isinstance(value, str):  # JSON text not decoded yet
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if k in keys}
 
     def ensure_aggregate(self, table: str) -> None:
         if not self.allowed("aggregate", table):
@@ -323,10 +377,12 @@ def guard(ctx: Any, plan: Any, args: Mapping[str, Any] | None = None) -> None:
         for columns, group_stats in plan.groups.values():
             for column in columns:
                 access.ensure_readable(table, column)
+                access.ensure_whole(table, column)
             stats.append(group_stats)
         for s in stats:
             for column in sorted(s.columns()):
                 access.ensure_readable(table, column)
+                access.ensure_whole(table, column)
         if plan.nodes is not None:
             guard(ctx, plan.nodes)
         return
@@ -351,6 +407,7 @@ def guard_args(access: RoleAccess, table: Table, args: Mapping[str, Any]) -> Non
         _guard_order(access, table, item)
     for column in args.get("distinct_on") or []:
         access.ensure_readable(table.name, getattr(column, "value", column))
+        access.ensure_whole(table.name, getattr(column, "value", column))
 
 
 def _guard_where(access: RoleAccess, table: Table, exp: Any) -> None:
@@ -371,6 +428,22 @@ def _guard_where(access: RoleAccess, table: Table, exp: Any) -> None:
                 target = access.models[relations[key].target]
                 access.ensure_readable(target.name)
                 _guard_where(access, target, value)
+            elif access.json_keys(table.name, key) is not None and isinstance(value, Mapping):
+                _guard_json(access, table.name, key, value)
+
+
+def _guard_json(access: RoleAccess, table: str, column: str, ops: Mapping[str, Any]) -> None:
+    """A JSON column the role reads key by key: a filter may name only readable keys
+    (`_has_key`, the keys of a `_contains`/`_eq`/`_neq` object). The comparison itself runs
+    on the readable projection (`json_view`), so nothing about the other keys is inferred."""
+    for op, operand in ops.items():
+        if operand is None:
+            continue
+        if op == "_has_key":
+            access.ensure_json_key(table, column, operand)
+        elif op in ("_contains", "_eq", "_neq") and isinstance(operand, Mapping):
+            for key in operand:
+                access.ensure_json_key(table, column, key)
 
 
 def _guard_order(access: RoleAccess, table: Table, item: Any) -> None:
@@ -381,6 +454,7 @@ def _guard_order(access: RoleAccess, table: Table, item: Any) -> None:
         if value is None:
             continue
         access.ensure_readable(table.name, key)
+        access.ensure_whole(table.name, key)
         if key in relations:
             target = access.models[relations[key].target]
             access.ensure_readable(target.name)
@@ -400,13 +474,59 @@ def strip(ctx: Any, plan: Any, rows: Iterable[dict[str, Any]] | dict[str, Any] |
             strip(ctx, plan.nodes, rows.get("nodes"))
         return
     table = plan.table
+    keyed = access.tables[table.name].json_keys if table.name in access.tables else {}
     for row in [rows] if isinstance(rows, dict) else rows:
         for key in [k for k in row if k in table.column_names or k == "_key"]:
             if key == "_key" or not access.can_read(table.name, key):
                 del row[key]
+            elif key in keyed:
+                row[key] = access.project(table.name, key, row[key])
+        if keyed:
+            _strip_json_history(access, table.name, row)
         for name, sub in plan.objects.items():
             strip(ctx, sub, row.get(name))
         for key, (_, _, sub) in plan.arrays.items():
             strip(ctx, sub, row.get("@" + key))
         for key, (_, _, agg) in plan.aggregates.items():
             strip(ctx, agg, row.get("@" + key))
+
+
+def _strip_json_history(access: RoleAccess, table: str, row: dict[str, Any]) -> None:
+    """Provenance and conflicts of a JSON column read key by key carry only readable keys;
+    a conflict whose sources agree on those keys is no conflict for the role (it would show
+    that they differ on keys it may not read)."""
+    keyed = access.tables[table].json_keys
+    for item in row.get("provenance") or []:
+        if item.get("field") in keyed:
+            item["value"] = access.project(table, item["field"], item["value"])
+    conflicts = row.get("conflicts")
+    if not conflicts:
+        return
+    kept = []
+    for conflict in conflicts:
+        if conflict.get("field") in keyed:
+            for value in conflict["values"]:
+                value["value"] = access.project(table, conflict["field"], value["value"])
+            distinct = {orjson.dumps(v["value"], option=orjson.OPT_SORT_KEYS) for v in conflict["values"]}
+            if len(distinct) < 2:
+                continue
+        kept.append(conflict)
+    row["conflicts"] = kept
+
+
+def json_view(sql: Sql, table: str, column: str, ref: str) -> str:
+    """SQL for JSON `column` (at `ref`) as the request may see it: with only the readable keys
+    when the role reads it key by key (not in the role's own filter: that is trusted)."""
+    access = access_of(sql.ctx)
+    if access is None or trusted(sql):
+        return ref
+    keys = access.json_keys(table, column)
+    if keys is None:
+        return ref
+    # keys match ^[A-Za-z0-9_]+$ (checked at load), so the path literal is safe
+    allowed = sql.bind(sorted(keys))
+    return (
+        "to_json(map_from_entries(list_transform("
+        f"list_filter(json_keys({ref}), lambda k: list_contains({allowed}::VARCHAR[], k)), "
+        f"lambda k: struct_pack(k := k, v := json_extract({ref}, '$.\"' || k || '\"')))))"
+    )

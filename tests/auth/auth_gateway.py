@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pandas as pd
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "schema"))
 
-from schema_estate import frames
+from schema_estate import aid, frames
 from support.serving import serving
 
 from federation.app import create_app
@@ -54,6 +55,11 @@ TEST_ROLES: dict[str, Any] = {
             },
             "locations": {"columns": ["name", "assets"]},
         }
+    },
+    # service_desk's key grants on `attributes` (cpu, ram_gb, disk_gb), plus the history
+    "desk_history": {
+        "inherits": ["service_desk"],
+        "types": {"assets": {"columns": ["provenance", "conflicts"]}},
     },
     "team_lead": {
         "inherits": ["employee"],
@@ -129,10 +135,36 @@ class Gateway:
         return response.json()
 
 
+#: provenance and conflicts of `attributes` (keys: ram_gb visible to service_desk, the
+#: others not), added to the estate's for the key-level tests
+ATTRIBUTE_PROVENANCE = [
+    ("assets", aid(3), "attributes", "intune", "i-3", '{"encryption": "on", "ram_gb": 32}'),
+]
+ATTRIBUTE_CONFLICTS = [
+    # differ on ram_gb: a conflict for service_desk too
+    ("assets", aid(1), "attributes", "cmdb", "c-1", '{"gpu": false, "ram_gb": 16}'),
+    ("assets", aid(1), "attributes", "sheet", "s-1", '{"gpu": true, "ram_gb": 8}'),
+    # differ on encryption only: no conflict for service_desk
+    ("assets", aid(3), "attributes", "intune", "i-3", '{"encryption": "on", "ram_gb": 32}'),
+    ("assets", aid(3), "attributes", "cmdb", "c-3", '{"encryption": "off", "ram_gb": 32}'),
+]
+
+
+def auth_frames() -> dict[str, pd.DataFrame]:
+    """The schema estate plus the `attributes` provenance and conflicts above."""
+    out = frames()
+    fetched = out["provenance"]["fetched_at"].iloc[0]
+    extra = pd.DataFrame([(*r, fetched) for r in ATTRIBUTE_PROVENANCE], columns=out["provenance"].columns)
+    out["provenance"] = pd.concat([out["provenance"], extra], ignore_index=True)
+    extra = pd.DataFrame(ATTRIBUTE_CONFLICTS, columns=out["conflicts"].columns)
+    out["conflicts"] = pd.concat([out["conflicts"], extra], ignore_index=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def auth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("auth")
-    Publisher(root / "store").publish(frames())
+    Publisher(root / "store").publish(auth_frames())
     return root
 
 

@@ -56,6 +56,18 @@ def test_refusals_are_recorded_with_what_was_asked(gateway: Gateway) -> None:
     assert entry["rows"] == 0
 
 
+def test_keys_of_attributes_asked_for_are_recorded(gateway: Gateway) -> None:
+    name = "Keys" + uuid.uuid4().hex[:8]
+    query = f"""query {name} {{ a: assets(where: {{attributes: {{_has_key: "ram_gb"}}}}) {{ id }}
+                               b: assets(where: {{attributes: {{_contains: {{gpu: false}}}}}}) {{ id }} }}"""
+    gateway.as_role("service_desk", query)
+    (entry,) = entries(gateway, name)
+    assert entry["outcome"] == "FORBIDDEN"  # gpu is not readable by service_desk
+    assert entry["fields"] == [
+        "assets.attributes", "assets.attributes.gpu", "assets.attributes.ram_gb", "assets.id"
+    ]  # fmt: skip
+
+
 def test_unauthenticated_requests_are_recorded(gateway: Gateway) -> None:
     name = "Forged" + uuid.uuid4().hex[:8]
     bad = token("admin", key="not-the-secret-not-the-secret-0123456789")
@@ -73,15 +85,21 @@ def test_cache_hits_are_recorded_too(gateway: Gateway) -> None:
 
 
 def test_filters_of_access_log(gateway: Gateway) -> None:
-    gateway.as_role("finance", "query FinanceCheck { locations { name } }")
-    body = gateway.as_role("auditor", '{ access_log(role: "finance", type: "locations") { role types } }')
+    name = "FinanceCheck" + uuid.uuid4().hex[:8]
+    gateway.as_role("finance", f"query {name} {{ locations {{ name }} }}")
+    entries(gateway, name)  # wait until it is written (after the response was sent)
+    body = gateway.as_role(
+        "auditor", '{ access_log(role: "finance", type: "locations") { role types operation_name } }'
+    )
     found = body["data"]["access_log"]
-    assert found
+    assert name in {e["operation_name"] for e in found}
     assert all(e["role"] == "finance" and "locations" in e["types"] for e in found)
 
 
 def test_the_file_is_append_only(gateway: Gateway) -> None:
-    gateway.as_role("admin", "{ locations { name } }")
+    name = "Append" + uuid.uuid4().hex[:8]
+    gateway.as_role("admin", f"query {name} {{ locations {{ name }} }}")
+    assert entries(gateway, name)
     con = sqlite3.connect(gateway.store / "access_log.sqlite")
     try:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -6,15 +6,17 @@ demo roles, runs them over HTTP against the seeded estate, and checks every answ
 a model of the roles written out here by hand (not read from the code under test):
 
 - an object of a type appears only if its row is visible to the role, and holds only fields
-  the role may read, with the seed's values;
+  the role may read, with the seed's values (`attributes` with only the keys it may read);
 - a to-one relationship to an invisible row is null; arrays and filters see visible rows only
   (the returned set equals the one computed here from the visible seed rows);
 - counts, sums and groups are over visible rows only;
-- a query naming anything the role may not read is refused with FORBIDDEN, and only then.
+- a query naming anything the role may not read (a key of `attributes` in `_has_key`
+  included) is refused with FORBIDDEN, and only then.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +80,10 @@ FINANCE_ASSETS = {"id", "asset_tag", "serial_number", "name", "category", "manuf
                   "department", "purchase_date", "warranty_end", "cost", "cost_currency", "location",
                   "assigned_to"}  # fmt: skip
 DESK_ASSETS = ALL_ASSETS - {"cost", "cost_currency", "purchase_date"}
+#: the keys of `attributes` service_desk may read (config.yaml: attributes.cpu, …)
+DESK_KEYS = {"cpu", "ram_gb", "disk_gb"}
+#: keys asked for by `_has_key`: those of the seed, and one no asset has
+KEYS = ["cpu", "gpu", "rack", "ram_gb", "u"]
 LOCATION_BASICS = {"id", "name", "site", "city", "country"}
 Row = dict[str, Any]
 Pred = Callable[[Row], bool]
@@ -127,7 +133,7 @@ def spec(role: str, actor: dict[str, Any]) -> dict[str, Any]:
             "people": (people, EVERY),
             "locations": (ALL_LOCATIONS, EVERY),
         }
-        return {"tables": tables, "aggregate": {"assets"}}
+        return {"tables": tables, "aggregate": {"assets"}, "keys": DESK_KEYS}
     if role == "laptop_finance":
         tables = {
             "assets": (
@@ -172,8 +178,10 @@ def _values(table: str, column: str) -> list[Any]:
 
 @st.composite
 def where(draw: st.DrawFn, table: str, depth: int = 0) -> dict[str, Any]:
-    choices = ["eq", "null"] + (["rel", "or"] if depth < 2 else [])
+    choices = ["eq", "null"] + (["rel", "or"] if depth < 2 else []) + (["key"] if table == "assets" else [])
     kind = draw(st.sampled_from(choices))
+    if kind == "key":
+        return {"attributes": {"_has_key": draw(st.sampled_from(KEYS))}}
     if kind == "eq":
         column = draw(st.sampled_from(STRING_COLUMNS[table]))
         return {column: {"_eq": draw(st.sampled_from(_values(table, column)))}}
@@ -273,6 +281,15 @@ def _related(rules: dict[str, Any], table: str, row: Row, name: str) -> list[Row
     return [r for r in _visible(rules, target).values() if row[local] is not None and r[remote] == row[local]]
 
 
+def _attributes(rules: dict[str, Any], row: Row) -> Any:
+    """The seed's attributes of an asset as the role may read them."""
+    value = json.loads(row["attributes"]) if isinstance(row["attributes"], str) else row["attributes"]
+    keys = rules.get("keys")
+    if value is None or keys is None:
+        return value
+    return {k: v for k, v in value.items() if k in keys}
+
+
 def _matches(rules: dict[str, Any], table: str, row: Row, exp: dict[str, Any]) -> bool:
     for key, value in exp.items():
         if key == "_or":
@@ -282,6 +299,9 @@ def _matches(rules: dict[str, Any], table: str, row: Row, exp: dict[str, Any]) -
             if not any(
                 _matches(rules, RELATIONS[table][key][0], r, value) for r in _related(rules, table, row, key)
             ):
+                return False
+        elif "_has_key" in value:
+            if value["_has_key"] not in (_attributes(rules, row) or {}):
                 return False
         elif "_eq" in value:
             if row[key] is None or row[key] != value["_eq"]:
@@ -321,6 +341,9 @@ def _hidden_names(rules: dict[str, Any], case: dict[str, Any]) -> set[str]:
                 walk_where(RELATIONS[table][key][0], value)
             else:
                 need(table, key)
+                keys = rules.get("keys")
+                if "_has_key" in value and keys is not None and value["_has_key"] not in keys:
+                    out.add(f"attributes.{value['_has_key']}")
 
     table = case["table"]
     need(table)
@@ -357,6 +380,9 @@ def check_object(rules: dict[str, Any], table: str, obj: Row, sel: dict[str, Any
         assert key in readable, f"{where_}: field {key} of {table} is not readable"
         if key in STRING_COLUMNS[table] or key == "cost":
             assert _same(value, row[key]), f"{where_}: {table}.{key} = {value!r}, seed has {row[key]!r}"
+        if key == "attributes":
+            expected = _attributes(rules, row)
+            assert value == expected, f"{where_}: attributes = {value!r}, the role may read {expected!r}"
     for name, sub in sel["nested"].items():
         target, _, _, to_one = RELATIONS[table][name]
         expected = _related(rules, table, row, name)
@@ -476,3 +502,45 @@ def test_no_value_outside_the_roles_columns_and_rows(
     assert SENT["queries"] >= 5000, SENT
     # the generator must exercise both sides: answers and refusals
     assert 0.1 < SENT["forbidden"] / SENT["queries"] < 0.9, SENT
+
+
+# ----------------------------------------------------------------------------- keys of attributes
+
+
+@st.composite
+def attributes_case(draw: st.DrawFn) -> dict[str, Any]:
+    """A query about `attributes` (selected, filtered by `_has_key`) by roles that read it whole,
+    key by key, or not at all: the general generator above rarely gets there."""
+    role = draw(st.sampled_from(["service_desk", "network_team", "it_leader", "finance"]))
+    case: dict[str, Any] = {"role": role, "actor": {}, "table": "assets"}
+    select = {"columns": ["id", "asset_tag", "attributes"], "nested": {}}
+    if draw(st.booleans()):
+        case.update(kind="by_pk", id=draw(st.sampled_from(sorted(ASSETS))), select=select)
+    else:
+        keys = draw(st.lists(st.sampled_from(KEYS), max_size=2))
+        where_: dict[str, Any] | None = None
+        if keys:
+            where_ = {"_or": [{"attributes": {"_has_key": k}} for k in keys]}
+        case.update(kind="list", select=select, where=where_)
+    return case
+
+
+def test_keys_of_attributes_never_leak(gateway: Gateway, tokens: dict[Any, str]) -> None:
+    seen = {"answered": 0, "forbidden": 0}
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+    @given(attributes_case())
+    def run(case: dict[str, Any]) -> None:
+        headers = {"authorization": f"Bearer {tokens[(case['role'], None)]}"}
+        response = gateway.post(render(case), headers=headers)
+        body = response.json()
+        try:
+            check(case, response.status_code, body)
+        except AssertionError as exc:
+            raise AssertionError(f"{case['role']}: {render(case)}\n{exc}") from exc
+        seen["forbidden" if "errors" in body else "answered"] += 1
+
+    run()
+    assert seen["answered"] > 50, seen
+    assert seen["forbidden"] > 50, seen

@@ -248,12 +248,45 @@ def test_cli_apikey_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             id="action",
         ),
         pytest.param({"a": {"inherits": ["b"]}, "b": {"inherits": ["a"]}}, "inheritance cycle", id="cycle"),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": ["asset_tag", "hostname.ram_gb"]}}}},
+            "roles.r.types.assets.columns[1]: 'hostname.ram_gb': a key grant needs a JSON column of assets",
+            id="json-key-on-a-plain-column",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": ["attributes.ram-gb"]}}}},
+            "roles.r.types.assets.columns[0]: 'attributes.ram-gb': a JSON key is letters, digits and _",
+            id="json-key-name",
+        ),
+        pytest.param(
+            {"r": {"types": {"people": {"columns": ["attributes.ram_gb"]}}}},
+            "roles.r.types.people.columns[0]: 'attributes.ram_gb': a key grant needs a JSON column",
+            id="json-key-on-a-type-without-json",
+        ),
     ],
 )
 def test_policy_problems_are_reported_with_their_path(roles: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"roles": roles})
     assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_json_key_grants_are_valid_config() -> None:
+    config = parse_config(
+        {
+            "roles": {
+                "r": {
+                    "types": {"assets": {"columns": ["asset_tag", "attributes.ram_gb", "attributes.CPU_2"]}}
+                }
+            }
+        }
+    )
+    assert config.settings.roles is not None
+    assert config.settings.roles["r"].types["assets"].columns == [
+        "asset_tag",
+        "attributes.ram_gb",
+        "attributes.CPU_2",
+    ]
 
 
 def test_short_secret_is_refused_without_echoing_it() -> None:
