@@ -8,13 +8,18 @@
 The user name and password are exchanged for a bearer token (`POST /api/v1/auth/token`),
 reused until it expires. Pages: `page` (from 0) and `page-size` until `totalCount`; the
 sections read are GENERAL, HARDWARE, OPERATING_SYSTEM, USER_AND_LOCATION and PURCHASING.
-Later syncs ask `filter=general.reportDate=gt="<cursor>"` sorted by report date. The
+The category comes from the hardware model (`MacBook…` → laptop, other Macs → desktop); the
+OS is the name and version (`macOS 14.5`).
+Pages are sorted by `id` (stable while computers report during a read); later syncs ask
+`filter=general.reportDate=ge="<cursor>"`. The
 purchase price is free text (`"$500"`): the money transform reads it.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
+
+import pandas as pd
 
 from connectors.http.connector import HttpConnector
 from connectors.http.preset import PresetConfig
@@ -31,10 +36,10 @@ class JamfConfig(PresetConfig):
             "assets": {
                 "path": "/api/v1/computers-inventory",
                 "records": "results",
-                "params": {"section": SECTIONS, "sort": "general.reportDate:asc,id:asc"},
+                "params": {"section": SECTIONS, "sort": "id:asc"},
                 "id": "id",
                 "cursor": "general.reportDate",
-                "incremental": {"params": {"filter": 'general.reportDate=gt="{cursor}"'}},
+                "incremental": {"params": {"filter": 'general.reportDate=ge="{cursor}"'}},
                 "fields": {
                     "name": "general.name",
                     "hostname": "general.name",
@@ -42,10 +47,10 @@ class JamfConfig(PresetConfig):
                     "serial_number": "hardware.serialNumber",
                     "manufacturer": "hardware.make",
                     "model": "hardware.model",
-                    "category": {"value": "laptop"},
+                    "category": "category",  # from hardware.model, by `shape`
                     "mac_addresses": "hardware.macAddress",
                     "ip_addresses": "general.lastIpAddress",
-                    "os": {"columns": ["operatingSystem.name", "operatingSystem.version"]},
+                    "os": "os",  # operatingSystem.name and .version, by `shape`
                     "assigned_to": {"columns": ["userAndLocation.email", "userAndLocation.username"]},
                     "purchase_date": "purchasing.poDate",
                     "warranty_end": "purchasing.warrantyDate",
@@ -60,3 +65,28 @@ class JamfConfig(PresetConfig):
 class JamfConnector(HttpConnector):
     kind = "jamf"
     config_model = JamfConfig
+
+    def shape(self, entity: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if entity != "assets" or not len(frame):
+            return frame
+        model = _text(frame, "hardware.model")
+        laptop = model.str.lower().str.startswith("macbook")
+        frame["category"] = pd.Series(
+            [
+                "laptop" if is_laptop else "desktop" if m else None
+                for is_laptop, m in zip(laptop, model, strict=True)
+            ],
+            index=frame.index,
+            dtype=object,
+        )
+        os_text = (
+            _text(frame, "operatingSystem.name") + " " + _text(frame, "operatingSystem.version")
+        ).str.strip()
+        frame["os"] = os_text.where(os_text != "", None)
+        return frame
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[column].fillna("").astype(str).str.strip()

@@ -5,9 +5,11 @@
       base_url: https://netbox.example.com
       auth: {token: ${NETBOX_TOKEN}}        # `Authorization: Token <token>`
 
-Lists follow the body's `next` link (`?limit=…&offset=…`). NetBox leaves most device serials
+Lists follow the body's `next` link (`?limit=…&offset=…`), ordered by `id` (stable while
+records change during a read). NetBox leaves most device serials
 empty: such devices match other sources by asset tag or host name only. Later syncs ask
-`last_updated__gte=<cursor>` and drop the records at the cursor itself.
+`last_updated__gte=<cursor>`: the records at the cursor itself come again and are merged
+by their record id.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ROLES = {
     "Patch Panel": "other",
     "UPS": "other",
 }
-_SINCE = {"params": {"last_updated__gte": "{cursor}", "ordering": "last_updated"}}
+_SINCE = {"params": {"last_updated__gte": "{cursor}"}}
 
 
 class NetBoxConfig(PresetConfig):
@@ -48,7 +50,7 @@ class NetBoxConfig(PresetConfig):
             "assets": {
                 "path": "/api/dcim/devices/",
                 "records": "results",
-                "params": {"ordering": "last_updated"},
+                "params": {"ordering": "id"},
                 "id": "id",
                 "cursor": "last_updated",
                 "incremental": _SINCE,
@@ -68,7 +70,7 @@ class NetBoxConfig(PresetConfig):
             "locations": {
                 "path": "/api/dcim/sites/",
                 "records": "results",
-                "params": {"ordering": "last_updated"},
+                "params": {"ordering": "id"},
                 "id": "id",
                 "cursor": "last_updated",
                 "incremental": _SINCE,

@@ -5,7 +5,7 @@
       base_url: https://example.okta.com
       auth: {token: ${OKTA_TOKEN}}          # an API token: `Authorization: SSWS <token>`
 
-Users are read with `search=lastUpdated gt "<cursor>"`: a search (unlike the plain list)
+Users are read with `search=lastUpdated ge "<cursor>"`: a search (unlike the plain list)
 returns DEPROVISIONED users too, and later syncs read only users changed since. Pages follow
 `Link: rel="next"`. Status ACTIVE/PROVISIONED/… → active, DEPROVISIONED/SUSPENDED → terminated.
 Apps (`/api/v1/apps`) become licenses named by their label; each app's users
@@ -34,7 +34,7 @@ class OktaConfig(PresetConfig):
                 "path": "/api/v1/users",
                 "id": "id",
                 "cursor": "lastUpdated",
-                "incremental": {"params": {"search": 'lastUpdated gt "{cursor}"'}, "initial": EPOCH},
+                "incremental": {"params": {"search": 'lastUpdated ge "{cursor}"'}, "initial": EPOCH},
                 "fields": {
                     "email": "profile.email",
                     "username": "profile.login",

@@ -10,7 +10,9 @@ value}` (references add `link`): mappings use `.value` for codes, ids and number
 is `1799.99` where the display is `"1,799.99"`; times are UTC where the display is in the
 user's time zone) and `.display_value` for names. Dot-walked fields (`assigned_to.email`)
 name the assignee by email. Pages: `sysparm_limit`/`sysparm_offset` up to `X-Total-Count`.
-Later syncs ask `sys_updated_on>{cursor}`.
+Reads are ordered by `sys_id` (stable while records change during a read); later
+syncs ask `sys_updated_on>={cursor}`, after a stream's own `sysparm_query` conditions
+(`params: {sysparm_query: active=true}`), joined by `^`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _table(table: str, fields: list[str]) -> dict[str, Any]:
         "cursor": "sys_updated_on.value",
         "params": {"sysparm_fields": ",".join(["sys_id", "sys_updated_on", *fields])},
         "incremental": {
-            "params": {"sysparm_query": "sys_updated_on>{cursor}^ORDERBYsys_updated_on"},
+            "params": {"sysparm_query": "sys_updated_on>={cursor}^ORDERBYsys_id"},
             "initial": "1970-01-01 00:00:00",
         },
     }
@@ -60,6 +62,8 @@ LOCATION = ["name", "city", "country"]
 
 class ServiceNowConfig(PresetConfig):
     kind: Literal["servicenow"]
+    #: a stream's own `sysparm_query` (`active=true`) and the incremental one are joined by `^`
+    combine_params: ClassVar[dict[str, str]] = {"sysparm_query": "^"}
     defaults: ClassVar[dict[str, Any]] = {
         "auth": {"type": "basic"},
         "params": {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true"},

@@ -7,8 +7,10 @@
 
 Lists are `{total, rows}` paged by `limit`/`offset`. Costs come formatted in the
 instance's locale (`"1.599,62"`), dates as `{date, formatted}` objects: the money and date
-transforms read both. Snipe-IT cannot filter by change time, so reads are sorted by
-`updated_at` and later syncs keep only rows changed after the cursor (client side).
+transforms read both. Reads are sorted by `id`, which stays put while records change during
+a read (sorted by `updated_at`, a record edited mid-read moves to the end and pushes another
+past an offset already read). Snipe-IT cannot filter by change time, so later syncs keep
+only rows changed at or after the cursor (client side).
 Seats (`/api/v1/licenses/{id}/seats`) become license assignments to their user's email;
 free seats are skipped. Snipe-IT licenses have no SKU, so the name stands in for it.
 """
@@ -20,7 +22,7 @@ from typing import Any, ClassVar, Literal
 from connectors.http.connector import HttpConnector
 from connectors.http.preset import PresetConfig
 
-_BY_UPDATE = {"sort": "updated_at", "order": "asc"}
+_BY_ID = {"sort": "id", "order": "asc"}
 
 
 class SnipeItConfig(PresetConfig):
@@ -32,7 +34,7 @@ class SnipeItConfig(PresetConfig):
             "assets": {
                 "path": "/api/v1/hardware",
                 "records": "rows",
-                "params": _BY_UPDATE,
+                "params": _BY_ID,
                 "id": "id",
                 "cursor": "updated_at.datetime",
                 "fields": {
@@ -53,7 +55,7 @@ class SnipeItConfig(PresetConfig):
             "people": {
                 "path": "/api/v1/users",
                 "records": "rows",
-                "params": _BY_UPDATE,
+                "params": _BY_ID,
                 "id": "id",
                 "cursor": "updated_at.datetime",
                 "fields": {
@@ -66,7 +68,7 @@ class SnipeItConfig(PresetConfig):
             "licenses": {
                 "path": "/api/v1/licenses",
                 "records": "rows",
-                "params": _BY_UPDATE,
+                "params": _BY_ID,
                 "id": "id",
                 "cursor": "updated_at.datetime",
                 "fields": {

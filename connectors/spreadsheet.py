@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -205,30 +206,37 @@ class SpreadsheetConnector(Connector):
         return path
 
     def check(self) -> None:
-        for entity in self.config.entities:
-            for _ in self.read(entity):
-                pass
+        """Each stream's file, sheets, header and id columns, from the rows around the header
+        only (not the whole file: sync runs this before every read)."""
+        for entity, stream in self.config.entities.items():
+            header = 0 if stream.header_row == "auto" else stream.header_row
+            limit = max(HEADER_SEARCH_ROWS + 10, header) + stream.skip_rows_after_header + 1
+            self._read_frame(entity, limit)
 
     def read(self, entity: str, cursor: str | None = None) -> Iterator[Batch]:
+        yield Batch(self._read_frame(entity, None), None)
+
+    def _read_frame(self, entity: str, limit: int | None) -> pd.DataFrame:
+        """The stream's rows (the first `limit` rows of each sheet, when given) as a frame."""
         stream = self.config.entities.get(entity)
         if stream is None:
             raise self._error(f"no stream for entity {entity!r}; streams: {self.streams()}")
         path = self._path(stream)
         if path.suffix.lower() in XLSX_SUFFIXES:
             frames = [self._frame(stream, path, rows, sheet) for sheet, rows in
-                      self._workbook_rows(stream, path)]  # fmt: skip
+                      self._workbook_rows(stream, path, limit)]  # fmt: skip
             frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         else:
             if stream.sheet is not None or stream.sheets is not None:
                 raise self._error(f"{path.name} is a CSV file: it has no sheets")
-            frame = self._frame(stream, path, self._csv_rows(stream, path), None)
+            frame = self._frame(stream, path, self._csv_rows(stream, path, limit), None)
         missing = [c for c in stream.id_columns if c not in frame.columns]
         if missing:
             raise self._error(f"entities.{entity}: id column {', '.join(map(repr, missing))} "
                               f"not found in {path.name}; columns: {', '.join(frame.columns)}")  # fmt: skip
-        yield Batch(frame, None)
+        return frame
 
-    def _csv_rows(self, stream: SheetStream, path: Path) -> list[list[str]]:
+    def _csv_rows(self, stream: SheetStream, path: Path, limit: int | None = None) -> list[list[str]]:
         data = path.read_bytes()
         if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise self._error(f"{path} is not a text CSV file (it holds binary data)")
@@ -239,9 +247,11 @@ class SpreadsheetConnector(Connector):
                               "`encoding` to the file's encoding") from None  # fmt: skip
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         delimiter = stream.delimiter or sniff_delimiter(text.split("\n", 60)[:60])
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        return list(itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), limit))
 
-    def _workbook_rows(self, stream: SheetStream, path: Path) -> Iterator[tuple[str, list]]:
+    def _workbook_rows(
+        self, stream: SheetStream, path: Path, limit: int | None = None
+    ) -> Iterator[tuple[str, list]]:
         import openpyxl
 
         try:
@@ -256,7 +266,8 @@ class SpreadsheetConnector(Connector):
                 if wanted not in names:
                     raise self._error(f"{path.name} has no sheet {wanted!r}; sheets: "
                                       f"{', '.join(names)}")  # fmt: skip
-                yield str(wanted), [list(r) for r in book[wanted].iter_rows(values_only=True)]
+                rows = book[wanted].iter_rows(values_only=True, max_row=limit)
+                yield str(wanted), [list(r) for r in rows]
         finally:
             book.close()
 

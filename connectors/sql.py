@@ -9,8 +9,11 @@ columnar path without DuckDB's scanner extensions, which only load into duckdb 1
 Frames use nullable dtypes on every dialect: Int64, Float64 (NUMERIC too), boolean, string,
 datetime64 (UTC for timestamptz); dates stay `datetime.date`; SQLite's timestamps stay text.
 The cursor is the largest cursor value read so far as text: integers as digits, datetimes as
-ISO 8601, else the value's text; `decode_cursor` parses it back (digits → int, ISO → datetime,
-except on SQLite), so `cursor_col > :cursor` compares integers as numbers on every dialect.
+ISO 8601, else the value's text. Later reads ask `cursor_col >= :cursor` (a row written in
+the cursor's second after the read is not lost; the rows at the cursor come again and are
+merged by record id), with the cursor bound as the column's own type, found by a query that
+returns no row: digits stay text for a varchar column (`'0007'`), become an int for an
+integer column (9 < 23 as numbers), ISO text a datetime for a timestamp column.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from numbers import Integral
@@ -89,7 +92,36 @@ def encode_cursor(value: Any) -> str:
     return str(int(value)) if isinstance(value, Integral) else str(value)
 
 
-def decode_cursor(text: str, dialect: str) -> Any:
+#: the cursor column's type → how the cursor text is bound
+CursorKind = Literal["int", "number", "datetime", "date", "text"]
+_PG_KINDS: dict[int, CursorKind] = {
+    20: "int", 21: "int", 23: "int", 700: "number", 701: "number", 1700: "number",
+    1082: "date", 1114: "datetime", 1184: "datetime",
+}  # fmt: skip
+#: pymysql's FIELD_TYPE codes
+_MYSQL_KINDS: dict[int, CursorKind] = {
+    0: "number", 1: "int", 2: "int", 3: "int", 4: "number", 5: "number", 8: "int", 9: "int",
+    13: "int", 246: "number", 7: "datetime", 12: "datetime", 10: "date", 14: "date",
+}  # fmt: skip
+_SQLITE_KINDS: dict[str, CursorKind] = {"integer": "int", "real": "number", "text": "text"}
+
+
+def decode_cursor(text: str, dialect: str, kind: CursorKind | None = None) -> Any:
+    """The cursor text as a value of the cursor column's type (`kind`); without a known
+    type, digits are an int and ISO text a datetime (not on SQLite, which stores text)."""
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "number":
+            return float(text) if dialect == "sqlite" else Decimal(text)
+        if kind == "datetime":
+            return datetime.fromisoformat(text)
+        if kind == "date":
+            return date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    if kind == "text":
+        return text
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     if dialect != "sqlite" and _ISO_DATETIME.match(text):
@@ -220,7 +252,7 @@ class SqlConnector(Connector):
         sql = f"SELECT * FROM ({inner.replace('%', '%%') if escape_percent else inner}) AS q"
         if stream.cursor:
             column = self.engine.dialect.identifier_preparer.quote(stream.cursor)
-            where = f" WHERE {column} > {placeholder}" if placeholder else ""
+            where = f" WHERE {column} >= {placeholder}" if placeholder else ""
             sql += f"{where} ORDER BY {column}"
         return sql
 
@@ -241,10 +273,31 @@ class SqlConnector(Connector):
                     self._check_stream(conn, entity, stream)  # names what is missing
                 raise
 
+    def _cursor_kind(self, conn: sa.Connection, stream: SqlStream) -> CursorKind | None:
+        """The cursor column's type, from a query that returns no row (on SQLite, which types
+        values rather than columns, from the stored type of one value)."""
+        column = self.engine.dialect.identifier_preparer.quote(stream.cursor)  # type: ignore[arg-type]
+        inner = self._inner(stream)
+        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:  # on the DB-API cursor: no parameter parsing, so `%` in the query is fine
+            if conn.dialect.name == "sqlite":
+                cur.execute(f"SELECT typeof({column}) FROM ({inner}) AS q WHERE {column} IS NOT NULL LIMIT 1")
+                row = cur.fetchone()
+                return _SQLITE_KINDS.get(row[0]) if row else None
+            cur.execute(f"SELECT {column} FROM ({inner}) AS q WHERE 1 = 0")
+            code = (cur.description or [(None, None)])[0][1]
+        finally:
+            cur.close()
+        if conn.dialect.name == "postgresql":
+            return _PG_KINDS.get(code, "text") if isinstance(code, int) else None
+        return _MYSQL_KINDS.get(code, "text") if isinstance(code, int) else None
+
     @staticmethod
     def _max_cursor(frame: pd.DataFrame, stream: SqlStream, latest: str | None) -> str | None:
         """Rows come ordered by the cursor column, so each batch's max is the max so far."""
         values = frame[stream.cursor].dropna() if stream.cursor else ()
+        if len(values) and values.dtype == object:  # zero dates as text among datetimes
+            values = values[values.map(_no_zero_date).notna()]
         return encode_cursor(values.max()) if len(values) else latest
 
     def _read_rows(
@@ -252,18 +305,27 @@ class SqlConnector(Connector):
     ) -> Iterator[pd.DataFrame]:
         placeholder, style, params = None, conn.dialect.paramstyle, ()
         if cursor is not None:
-            value = decode_cursor(cursor, conn.dialect.name)
+            value = decode_cursor(cursor, conn.dialect.name, self._cursor_kind(conn, stream))
             params = {"cursor": value} if style in ("pyformat", "named") else (value,)
             placeholder = {"pyformat": "%(cursor)s", "named": ":cursor", "format": "%s"}.get(style, "?")
         # pymysql applies `%` formatting even without parameters: double the user's `%`
         sql = self._select(stream, placeholder, escape_percent=style in ("format", "pyformat"))
         result = conn.execution_options(stream_results=True).exec_driver_sql(sql, params)
         names = list(result.keys())
+        # pymysql hands MySQL/MariaDB zero dates (`0000-00-00`) over as text: they are NULL
+        dated = {
+            d[0]
+            for d in (result.cursor.description or [])
+            if conn.dialect.name in ("mysql", "mariadb") and _MYSQL_KINDS.get(d[1]) in ("date", "datetime")
+        }
         empty = True
         while rows := result.fetchmany(stream.batch_size):
             empty = False
             yield pd.DataFrame(
-                {n: _column(list(v)) for n, v in zip(names, zip(*rows, strict=True), strict=True)}
+                {
+                    n: _column([_no_zero_date(x) for x in v] if n in dated else list(v))
+                    for n, v in zip(names, zip(*rows, strict=True), strict=True)
+                }
             )
         if empty:
             yield pd.DataFrame({n: pd.array([], dtype=object) for n in names})
@@ -274,7 +336,8 @@ class SqlConnector(Connector):
         from psycopg import sql as pgsql
 
         raw = conn.connection.driver_connection
-        value = None if cursor is None else decode_cursor(cursor, "postgresql")
+        kind = None if cursor is None else self._cursor_kind(conn, stream)
+        value = None if cursor is None else decode_cursor(cursor, "postgresql", kind)
         select = self._select(stream, None if value is None else pgsql.Literal(value).as_string(raw))
         with raw.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")
@@ -292,6 +355,11 @@ class SqlConnector(Connector):
                         rows, empty = [], False
             if rows or empty:
                 yield _parse_csv(rows, schema)
+
+
+def _no_zero_date(value: Any) -> Any:
+    """MySQL/MariaDB zero dates (`0000-00-00`, `0000-00-00 00:00:00`) → None."""
+    return None if isinstance(value, str) and value.startswith("0000-00-00") else value
 
 
 def _is_driver_error(exc: BaseException) -> bool:

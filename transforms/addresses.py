@@ -21,26 +21,38 @@ from transforms.spec import FieldMapping
 _SPLIT = r"[,;|\s]+"
 _IPV4 = r"^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$"
 _MAC_FORMS = (
-    r"^(?:[0-9a-f]{2}([:-]))(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$"  # aa:bb:.. or aa-bb-..
+    r"^(?:[0-9a-f]{1,2}([:-]))(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}$"  # aa:bb:.., 0:1b:.., aa-bb-..
     r"|^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$"  # aabb.ccdd.eeff (Cisco)
     r"|^[0-9a-f]{12}$"
 )
 _PAIRS = r"^(..)(..)(..)(..)(..)(..)$"
+#: a lone hex digit between separators (`0:1b:…`, as Linux and macOS print): zero-padded
+_LONE_HEX = r"(?<![0-9a-f])([0-9a-f])(?![0-9a-f])"
+#: six space-separated pairs (`00 1B 63 84 45 E6`) are one MAC, not six tokens
+_SPACED_MAC = r"(?i)(?<![0-9a-f])(?:[0-9a-f]{2} ){5}[0-9a-f]{2}(?![0-9a-f])"
 #: MACs that identify nothing: the null address and broadcast
 IGNORED_MACS = frozenset({"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
 
 
 def mac_list(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:
-    """`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` → `aa:bb:cc:dd:ee:ff`."""
+    """`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff`, `0:1b:…` (1 or 2 digits a group),
+    `AA BB CC DD EE FF` → `aa:bb:cc:dd:ee:ff`."""
 
     def canonical(tokens: pd.Series) -> pd.Series:
         lowered = tokens.str.lower()
         valid = lowered.str.match(_MAC_FORMS).fillna(False).astype(bool)
-        hexes = lowered.str.replace(r"[:.-]", "", regex=True)
+        padded = lowered.str.replace(_LONE_HEX, r"0\1", regex=True)
+        hexes = padded.str.replace(r"[:.-]", "", regex=True)
         joined = hexes.str.replace(_PAIRS, r"\1:\2:\3:\4:\5:\6", regex=True)
         return joined.where(valid)
 
-    return _address_list(values, canonical, IGNORED_MACS, "a MAC address")
+    text = text_view(_flatten_lists(values))
+    spaced = text.str.contains(_SPACED_MAC, regex=True).fillna(False).astype(bool)
+    if spaced.any():
+        text = text.where(
+            ~spaced, text.str.replace(_SPACED_MAC, lambda m: m.group(0).replace(" ", ":"), regex=True)
+        )
+    return _address_list(text, canonical, IGNORED_MACS, "a MAC address")
 
 
 def ip_list(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:

@@ -17,9 +17,15 @@ import numpy as np
 import pandas as pd
 
 #: cell text (after trimming, case-insensitive) that means "no value"
-EMPTY_TOKENS = frozenset({"", "-", "--", "n/a", "#n/a", "null", "none", "nan", "nat"})
+#: MySQL/MariaDB's zero dates (`0000-00-00`, non-strict modes) are "no date" too
+EMPTY_TOKENS = frozenset(
+    {"", "-", "--", "n/a", "#n/a", "null", "none", "nan", "nat"}
+    | {"0000-00-00", "0000-00-00 00:00:00", "0000-00-00t00:00:00"}
+)
 
 TEXT = "str"
+#: floats hold every integer exactly below 2^53
+_EXACT = 2**53
 
 
 def text_view(values: pd.Series) -> pd.Series:
@@ -62,10 +68,20 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _numbers_as_text(values: pd.Series) -> pd.Series:
+    """Integers as their exact digits (int64 ids past 2^53 keep every digit); floats as the
+    shortest text that reads back, integral ones below 2^53 without `.0`."""
+    if pd.api.types.is_integer_dtype(values.dtype):
+        if isinstance(values.dtype, np.dtype):  # numpy ints hold no missing value
+            return values.astype(str).astype(TEXT)
+        out = pd.Series(np.nan, index=values.index, dtype=TEXT)
+        present = values.notna().to_numpy()
+        if present.any():
+            out[present] = [str(int(v)) for v in values[present]]
+        return out
     numbers = values.astype("float64")
     out = pd.Series(np.nan, index=values.index, dtype=TEXT)
     finite = np.isfinite(numbers.to_numpy())
-    integral = finite & (np.abs(numbers.to_numpy()) < 1e15)
+    integral = finite & (np.abs(numbers.to_numpy()) < _EXACT)
     integral &= numbers.to_numpy() == np.round(numbers.to_numpy())
     if integral.any():
         out[integral] = numbers[integral].astype("int64").astype(TEXT)
@@ -86,7 +102,7 @@ def cell_text(value: Any) -> str | None:
     if isinstance(value, float | np.floating):
         if math.isnan(value) or math.isinf(value):
             return None
-        if float(value).is_integer() and abs(value) < 1e15:
+        if float(value).is_integer() and abs(value) < _EXACT:
             return str(int(value))
         return repr(float(value))
     if isinstance(value, int | np.integer):

@@ -28,6 +28,8 @@ to `<field>_currency`, e.g. `cost_currency`).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 
@@ -74,7 +76,15 @@ def money(
         written = pd.Series(np.nan, index=values.index, dtype="str")
         read_error = no_errors(values.index)
     else:
-        amounts, written, read_error = _read_amounts(values, mapping.decimal)
+        # numbers among text (JSON, Excel): amounts as they are; separators are guessed in text only
+        numeric = values.map(_is_number).astype(bool)
+        if numeric.any():
+            text_only = values.where(~numeric, None)
+            amounts, written, read_error = _read_amounts(text_only, mapping.decimal)
+            as_numbers = pd.to_numeric(values.where(numeric, np.nan), errors="coerce").astype("float64")
+            amounts = amounts.where(~numeric, as_numbers.where(np.isfinite(as_numbers)))
+        else:
+            amounts, written, read_error = _read_amounts(values, mapping.decimal)
     currency = _currencies(values.index, mapping, ctx, currencies, written)
     currency = currency.where(amounts.notna())
     codes = currency.dropna().unique()
@@ -89,6 +99,12 @@ def money(
     converted = converted.where(rate == 1.0, converted.round(2))  # cents after a conversion
     source_currency = to_object(currency.where(~unknown))
     return Normalised(converted, first_error(read_error, rate_error), {"currency": source_currency})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
 
 
 def _read_amounts(values: pd.Series, decimal: str | None) -> tuple[pd.Series, pd.Series, pd.Series]:

@@ -56,7 +56,8 @@ PLACEHOLDER_SERIALS = frozenset(
 #: patterns of placeholders: one repeated character (0000000, XXXXXXXXXX), numbered
 #: fixture names (SerNum0, SerNum01)
 _PLACEHOLDER_PATTERN = r"^(?:SERNUM\d*|OEMDEFINE\d*|TOBEFILLEDBYOEM\d*)$"
-_SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?E[+-]?\d+$"
+#: Excel always writes the exponent's sign (`1.23457E+11`): `1234E567` is a real serial
+_SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?E\+\d+$"
 
 
 def _scientific_errors(text: pd.Series, what: str) -> pd.Series:

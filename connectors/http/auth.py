@@ -94,6 +94,12 @@ class IssuedToken(Auth):
                 f"{response.status_code} {response.reason} from {where}: "
                 f"check the credentials in {self._where}.auth"
             )
+        if response.is_redirect:
+            target = safe_url(response.headers.get("Location", ""))
+            raise SourceError(
+                f"{where} redirects to {target}; credentials are not sent after a redirect: "
+                f"set token_url in {self._where}.auth to the address that answers"
+            )
         if not response.ok:
             raise SourceError(f"{response.status_code} {response.reason} from {where}: try again later")
         try:

@@ -4,6 +4,10 @@ Failures go through the one table in `errors.py`. Waiting: `Retry-After` (second
 date) on 429/503, else exponential backoff with full jitter; a server that says its quota is
 spent (`X-Rate-Limit-Remaining: 0` with `X-Rate-Limit-Reset`, Okta; `X-RateLimit-*`,
 Laravel) is left alone until the reset; `rate_limit` spaces requests out.
+
+Requests go only to base_url's origin (scheme, host, port; never compared or shown with the
+user info): a next-page link elsewhere is refused, and redirects are followed here, within
+that origin only, so that custom headers (`X-API-Key`, `headers:`) never reach another server.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import random
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -27,6 +31,9 @@ log = logging.getLogger("assetgraph.http")
 
 _REMAINING = ("X-Rate-Limit-Remaining", "X-RateLimit-Remaining")
 _RESET = ("X-Rate-Limit-Reset", "X-RateLimit-Reset")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: redirects followed within the origin before giving up
+MAX_REDIRECTS = 10
 
 
 class Ignored(Exception):
@@ -71,6 +78,7 @@ class HttpClient:
         self.session.verify = config.verify_tls
         self.auth = make_auth(config.auth, config.base_url, self._token_request, self.where)
         self._origin = _origin(config.base_url)
+        self._userinfo = urlsplit(config.base_url).netloc.rpartition("@")[0]
         self._next_request_at = 0.0
         #: requests sent and retries made, for tests and benchmarks
         self.requests = 0
@@ -95,7 +103,7 @@ class HttpClient:
                 f"source {self.config.name!r}: the next page is on another server ({safe_url(url)}), "
                 f"not {self._origin}; credentials are not sent there: check base_url in {self.where}"
             )
-        response = self._send(url, params, entity, overrides)
+        response = self._send(self._with_userinfo(url), params, entity, overrides)
         try:
             return response, orjson.loads(response.content)
         except ValueError:
@@ -117,14 +125,7 @@ class HttpClient:
             tries += 1
             self._pace()
             try:
-                headers = self.auth.headers()
-                response = self.session.get(
-                    url,
-                    params={**self.auth.params(), **params},
-                    headers=headers,
-                    timeout=self.config.timeout_seconds,
-                )
-                self.requests += 1
+                response = self._get(url, {**self.auth.params(), **params})
             except requests.RequestException as exc:
                 rule = classify(exc)
                 failure: int | BaseException = exc
@@ -165,6 +166,42 @@ class HttpClient:
             tried = f" (tried {tries} times)" if tries > 1 else ""
             raise self._error(failure, reason, url, entity, advice_for(rule, self, entity) + tried)
 
+    def _get(self, url: str, params: dict[str, Any]) -> requests.Response:
+        """GET, following redirects within base_url's origin only; a redirect elsewhere is
+        refused (custom headers such as `X-API-Key` would go along)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.session.get(
+                url,
+                params=params,
+                headers=self.auth.headers(),
+                timeout=self.config.timeout_seconds,
+                allow_redirects=False,
+            )
+            self.requests += 1
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url, response.headers["Location"])
+            if _origin(target) != self._origin:
+                response.close()
+                raise SourceError(
+                    f"source {self.config.name!r}: {safe_url(url)} redirects to another server "
+                    f"({safe_url(target)}), not {self._origin}; credentials and headers are not sent "
+                    f"there: if that server is right, make it the base_url in {self.where}"
+                )
+            response.close()
+            url, params = self._with_userinfo(target), {}
+        raise SourceError(
+            f"source {self.config.name!r}: more than {MAX_REDIRECTS} redirects from {safe_url(url)}: "
+            f"check base_url in {self.where}"
+        )
+
+    def _with_userinfo(self, url: str) -> str:
+        """A same-origin URL without user info gets base_url's (requests sends it as basic auth)."""
+        parts = urlsplit(url)
+        if not self._userinfo or "@" in parts.netloc:
+            return url
+        return urlunsplit(parts._replace(netloc=f"{self._userinfo}@{parts.netloc}"))
+
     def _error(
         self, failure: int | BaseException, reason: str, url: str, entity: str, detail: str
     ) -> SourceError:
@@ -192,6 +229,7 @@ class HttpClient:
                     auth=basic,
                     timeout=self.config.timeout_seconds,
                     headers={"Accept": "application/json"},
+                    allow_redirects=False,  # the session's headers must not follow elsewhere
                 )
             except requests.RequestException as exc:
                 rule = classify(exc)
@@ -228,5 +266,12 @@ def _backoff(tries: int, base: float, cap: float) -> float:
 
 
 def _origin(url: str) -> str:
+    """`scheme://host:port` with the default port filled in and never the user info."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"

@@ -6,7 +6,7 @@ Auth and paginators are chosen by name (`type:`); a bare string is short for `{t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -250,11 +250,39 @@ class HttpSourceConfig(SourceConfig):
     max_records: int = Field(default=5_000_000, ge=1)
     verify_tls: bool = True
     entities: dict[str, HttpStream]  # type: ignore[assignment]
+    #: query parameters a stream's own value and its incremental value are joined in, with
+    #: this separator (ServiceNow: `sysparm_query` conditions joined by `^`); any other
+    #: parameter set in both is a config error, as the incremental value would replace it
+    combine_params: ClassVar[dict[str, str]] = {}
 
     @field_validator("paginator", mode="before")
     @classmethod
     def _paginator(cls, value: Any) -> Any:
         return _by_name(value, PAGINATOR_TYPES, "paginator")
+
+    @model_validator(mode="after")
+    def _no_param_clash(self) -> HttpSourceConfig:
+        for entity, stream in self.entities.items():
+            if stream.incremental is None:
+                continue
+            for key, value in stream.incremental.params.items():
+                if key in self.combine_params or value == stream.params.get(key, self.params.get(key)):
+                    continue
+                where = (
+                    f"entities.{entity}.params.{key}"
+                    if key in stream.params
+                    else f"params.{key}"
+                    if key in self.params
+                    else None
+                )
+                if where is not None:
+                    raise ValueError(
+                        f"{where} and entities.{entity}.incremental.params.{key} both set the query "
+                        f"parameter {key!r}; the incremental value would replace yours on later reads: "
+                        f"keep one (put your condition into incremental.params.{key} if the API "
+                        "combines them)"
+                    )
+        return self
 
     @field_validator("auth", mode="before")
     @classmethod

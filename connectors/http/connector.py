@@ -2,8 +2,10 @@
 
 A stream is a path, a record path, parameters, a paginator and, where the API can filter,
 incremental parameters. Pages are gathered into batches of `batch_size` records; the cursor
-column's largest value is the batch's cursor. Records at or before the cursor are dropped on
-the client too, so an API that filters by `>=` (or not at all: Snipe-IT) resumes exactly.
+column's largest value is the batch's cursor. Later reads ask for records at or after the
+cursor (`>=`: a record written in the cursor's second after the last read is not lost) and
+records before it are dropped on the client too, for APIs that cannot filter (Snipe-IT). The
+boundary records read again are merged by their record id.
 """
 
 from __future__ import annotations
@@ -124,7 +126,11 @@ class HttpConnector(Connector):
         value = cursor if cursor is not None else (inc.initial if inc else None)
         if inc is not None and value is not None:
             for key, template in inc.params.items():
-                params[key] = template.replace("{cursor}", value) if isinstance(template, str) else template
+                filled = template.replace("{cursor}", value) if isinstance(template, str) else template
+                joiner = self.config.combine_params.get(key)
+                if joiner is not None and params.get(key) not in (None, ""):
+                    filled = f"{params[key]}{joiner}{filled}"
+                params[key] = filled
         return params
 
     def _records(self, entity: str, stream: HttpStream, cursor: str | None) -> Iterator[list[dict[str, Any]]]:
@@ -181,6 +187,7 @@ class HttpConnector(Connector):
         request: Request | None = paginator.first(Request(self.client.url(path), dict(params)))
         overrides = {404: Action.IGNORE} if skip_missing else None
         seen: set[tuple[str, str]] = set()
+        previous: list[dict[str, Any]] = []
         pages = 0
         while request is not None:
             key = (request.url, repr(sorted(request.params.items())))
@@ -204,6 +211,14 @@ class HttpConnector(Connector):
             except Ignored:
                 return
             records = self._records_of(body, records_path, optional, request.url, entity)
+            if records and records == previous:  # compared whole: an id may be shared (a SKU)
+                raise SourceError(
+                    f"source {self.config.name!r}, entity {entity}: page {pages} ({safe_url(request.url)}) "
+                    f"repeats the previous page's {len(records)} records: the server seems to ignore "
+                    f"the paging parameters; check the paginator of sources[{self.config.name}] "
+                    "(offset_param, page_param)"
+                )
+            previous = records
             yield records
             request = paginator.next(Page(request, response, body, records))
 

@@ -1,7 +1,10 @@
 """Paginators by name: each one sets the first page's parameters and finds the next page.
 
 A paginator sees every answer (`Page`) and returns the next request — a URL with its
-parameters — or None when the stream is done.
+parameters — or None when the stream is done. Servers may cap the page size below the size
+asked for, so offset and page-number paging count the records actually received: they stop
+on an empty page, when the total is reached, or (without a total) on a page shorter than
+the first one.
 """
 
 from __future__ import annotations
@@ -58,7 +61,23 @@ def _total(body: Any, response: requests.Response, path: str | None, header: str
         return None
 
 
-class Offset(Paginator):
+class _Counting(Paginator):
+    """Remembers the first page's length (the server's real page size) and the records so far."""
+
+    first_length: int | None = None
+    received = 0
+
+    def _count(self, page: Page) -> int:
+        if self.first_length is None:
+            self.first_length = len(page.records)
+        self.received += len(page.records)
+        return self.received
+
+    def _short(self, page: Page) -> bool:
+        return self.first_length is not None and len(page.records) < self.first_length
+
+
+class Offset(_Counting):
     def __init__(self, config: OffsetPaginator) -> None:
         self.c = config
 
@@ -69,16 +88,17 @@ class Offset(Paginator):
 
     def next(self, page: Page) -> Request | None:
         params = page.request.params
+        self._count(page)
         offset = int(params.get(self.c.offset_param, 0)) + len(page.records)
         total = _total(page.body, page.response, self.c.total_path, self.c.total_header)
         if not page.records or (total is not None and offset >= total):
             return None
-        if total is None and len(page.records) < int(params.get(self.c.limit_param, self.c.limit)):
+        if total is None and self._short(page):
             return None
         return Request(page.request.url, {**params, self.c.offset_param: offset})
 
 
-class PageNumber(Paginator):
+class PageNumber(_Counting):
     def __init__(self, config: PageNumberPaginator) -> None:
         self.c = config
 
@@ -91,11 +111,11 @@ class PageNumber(Paginator):
     def next(self, page: Page) -> Request | None:
         params = page.request.params
         number = int(params.get(self.c.page_param, self.c.first_page))
-        seen = (number - self.c.first_page + 1) * self.c.size
+        seen = self._count(page)
         total = _total(page.body, page.response, self.c.total_path)
         if not page.records or (total is not None and seen >= total):
             return None
-        if total is None and len(page.records) < self.c.size:
+        if total is None and self._short(page):
             return None
         return Request(page.request.url, {**params, self.c.page_param: number + 1})
 

@@ -54,11 +54,23 @@ def flatten(record: dict[str, Any], prefix: str = "", out: dict[str, Any] | None
 def to_frame(records: list[dict[str, Any]], columns: Iterable[str] = ()) -> pd.DataFrame:
     """Flattened records; `columns` (the ones the mappings name) exist even when no record
     has them, as APIs leave out empty values."""
-    frame = pd.DataFrame.from_records([flatten(r) for r in records]) if records else pd.DataFrame()
+    flat = [flatten(r) for r in records]
+    frame = pd.DataFrame.from_records(flat) if records else pd.DataFrame()
+    for column in frame.columns:
+        if frame[column].dtype.kind == "f" and frame[column].isna().any():
+            _keep_integers(frame, column, flat)
     for column in columns:
         if column not in frame.columns:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame
+
+
+def _keep_integers(frame: pd.DataFrame, column: str, flat: list[dict[str, Any]]) -> None:
+    """pandas turns a column of JSON integers with gaps into float64, which loses digits past
+    2^53 (and prints ids as `1e+17`): keep such a column as Python ints and None instead."""
+    values = [r.get(column) for r in flat]
+    if all(v is None or (type(v) is int) for v in values):
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
 
 
 # ----------------------------------------------------------------------------------- cursors
@@ -109,12 +121,14 @@ def cursor_text(value: Any) -> str:
 
 
 def newer_than(values: pd.Series, cursor: str) -> pd.Series:
-    """Which cursor values come strictly after `cursor` (empty ones do not)."""
+    """Which cursor values come at or after `cursor` (empty ones do not). Equal values are
+    kept: a record written in the cursor's second after the last read is not lost; the
+    boundary record read again is merged by its record id."""
     floor = cursor_key(cursor)
     keys = values.map(cursor_key)
     if floor is None:
         return keys.notna()
-    return keys.map(lambda k: k is not None and _after(k, floor)).astype(bool)
+    return keys.map(lambda k: k is not None and not _after(floor, k)).astype(bool)
 
 
 def _after(key: tuple[int, Any], floor: tuple[int, Any]) -> bool:

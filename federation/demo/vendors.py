@@ -1,6 +1,6 @@
 """Okta and Microsoft 365 as the demo sees them: simulated APIs over the demo estate.
 
-`Okta` serves users (`/api/v1/users`, `Link` paging, `search=lastUpdated gt "…"`, SSWS
+`Okta` serves users (`/api/v1/users`, `Link` paging, `search=lastUpdated gt|ge "…"`, SSWS
 tokens; DEPROVISIONED users only through a search, as Okta does) and apps with their users.
 `MicrosoftGraph` serves an OAuth2 token endpoint, `subscribedSkus`, users and each user's
 `licenseDetails` (`@odata.nextLink` paging, bearer tokens it issued). The connector tests use
@@ -61,10 +61,12 @@ class Okta(Vendor):
     def _users(self, search: str | None) -> list[dict[str, Any]]:
         if search is None:  # the plain list leaves deprovisioned users out
             return [u for u in self.users if u["status"] != "DEPROVISIONED"]
-        prefix = 'lastUpdated gt "'
-        if search.startswith(prefix) and search.endswith('"'):
-            since = search[len(prefix) : -1]
-            return sorted((u for u in self.users if u["lastUpdated"] > since), key=lambda u: u["lastUpdated"])
+        for op, newer in (("gt", str.__gt__), ("ge", str.__ge__)):
+            prefix = f'lastUpdated {op} "'
+            if search.startswith(prefix) and search.endswith('"'):
+                since = search[len(prefix) : -1]
+                found = (u for u in self.users if newer(u["lastUpdated"], since))
+                return sorted(found, key=lambda u: u["lastUpdated"])
         return list(self.users)
 
     def _list(self, call: Call, items: list[dict[str, Any]]) -> Reply:

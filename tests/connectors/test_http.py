@@ -3,10 +3,12 @@ answers, token refresh, guards and config errors, against real servers on 127.0.
 
 from __future__ import annotations
 
+import base64
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from contract import read_all
@@ -17,6 +19,7 @@ from vendor_server import MicrosoftGraph, Okta, VendorServer
 from connectors.base import SourceError
 from connectors.http.records import at_path, cursor_key, flatten, latest, newer_than
 from federation.config import ConfigError, parse_config
+from federation.demo.vendor_server import Call, Reply, Vendor
 
 TOKEN = "rest-token-77"
 SECRET = "client-secret-42"
@@ -67,7 +70,7 @@ def okta_rest(server: VendorServer, **extra: Any) -> dict[str, Any]:
                 "path": "/api/v1/users",
                 "id": "id",
                 "cursor": "lastUpdated",
-                "incremental": {"params": {"search": 'lastUpdated gt "{cursor}"'}},
+                "incremental": {"params": {"search": 'lastUpdated ge "{cursor}"'}},
                 "fields": {"email": "profile.email", "username": "profile.login"},
             }
         },
@@ -225,8 +228,109 @@ def test_a_next_link_to_another_server_is_not_followed(server: VendorServer) -> 
     assert "the next page is on another server" in message
 
 
-def test_the_incremental_cursor_is_strictly_after(server: VendorServer) -> None:
-    assert ids(okta_rest(server), cursor="2024-01-01T00:00:04.000Z") == ["u005", "u006"]
+class Redirector(Vendor):
+    """Answers every request with a 302 to `target` (plus the request's path and query)."""
+
+    name = "hop"
+
+    def __init__(self, target: Callable[[], str]) -> None:
+        self.target = target
+
+    def answer(self, call: Call) -> Reply:
+        query = urlencode({k: v[0] for k, v in call.query.items()})
+        return Reply(302, {}, {"Location": f"{self.target()}{call.path}?{query}"})
+
+
+class Catcher(Vendor):
+    name = "catch"
+
+    def answer(self, call: Call) -> Reply:
+        return Reply(200, [])
+
+
+def test_a_redirect_to_another_origin_is_refused_before_any_header_goes_there(server: VendorServer) -> None:
+    other = VendorServer([Catcher()]).start()
+    try:
+        server.vendors["hop"] = Redirector(lambda: other.base("catch").replace("127.0.0.1", "localhost"))
+        source = okta_rest(server, base_url=server.base("hop"), headers={"X-Tenant-Secret": "hdr-secret"})
+        source["auth"] = {"type": "api_key", "header": "X-API-Key", "key": "TOPSECRET"}
+        message = errors_of(source)
+        assert "redirects to another server" in message
+        assert "TOPSECRET" not in message
+        assert other.calls_to("catch") == []  # nothing, not even the custom header, went there
+    finally:
+        other.stop()
+
+
+def test_a_redirect_within_the_origin_is_followed_with_the_credentials(server: VendorServer) -> None:
+    server.vendors["hop"] = Redirector(lambda: server.base("okta"))
+    source = okta_rest(server, base_url=server.base("hop"))
+    assert sorted(ids(source)) == [f"u{i:03d}" for i in range(7)]
+
+
+class Linked(Vendor):
+    """Two pages behind basic auth; the `next` link carries no user info."""
+
+    name = "linked"
+
+    def answer(self, call: Call) -> Reply:
+        expected = "Basic " + base64.b64encode(b"reader:S3cretPass").decode()
+        if call.header("Authorization") != expected:
+            return Reply(401, {"error": "unauthorized"})
+        if call.arg("p"):
+            return Reply(200, {"results": [{"id": 2}], "next": None})
+        return Reply(200, {"results": [{"id": 1}], "next": f"{call.base}{call.path}?p=2"})
+
+
+def test_user_info_in_base_url_is_never_shown_and_next_links_without_it_are_followed(
+    server: VendorServer,
+) -> None:
+    server.vendors["linked"] = Linked()
+    base = server.base("linked").replace("http://", "http://reader:S3cretPass@")
+    source = {
+        "name": "linked",
+        "kind": "rest",
+        "base_url": base,
+        "paginator": "json_link",
+        "retry": FAST_RETRY,
+        "entities": {"people": {"path": "/users", "records": "results", "id": "id", "fields": {}}},
+    }
+    assert ids(source) == [1, 2]
+    source["entities"]["people"]["path"] = "http://localhost:1/users"
+    message = errors_of(source)
+    assert "another server" in message
+    assert "S3cretPass" not in message
+    assert "reader" not in message
+
+
+def test_origins_normalise_default_ports_and_drop_user_info() -> None:
+    from connectors.http.client import _origin
+
+    assert _origin("https://u:p@Example.com/api") == "https://example.com:443"
+    assert _origin("https://example.com:443/x") == _origin("https://example.com/y")
+    assert _origin("http://example.com:80") == _origin("http://EXAMPLE.com")
+    assert _origin("http://example.com:8080") != _origin("http://example.com")
+    assert _origin("http://example.com") != _origin("https://example.com")
+
+
+def test_the_incremental_cursor_is_at_or_after(server: VendorServer) -> None:
+    assert ids(okta_rest(server), cursor="2024-01-01T00:00:04.000Z") == ["u004", "u005", "u006"]
+
+
+def test_a_record_written_in_the_cursors_second_after_the_read_is_not_lost(server: VendorServer) -> None:
+    okta = server.vendors["okta"]
+    assert isinstance(okta, Okta)
+    conn = connector(okta_rest(server))
+    try:
+        cursor = read_all(conn, "people")[-1].cursor
+        assert cursor == "2024-01-01T00:00:06.000Z"
+        same_second = okta_user(6) | {"id": "u007", "profile": {"email": "p7@example.com", "login": "p7"}}
+        okta.users.append(same_second)
+        again = [i for b in read_all(conn, "people", cursor) for i in b.frame["id"]]
+        assert "u007" in again
+        assert set(again) <= {"u006", "u007"}
+    finally:
+        conn.close()
 
 
 def test_rate_limit_spaces_requests(server: VendorServer) -> None:
@@ -265,6 +369,21 @@ def _config_problems(source: dict[str, Any]) -> list[str]:
 def test_config_errors_name_the_key_and_the_choices(change: dict[str, Any], words: str) -> None:
     source = {"name": "x", "kind": "rest", "base_url": "http://127.0.0.1:1", "entities": {}} | change
     assert any(words in p for p in _config_problems(source)), _config_problems(source)
+
+
+@pytest.mark.parametrize("level", ["stream", "source"])
+def test_a_param_the_incremental_template_would_replace_is_a_config_error(
+    server: VendorServer, level: str
+) -> None:
+    source = okta_rest(server)
+    if level == "stream":
+        source["entities"]["people"]["params"] = {"search": 'status eq "ACTIVE"'}
+        mine = "entities.people.params.search"
+    else:
+        source["params"] = {"search": 'status eq "ACTIVE"'}
+        mine = "params.search"
+    problems = _config_problems(source)
+    assert any(mine in p and "entities.people.incremental.params.search" in p for p in problems), problems
 
 
 def test_a_secret_never_appears_in_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,13 +450,25 @@ def test_flatten_keeps_date_objects_whole_and_dotted() -> None:
     }
 
 
+def test_json_integers_with_gaps_keep_every_digit() -> None:
+    from connectors.http.records import to_frame
+    from transforms.cells import text_view
+
+    frame = to_frame([{"id": 1234567890123456789, "n": 1.5}, {"n": None}, {"id": 100000000000000001, "n": 2}])
+    assert text_view(frame["id"]).tolist()[::2] == ["1234567890123456789", "100000000000000001"]
+    assert frame["id"].isna().tolist() == [False, True, False]
+    assert frame["n"].tolist()[::2] == [1.5, 2.0]
+
+
 def test_cursors_compare_as_numbers_and_times() -> None:
     import pandas as pd
 
     assert cursor_key("10") > cursor_key("9")  # type: ignore[operator]
     assert cursor_key("2024-01-01T00:00:00Z") == cursor_key("2024-01-01T00:00:00+00:00")
     values = pd.Series(["2024-01-01 10:00:00", None, "2024-01-02 00:00:00"])
-    assert newer_than(values, "2024-01-01 10:00:00").tolist() == [False, False, True]
+    assert newer_than(values, "2024-01-01 10:00:00").tolist() == [True, False, True]  # at or after
+    assert newer_than(values, "2024-01-01T10:00:00Z").tolist() == [True, False, True]
+    assert newer_than(values, "2024-01-01 10:00:01").tolist() == [False, False, True]
     assert latest(values, "2023-12-31 00:00:00") == "2024-01-02 00:00:00"
 
 
@@ -349,5 +480,20 @@ def test_sync_of_a_rest_source_resumes_from_its_cursor(server: VendorServer, tmp
     assert result.ok
     assert result.incremental == ["people"]
     searches = [c.arg("search") for c in server.calls_to("okta")]
-    assert searches[-1] == 'lastUpdated gt "2024-01-01T00:00:06.000Z"'
+    assert searches[-1] == 'lastUpdated ge "2024-01-01T00:00:06.000Z"'
     assert len(gateway.rows("SELECT id FROM people")) == 7
+
+
+def test_a_token_endpoint_that_redirects_is_not_followed(server: VendorServer) -> None:
+    other = VendorServer([Catcher()]).start()
+    try:
+        server.vendors["hop"] = Redirector(lambda: other.base("catch"))
+        source = graph_rest(server)
+        source["headers"] = {"X-Tenant-Secret": "hdr-secret"}
+        source["auth"]["token_url"] = server.base("hop") + "/token"
+        message = errors_of(source)
+        assert "redirects to" in message
+        assert SECRET not in message
+        assert other.calls_to("catch") == []
+    finally:
+        other.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract import ConnectorContract
+from contract import ConnectorContract, read_all
 from http_sync import FAST_RETRY, Gateway, connector
 from vendor_server import Jamf, VendorServer
 
@@ -120,7 +120,7 @@ def test_sync_lands_computers_with_their_users_and_prices(
     assert len(rows) == N
     assert float(rows["C02ZC2QYLV01"][0]) == 500.0  # "$500"
     assert float(rows["C02ZC2QYLV00"][0]) == 1299.0
-    assert rows["C02ZC2QYLV01"][1:] == ("Apple", "mbp-001", "macOS", "dev1@example.com")
+    assert rows["C02ZC2QYLV01"][1:] == ("Apple", "mbp-001", "macOS 14.5", "dev1@example.com")
     pages = [c for c in server.calls_to("jamf") if c.path == "/api/v1/computers-inventory"]
     assert {c.arg("page") for c in pages} == {"0", "1", "2"}
     assert pages[0].query["section"] == [
@@ -143,7 +143,7 @@ def test_second_sync_filters_by_report_date(server: VendorServer, jamf: Jamf, tm
     assert result.ok
     assert result.incremental == ["assets"]
     filters = {c.arg("filter") for c in server.calls_to("jamf") if c.arg("filter")}
-    assert 'general.reportDate=gt="2024-05-08T18:04:13Z"' in filters
+    assert 'general.reportDate=ge="2024-05-08T18:04:13Z"' in filters
     assert ("mbp-renamed",) in gateway.rows("SELECT hostname FROM assets")
 
 
@@ -158,3 +158,29 @@ def test_a_failing_jamf_keeps_the_last_good_snapshot(
     error = gateway.sync_through_failure(server, "jamf", fault, path="computers-inventory")
     assert words in error
     assert len(gateway.rows("SELECT id FROM assets")) == N
+
+
+def test_a_server_capping_the_page_size_is_read_to_the_end(server: VendorServer, jamf: Jamf) -> None:
+    jamf.max_page_size = 3  # asked for 5 a page, the server sends 3: 8 computers in 3 pages
+    conn = connector(source(server) | {"paginator": {"size": 5}})
+    try:
+        ids = [i for b in read_all(conn, "assets") for i in b.frame["id"]]
+    finally:
+        conn.close()
+    assert sorted(ids) == sorted(str(i + 1) for i in range(N))
+
+
+def test_category_comes_from_the_model_and_os_names_its_version(
+    server: VendorServer, jamf: Jamf, tmp_path: Path
+) -> None:
+    jamf.computers[1]["hardware"]["model"] = "iMac (24-inch, 2023)"
+    jamf.computers[2]["hardware"]["model"] = "Mac mini (M2, 2023)"
+    jamf.computers[3]["operatingSystem"] = {"name": "macOS", "version": "13.6.1"}
+    gateway = Gateway(tmp_path, source(server))
+    result = gateway.sync()
+    assert result.ok, result.error
+    rows = {r[0]: r[1:] for r in gateway.rows("SELECT serial_number, category, os FROM assets")}
+    assert rows["C02ZC2QYLV00"] == ("laptop", "macOS 14.5")
+    assert rows["C02ZC2QYLV01"] == ("desktop", "macOS 14.5")
+    assert rows["C02ZC2QYLV02"] == ("desktop", "macOS 14.5")
+    assert rows["C02ZC2QYLV03"] == ("laptop", "macOS 13.6.1")

@@ -166,7 +166,7 @@ def test_second_sync_asks_only_for_users_changed_since(
     assert result.ok
     assert "people" in result.incremental
     searches = [c.arg("search") for c in server.calls_to("okta") if c.path == "/api/v1/users"]
-    assert searches[-1] == 'lastUpdated gt "2024-05-23T10:22:00.000Z"'  # check() asks the first
+    assert searches[-1] == 'lastUpdated ge "2024-05-23T10:22:00.000Z"'  # check() asks the first
     people = dict(gateway.rows("SELECT email, employment_status FROM people"))
     assert len(people) == N
     assert people["ann2@example.com"] == "active"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract import ConnectorContract
+from contract import ConnectorContract, read_all
 from http_sync import FAST_RETRY, Gateway, connector
 from vendor_server import ServiceNow, VendorServer
 
@@ -181,7 +181,7 @@ def test_second_sync_asks_for_records_updated_after_the_cursor(
     assert result.ok
     assert "assets" in result.incremental
     queries = {c.arg("sysparm_query") for c in server.calls_to("servicenow") if "computer" in c.path}
-    assert "sys_updated_on>2024-03-11 12:50:05^ORDERBYsys_updated_on" in queries
+    assert "sys_updated_on>=2024-03-11 12:50:05^ORDERBYsys_id" in queries
     tags = {r[0] for r in gateway.rows("SELECT asset_tag FROM assets")}
     assert "P999999" in tags
     assert "P000000" not in tags
@@ -200,3 +200,14 @@ def test_a_failing_cmdb_keeps_the_last_good_snapshot(
     assert words in error
     assert "/api/now/table/" in error
     assert len(gateway.rows("SELECT id FROM assets")) == N
+
+
+def test_a_streams_own_sysparm_query_is_joined_with_the_incremental_one(server: VendorServer) -> None:
+    config = source(server) | {"entities": {"assets": {"params": {"sysparm_query": "install_status=1"}}}}
+    conn = connector(config)
+    try:
+        assert read_all(conn, "assets", "2024-03-11 12:50:05")
+    finally:
+        conn.close()
+    queries = {c.arg("sysparm_query") for c in server.calls_to("servicenow") if "computer" in c.path}
+    assert queries == {"install_status=1^sys_updated_on>=2024-03-11 12:50:05^ORDERBYsys_id"}

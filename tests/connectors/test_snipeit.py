@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract import ConnectorContract
+from contract import ConnectorContract, read_all
 from http_sync import FAST_RETRY, Gateway, connector
 from vendor_server import SnipeIt, VendorServer
 
-from connectors.base import Connector
+from connectors.base import Connector, SourceError
 
 TOKEN = "snipe-token-0a9b"
 N = 9
@@ -193,7 +193,7 @@ def test_second_sync_keeps_only_rows_changed_after_the_cursor(
     assert result.ok
     assert "assets" in result.incremental
     calls = [c for c in server.calls_to("snipeit") if c.path == "/api/v1/hardware"]
-    assert {(c.arg("sort"), c.arg("order")) for c in calls} == {("updated_at", "asc")}
+    assert {(c.arg("sort"), c.arg("order")) for c in calls} == {("id", "asc")}
     (cost,) = gateway.rows("SELECT cost FROM assets WHERE asset_tag = '86285004'")[0]
     assert float(cost) == 2000.0
     assert len(gateway.rows("SELECT id FROM assets")) == N
@@ -214,3 +214,70 @@ def test_a_failing_snipeit_keeps_the_last_good_snapshot(
     error = gateway.sync_through_failure(server, "snipeit", fault)
     assert words in error
     assert len(gateway.rows("SELECT id FROM assets")) == N
+
+
+def test_offset_paging_without_a_total_reads_past_a_capped_limit(
+    server: VendorServer, snipe: SnipeIt
+) -> None:
+    snipe.max_limit = 2  # asked for 4 a page, the server sends 2, and no total is used
+    conn = connector(source(server) | {"paginator": {"type": "offset", "limit": 4, "total_path": None}})
+    try:
+        ids = [i for b in read_all(conn, "assets") for i in b.frame["id"]]
+    finally:
+        conn.close()
+    assert sorted(ids) == [1000 + i for i in range(N)]
+
+
+def test_offset_paging_with_a_total_reads_past_a_capped_limit(server: VendorServer, snipe: SnipeIt) -> None:
+    snipe.max_limit = 2
+    conn = connector(source(server))
+    try:
+        ids = [i for b in read_all(conn, "assets") for i in b.frame["id"]]
+    finally:
+        conn.close()
+    assert sorted(ids) == [1000 + i for i in range(N)]
+
+
+def test_reads_are_sorted_by_id_not_by_update_time(server: VendorServer) -> None:
+    conn = connector(source(server))
+    try:
+        read_all(conn, "assets")
+    finally:
+        conn.close()
+    sorts = {
+        (c.arg("sort"), c.arg("order")) for c in server.calls_to("snipeit") if c.path == "/api/v1/hardware"
+    }
+    assert sorts == {("id", "asc")}
+
+
+def test_a_record_changed_during_the_read_does_not_push_another_out(
+    server: VendorServer, snipe: SnipeIt
+) -> None:
+    """Offset paging: after the first page, asset 0 is edited (its update time is now the
+    newest). Sorted by update time, it would move to the end and shift asset 4 onto page 1."""
+    hardware = snipe.lists["hardware"]
+    answer = snipe.answer
+
+    def edit_after_first_page(call: Any) -> Any:
+        reply = answer(call)
+        if call.path == "/api/v1/hardware" and call.arg("offset") in (None, "0"):
+            hardware[0] = asset(0, day=28)
+        return reply
+
+    snipe.answer = edit_after_first_page  # type: ignore[method-assign]
+    conn = connector(source(server))
+    try:
+        ids = [i for b in read_all(conn, "assets") for i in b.frame["id"]]
+    finally:
+        conn.close()
+    assert sorted(ids) == [1000 + i for i in range(N)]
+
+
+def test_a_server_ignoring_the_offset_fails_the_source(server: VendorServer, snipe: SnipeIt) -> None:
+    snipe.ignore_offset = True
+    conn = connector(source(server))
+    try:
+        with pytest.raises(SourceError, match="repeats the previous page"):
+            read_all(conn, "assets")
+    finally:
+        conn.close()

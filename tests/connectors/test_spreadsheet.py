@@ -317,3 +317,33 @@ def test_snipe_it_peer_exports(peers: Path, name: str, duplicates: list, blanks:
     locations = set(frame["Location"])
     assert {"Luts\u2019k", "Saint-Étienne", "Sokodé", "Goz Béïda", "Szydłowo"} <= locations
     assert "Luts\u00e2\u20ac\u2122k" not in locations  # the mojibake form is repaired
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_check_reads_only_the_rows_around_the_header(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [["Inventory export"], [], ["Tag", "Name"], *[[f"T{i:05d}", f"n{i}"] for i in range(2000)]]
+    if kind == "csv":
+        (tmp_path / "big.csv").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    else:
+        book = xlsxwriter.Workbook(str(tmp_path / "big.xlsx"))
+        sheet = book.add_worksheet("Assets")
+        for n, row in enumerate(rows):
+            sheet.write_row(n, 0, row)
+        book.close()
+    conn = make_connector(tmp_path, f"big.{kind}", assets=ASSETS | {"id": "Tag"})
+    seen: list[int] = []
+    frame = SpreadsheetConnector._frame
+
+    def counting(self: Any, stream: Any, path: Path, rows: list, sheet: str | None) -> pd.DataFrame:
+        seen.append(len(rows))
+        return frame(self, stream, path, rows, sheet)
+
+    monkeypatch.setattr(SpreadsheetConnector, "_frame", counting)
+    conn.check()
+    assert seen
+    assert max(seen) <= 50, seen
+    with pytest.raises(SourceError, match="id column 'Serial' not found"):
+        make_connector(tmp_path, f"big.{kind}", assets=ASSETS | {"id": "Serial"}).check()
+    assert len(frame_of(conn, "assets")) == 2000

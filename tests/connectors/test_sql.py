@@ -234,21 +234,41 @@ def test_integer_cursor_compares_as_a_number(db_url: str, tables: Any) -> None:
         with engine.begin() as db:  # 9 < 23 as a number, "9" > "23" as text
             db.execute(assets.update().where(assets.c.sys_id == sys_id(0)).values(version=100))
         again = read_all(conn, "assets", "9")
-        assert len(pd.concat([b.frame for b in again])) == N_ASSETS - 9 + 1
-        latest = read_all(conn, "assets", batches[-1].cursor)
-        assert [list(b.frame["sys_id"]) for b in latest] == [[sys_id(0)]]
+        assert len(pd.concat([b.frame for b in again])) == N_ASSETS - 9 + 2  # 9..23 and 100
+        latest = read_all(conn, "assets", batches[-1].cursor)  # at or after 23
+        assert [list(b.frame["sys_id"]) for b in latest] == [[sys_id(N_ASSETS - 1), sys_id(0)]]
         assert latest[-1].cursor == "100"
     finally:
         conn.close()
 
 
-def test_no_new_rows_gives_one_empty_batch_keeping_the_cursor(connector: SqlConnector) -> None:
+def test_no_new_rows_gives_only_the_rows_at_the_cursor(connector: SqlConnector) -> None:
     cursor = read_all(connector, "assets")[-1].cursor
     batches = read_all(connector, "assets", cursor)
     assert len(batches) == 1
+    assert list(batches[0].frame["sys_id"]) == [sys_id(N_ASSETS - 1)]  # the newest, read again
+    assert batches[-1].cursor == cursor
+
+
+def test_no_rows_at_all_gives_one_empty_batch(connector: SqlConnector) -> None:
+    batches = read_all(connector, "assets", "2999-01-01T00:00:00+00:00")
+    assert len(batches) == 1
     assert batches[0].frame.empty
     assert "sys_id" in batches[0].frame.columns
-    assert batches[0].cursor == cursor
+    assert batches[0].cursor == "2999-01-01T00:00:00+00:00"
+
+
+def test_a_row_written_in_the_cursors_second_after_the_read_is_not_lost(db_url: str, tables: Any) -> None:
+    engine, assets, _ = tables
+    conn = make_connector(db_url, assets=assets_stream())
+    try:
+        cursor = read_all(conn, "assets")[-1].cursor
+        with engine.begin() as db:  # same updated_at as the newest row, committed after the read
+            db.execute(assets.insert(), [asset_row(db_url, 99, updated_at=stamp(db_url, N_ASSETS - 1))])
+        again = {i for b in read_all(conn, "assets", cursor) for i in b.frame["sys_id"]}
+        assert again == {sys_id(99), sys_id(N_ASSETS - 1)}
+    finally:
+        conn.close()
 
 
 def test_missing_table_lists_the_tables(db_url: str, tables: Any) -> None:
@@ -408,3 +428,68 @@ def test_cursor_round_trip(value: Any, text: str, dialect: str, back: Any) -> No
     assert encode_cursor(value) == text
     assert decode_cursor(text, dialect) == back
     assert type(decode_cursor(text, dialect)) is type(back)
+
+
+@pytest.mark.parametrize("column", ["changed", "rev"])
+def test_a_text_cursor_column_is_compared_as_text(db_url: str, column: str) -> None:
+    """varchar cursors that look like a timestamp or a number stay text on the second read."""
+    table = f"ag_textcursor_{RUN}"
+    engine = sa.create_engine(db_url)
+    meta = sa.MetaData()
+    rows = sa.Table(
+        table, meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("changed", sa.String(32)),
+        sa.Column("rev", sa.String(10)),
+    )  # fmt: skip
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    with engine.begin() as db:
+        db.execute(rows.insert(), [{"id": 1, "changed": "2024-05-01T10:00:00Z", "rev": "0007"},
+                                   {"id": 2, "changed": "2024-05-02T10:00:00Z", "rev": "0008"}])  # fmt: skip
+    stream = {"table": table, "id": "id", "cursor": column, "fields": {}}
+    conn = make_connector(db_url, assets=stream)
+    try:
+        cursor = read_all(conn, "assets")[-1].cursor
+        assert cursor == {"changed": "2024-05-02T10:00:00Z", "rev": "0008"}[column]
+        with engine.begin() as db:
+            db.execute(rows.insert(), [{"id": 3, "changed": "2024-05-03T10:00:00Z", "rev": "0009"}])
+        batches = read_all(conn, "assets", cursor)
+        assert sorted(i for b in batches for i in b.frame["id"]) == [2, 3]
+        assert batches[-1].cursor == {"changed": "2024-05-03T10:00:00Z", "rev": "0009"}[column]
+    finally:
+        conn.close()
+        meta.drop_all(engine)
+        engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_mariadb_zero_dates_are_empty_and_do_not_break_the_cursor(mariadb_url: str) -> None:
+    from transforms.context import TransformContext
+    from transforms.mapping import map_stream
+
+    table = f"ag_zero_{RUN}"
+    engine = sa.create_engine(mariadb_url)
+    with engine.begin() as db:
+        db.exec_driver_sql("SET SESSION sql_mode = ''")
+        db.exec_driver_sql(f"CREATE TABLE {table} (id INT, purchased DATE, updated_at DATETIME)")
+        db.exec_driver_sql(
+            f"INSERT INTO {table} VALUES (1, '0000-00-00', '2024-05-01 10:00:00'),"
+            " (2, '2023-01-02', '0000-00-00 00:00:00')"
+        )
+    stream = {"table": table, "id": "id", "cursor": "updated_at", "fields": {"purchase_date": "purchased"}}
+    conn = make_connector(mariadb_url, assets=stream)
+    try:
+        batches = read_all(conn, "assets")
+        assert batches[-1].cursor == "2024-05-01T10:00:00"
+        frame = pd.concat([b.frame for b in batches], ignore_index=True)
+        mapped = map_stream(frame, "assets", conn.config.entities["assets"], TransformContext(), source="s")
+        assert mapped.quarantine.empty
+        by_id = dict(zip(mapped.rows["record_id"], mapped.rows["purchase_date"], strict=True))
+        assert pd.isna(by_id["1"])
+        assert str(by_id["2"])[:10] == "2023-01-02"
+    finally:
+        conn.close()
+        with engine.begin() as db:
+            db.exec_driver_sql(f"DROP TABLE {table}")
+        engine.dispose()

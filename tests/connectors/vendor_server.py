@@ -54,11 +54,19 @@ class ServiceNow(Vendor):
             return error(400, {"error": {"message": "Invalid table", "detail": None}, "status": "failure"})
         rows = self.tables[match.group(1)]
         query = call.arg("sysparm_query") or ""
-        since = re.match(r"sys_updated_on>([^^]+)", query)
+        since = re.search(r"sys_updated_on(>=?)([^^]+)", query)
         if since:
-            rows = [r for r in rows if _value(r["sys_updated_on"]) > since.group(1)]
+            at_or_after = since.group(1) == ">="
+            rows = [
+                r
+                for r in rows
+                if _value(r["sys_updated_on"]) > since.group(2)
+                or (at_or_after and _value(r["sys_updated_on"]) == since.group(2))
+            ]
         if "ORDERBYsys_updated_on" in query:
             rows = sorted(rows, key=lambda r: _value(r["sys_updated_on"]))
+        elif "ORDERBYsys_id" in query:
+            rows = sorted(rows, key=lambda r: _value(r["sys_id"]))
         limit = int(call.arg("sysparm_limit", "10000") or 10000)
         offset = int(call.arg("sysparm_offset", "0") or 0)
         chunk, nxt = page_of(rows, offset, limit)
@@ -109,13 +117,17 @@ class SnipeIt(Vendor):
         self.token = token
         self.lists = {"hardware": hardware, "users": users, "licenses": licenses}
         self.seats = seats
+        #: the largest `limit` the server honours (Snipe-IT caps it at 500)
+        self.max_limit = 500
+        #: answer every page from the start (a proxy that drops the offset)
+        self.ignore_offset = False
 
     def answer(self, call: Call) -> Reply:
         if call.header("Authorization") != f"Bearer {self.token}":
             return error(401, {"message": "Unauthenticated."})
         seats = re.fullmatch(r"/api/v1/licenses/(\d+)/seats", call.path)
         if seats:
-            return self._page(call, self.seats.get(int(seats.group(1)), []))
+            return self._page(call, self.seats.get(int(seats.group(1)), []), self.max_limit)
         name = call.path.removeprefix("/api/v1/")
         if name not in self.lists:
             return Reply(200, {"status": "error", "messages": "404 endpoint not found", "payload": None})
@@ -124,11 +136,15 @@ class SnipeIt(Vendor):
             rows = sorted(
                 rows, key=lambda r: r["updated_at"]["datetime"], reverse=call.arg("order") == "desc"
             )
-        return self._page(call, rows)
+        elif call.arg("sort") == "id":
+            rows = sorted(rows, key=lambda r: r["id"], reverse=call.arg("order") == "desc")
+        if self.ignore_offset:
+            call.query.pop("offset", None)
+        return self._page(call, rows, self.max_limit)
 
     @staticmethod
-    def _page(call: Call, rows: list[dict[str, Any]]) -> Reply:
-        limit = min(int(call.arg("limit", "50") or 50), 500)
+    def _page(call: Call, rows: list[dict[str, Any]], max_limit: int) -> Reply:
+        limit = min(int(call.arg("limit", "50") or 50), max_limit)
         chunk, _ = page_of(rows, int(call.arg("offset", "0") or 0), limit)
         headers = {"X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "119"}
         return Reply(200, {"total": len(rows), "rows": chunk}, headers)
@@ -141,6 +157,8 @@ class Jamf(Vendor):
         self.user, self.password, self.computers = user, password, computers
         self.tokens: set[str] = set()
         self.tokens_issued = 0
+        #: the largest `page-size` the server honours (None: any)
+        self.max_page_size: int | None = None
 
     def answer(self, call: Call) -> Reply:
         if call.path == "/api/v1/auth/token" and call.method == "POST":
@@ -157,13 +175,17 @@ class Jamf(Vendor):
         if call.path != "/api/v1/computers-inventory":
             return error(404, {"httpStatus": 404, "errors": [{"code": "NOT_FOUND"}]})
         rows = self.computers
-        since = re.fullmatch(r'general\.reportDate=gt="([^"]+)"', call.arg("filter") or "")
+        since = re.fullmatch(r'general\.reportDate=(gt|ge)="([^"]+)"', call.arg("filter") or "")
         if since:
-            rows = [c for c in rows if c["general"]["reportDate"] > since.group(1)]
+            op = (lambda a, b: a > b) if since.group(1) == "gt" else (lambda a, b: a >= b)
+            rows = [c for c in rows if op(c["general"]["reportDate"], since.group(2))]
         if (call.arg("sort") or "").startswith("general.reportDate"):
             rows = sorted(rows, key=lambda c: (c["general"]["reportDate"], c["id"]))
+        elif (call.arg("sort") or "").startswith("id"):
+            rows = sorted(rows, key=lambda c: int(c["id"]))
         sections = {s.lower().replace("_", "") for s in call.query.get("section", ["GENERAL"])}
         page, size = int(call.arg("page", "0") or 0), int(call.arg("page-size", "100") or 100)
+        size = min(size, self.max_page_size or size)
         chunk, _ = page_of(rows, page * size, size)
         keep = [{k: v for k, v in c.items() if k == "id" or k.lower() in sections} for c in chunk]
         return Reply(200, {"totalCount": len(rows), "results": keep})
@@ -187,6 +209,8 @@ class NetBox(Vendor):
             rows = [r for r in rows if r["last_updated"] >= since]
         if call.arg("ordering") == "last_updated":
             rows = sorted(rows, key=lambda r: (r["last_updated"], r["id"]))
+        elif call.arg("ordering") == "id":
+            rows = sorted(rows, key=lambda r: r["id"])
         limit, offset = int(call.arg("limit", "50") or 50), int(call.arg("offset", "0") or 0)
         chunk, nxt = page_of(rows, offset, limit)
         args = {k: v[0] for k, v in call.query.items()}

@@ -24,6 +24,12 @@ M = "aa:bb:cc:dd:ee:ff"
         pytest.param("", None, id="empty"),
         pytest.param(None, None, id="none"),
         pytest.param([], None, id="empty-list"),
+        pytest.param("0:1b:63:84:45:e6", ["00:1b:63:84:45:e6"], id="unpadded-groups"),
+        pytest.param("a:b:c:d:e:f", ["0a:0b:0c:0d:0e:0f"], id="all-single-digits"),
+        pytest.param("00 1B 63 84 45 E6", ["00:1b:63:84:45:e6"], id="space-separated-pairs"),
+        pytest.param(
+            "00 1B 63 84 45 E6, aabbccddeeff", ["00:1b:63:84:45:e6", M], id="space-separated-in-a-list"
+        ),
     ],
 )
 def test_mac_list(one, value, expected):

@@ -42,3 +42,42 @@ def test_text_view_of_float_column():
 def test_blank_mask():
     cells = pd.Series(["", " ", "-", "null", "x", None, 0], dtype=object)
     assert blank_mask(cells).tolist() == [True, True, True, True, False, True, False]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "uint64"])
+def test_text_view_of_integer_columns_keeps_every_digit(dtype):
+    ids = [1234567890123456789, 9007199254740993, 100000000000000001, 7]
+    assert text_view(pd.Series(ids, dtype=dtype)).tolist() == [
+        "1234567890123456789",
+        "9007199254740993",
+        "100000000000000001",
+        "7",
+    ]
+
+
+def test_text_view_of_nullable_integers_with_gaps():
+    view = text_view(pd.Series([1234567890123456789, None], dtype="Int64"))
+    assert view.iloc[0] == "1234567890123456789"
+    assert pd.isna(view.iloc[1])
+
+
+def test_integral_floats_below_2_53_print_without_a_fraction():
+    view = text_view(pd.Series([1e15, 2.0**53 - 1, 12345678901234.0]))
+    assert view.tolist() == ["1000000000000000", "9007199254740991", "12345678901234"]
+    mixed = text_view(pd.Series(["x", 1e15], dtype=object))
+    assert mixed.iloc[1] == "1000000000000000"
+
+
+def test_large_integer_serials_are_not_taken_for_excel_notation():
+    from connectors.base import StreamConfig
+    from transforms.context import TransformContext
+    from transforms.mapping import map_stream
+
+    frame = pd.DataFrame(
+        {"id": [1234567890123456789, 1234567890123456790], "serial": [100000000000000001, 100000000000000002]}
+    )
+    stream = StreamConfig.model_validate({"id": "id", "fields": {"serial_number": "serial"}})
+    mapped = map_stream(frame, "assets", stream, TransformContext(), source="s")
+    assert mapped.quarantine.empty
+    assert mapped.rows["record_id"].tolist() == ["1234567890123456789", "1234567890123456790"]
+    assert mapped.rows["serial_number"].tolist() == ["100000000000000001", "100000000000000002"]

@@ -48,6 +48,8 @@ D = pd.Timestamp
         pytest.param("-", None, id="dash"),
         pytest.param(None, None, id="none"),
         pytest.param(np.nan, None, id="nan"),
+        pytest.param("0000-00-00", None, id="mysql-zero-date"),
+        pytest.param("0000-00-00 00:00:00", None, id="mysql-zero-datetime"),
     ],
 )
 def test_date(one, value, expected):
@@ -139,6 +141,7 @@ U = "UTC"
             id="snipe-datetime-object",
         ),
         pytest.param(None, None, id="none"),
+        pytest.param("0000-00-00 00:00:00", None, id="mysql-zero-datetime"),
     ],
 )
 def test_timestamp(one, value, expected):

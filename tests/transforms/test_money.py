@@ -132,3 +132,14 @@ def test_other_base_currency(apply):
 
 def test_dtype(apply):
     assert apply("money", ["1", None]).values.dtype == "float64"
+
+
+def test_numbers_among_text_are_taken_as_numbers(apply):
+    """JSON and Excel give floats in an object column: 1.599 is one and a half, not 1599."""
+    result = apply("money", [1.599, 2.125, "N/A", 12, "1.599,62 €"], currency="USD")
+    values = result.values.tolist()
+    assert values[:2] == [1.599, 2.125]
+    assert pd.isna(values[2])
+    assert values[3] == 12.0
+    assert result.errors.isna().all()
+    assert apply("money", [1.599, "1.599"]).values.tolist() == [1.599, 1599.0]

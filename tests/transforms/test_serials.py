@@ -86,6 +86,16 @@ def test_asset_tag(one, value, expected):
     assert one("asset_tag", value) == (expected, None)
 
 
+@pytest.mark.parametrize("value", ["1234E567", "8E36P12", "12E45"])
+def test_serials_with_an_e_but_no_exponent_sign_are_kept(one, value):
+    assert one("serial", value) == (value, None)
+
+
+@pytest.mark.parametrize("value", ["12E45", "000123E4"])
+def test_asset_tags_with_an_e_but_no_exponent_sign_are_kept(one, value):
+    assert one("asset_tag", value) == (value, None)
+
+
 def test_asset_tag_scientific(one):
     out, error = one("asset_tag", "1.23457E+11")
     assert out is None
