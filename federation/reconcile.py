@@ -124,7 +124,7 @@ def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables:
 
 
 def _assign_ids(
-    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str]
+    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], ranks: dict[str, str]
 ) -> list[tuple[str, str, str, list[str], str]]:
     """Cluster `recs`, add an `entity_id` column; return the ambiguities found."""
     refs = {r.name for r in table.references}
@@ -156,8 +156,10 @@ def _assign_ids(
     ids = _new_ids(frame, table.name, chosen)
     frame["entity_id"] = frame["root"].map(ids)
     con.register("_ids", frame[["source", "record_id", "entity_id"]])
+    # one copy of the records: with their entity id and each precedence ranking as columns
+    rank_cols = "".join(f", {expr} AS {name}" for expr, name in ranks.items())
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE recs AS SELECT i.entity_id, r.* FROM recs r "
+        f"CREATE OR REPLACE TEMP TABLE recs AS SELECT i.entity_id, r.*{rank_cols} FROM recs r "
         "JOIN _ids i USING (source, record_id)"
     )
     con.unregister("_ids")
@@ -225,8 +227,24 @@ def _json(expr: str, kind: str) -> str:
     return f"to_json({expr})"
 
 
+def _precedence(
+    config: Config, table: Table, fields: list[str], stale: set[str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """For each published field: the field whose precedence decides it (a cost's currency
+    follows the cost), its ranking SQL, and one rank column name per distinct ranking."""
+    types = {c.name for c in table.columns}
+    published = [f for f in fields if f in types or f.endswith("_key")]
+    decider = {f: c if (c := COMPANIONS.get(f, f)) in fields else f for f in published}
+    orders = {f: _rank(config, table.name, by.removesuffix("_key"), stale) for f, by in decider.items()}
+    ranks = {expr: f"__rank_{i}" for i, expr in enumerate(dict.fromkeys(orders.values()))}
+    return decider, orders, ranks
+
+
 def _merge(
-    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], stale: set[str]
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    fields: list[str],
+    plan: tuple[dict[str, str], dict[str, str], dict[str, str]],
 ) -> None:
     """Create temp table `merged_<entity>` (one row per entity) and fill provenance/conflicts.
 
@@ -234,19 +252,11 @@ def _merge(
     (`<field>__from`) and counts its distinct values (`<field>__n`); provenance and conflicts
     are then read off that table instead of grouping the records again per field."""
     types = {c.name: c.type for c in table.columns}
-    published = [f for f in fields if f in types or f.endswith("_key")]
+    decider, orders, ranks = plan
     selects = ["entity_id"]
     origin = "struct_pack(s := source, r := record_id, t := fetched_at)"
     provenance, conflicted, listed = [], [], []
-    # the field whose precedence decides each field (a cost's currency follows the cost), and
-    # each distinct precedence order computed once, as a column of `recs`
-    decider = {f: c if (c := COMPANIONS.get(f, f)) in fields else f for f in published}
-    orders = {f: _rank(config, table.name, by.removesuffix("_key"), stale) for f, by in decider.items()}
-    ranks = {expr: f"__rank_{i}" for i, expr in enumerate(dict.fromkeys(orders.values()))}
-    if ranks:
-        cols = ", ".join(f"{expr} AS {name}" for expr, name in ranks.items())
-        con.execute(f"CREATE OR REPLACE TEMP TABLE recs AS SELECT *, {cols} FROM recs")
-    for f in published:
+    for f in decider:
         by, rank = decider[f], ranks[orders[f]]
         col, by_col = _q(f), _q(by)
         kind = types.get(f, "string")
@@ -373,14 +383,14 @@ def reconcile(
     for entity in ORDER:
         table = TABLES[entity]
         fields = _stack(con, config, table, tables)
-        ambiguities = _assign_ids(con, config, table, fields)
+        plan = _precedence(config, table, fields, _stale_sources(config, entity, states, now))
+        ambiguities = _assign_ids(con, config, table, fields, plan[2])
         if ambiguities:
             con.executemany(
                 "INSERT INTO pub.ambiguities VALUES (?, ?, ?, ?, ?, ?)",
                 [(entity, *a) for a in ambiguities],
             )
-        stale = _stale_sources(config, entity, states, now)
-        _merge(con, config, table, fields, stale)
+        _merge(con, table, fields, plan)
         counts[entity] = _publish_entity(con, table, fields)
     con.execute(
         "CREATE OR REPLACE TABLE entity_ids AS "
