@@ -249,12 +249,13 @@ def _merge(
     """Create temp table `merged_<entity>` (one row per entity) and fill provenance/conflicts.
 
     One GROUP BY over all records picks every attribute, remembers where it came from
-    (`<field>__from`) and counts its distinct values (`<field>__n`); provenance and conflicts
-    are then read off that table instead of grouping the records again per field."""
+    (`<field>__from`, the record's rowid) and whether its values differ (`<field>__n`);
+    provenance and conflicts are then read off that table instead of grouping the records
+    again per field."""
     types = {c.name: c.type for c in table.columns}
     decider, orders, ranks = plan
     selects = ["entity_id"]
-    origin = "struct_pack(s := source, r := record_id, t := fetched_at)"
+    origin = "rowid"  # of the record a value came from: 8 bytes of state, not its strings
     provenance, conflicted, listed = [], [], []
     for f in decider:
         by, rank = decider[f], ranks[orders[f]]
@@ -277,11 +278,13 @@ def _merge(
         if f.endswith("_key"):
             continue
         provenance.append(
-            f"SELECT '{table.name}', entity_id, '{f}', {_q(f + '__from')}.s, {_q(f + '__from')}.r, "
-            f"{_json(col, kind)}, {_q(f + '__from')}.t FROM merged_{table.name} WHERE {col} IS NOT NULL"
+            f"SELECT '{table.name}', m.entity_id, '{f}', r.source, r.record_id, {_json('m.' + col, kind)}, "
+            f"r.fetched_at FROM merged_{table.name} m JOIN recs r ON r.rowid = m.{_q(f + '__from')} "
+            f"WHERE m.{col} IS NOT NULL"
         )
         if kind not in NO_CONFLICT_TYPES and f not in COMPANIONS:
-            selects.append(f"count(DISTINCT {col}) AS {_q(f + '__n')}")
+            # differing values <=> min <> max: no per-group set of distinct values to hold
+            selects.append(f"min({col}) <> max({col}) AS {_q(f + '__n')}")
             conflicted.append((f, col, kind))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE merged_{table.name} AS SELECT {', '.join(selects)} "
@@ -298,7 +301,7 @@ def _merge(
         con.execute(
             f"INSERT INTO pub.conflicts SELECT '{table.name}', r.entity_id, '{f}', r.source, "
             f"r.record_id, {_json('r.' + col, kind)} FROM recs r SEMI JOIN "
-            f"(SELECT entity_id FROM merged_{table.name} WHERE {_q(f + '__n')} > 1) m "
+            f"(SELECT entity_id FROM merged_{table.name} WHERE {_q(f + '__n')}) m "
             f"ON m.entity_id = r.entity_id WHERE r.{col} IS NOT NULL"
         )
     con.execute(

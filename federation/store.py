@@ -195,10 +195,15 @@ class SyncLock:
 class SourceStore:
     """The per-source snapshots in `sources.duckdb`. Only the sync-lock holder opens it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, memory_limit: str | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.con = duckdb.connect(str(root / "sources.duckdb"))
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")  # validated: digits + unit
+        # reconciliation orders explicitly wherever order matters; not keeping insertion order
+        # lets DuckDB stream large CREATE TABLE AS / INSERT instead of buffering them
+        self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(_STATE_DDL)
 
     def close(self) -> None:

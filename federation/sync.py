@@ -75,7 +75,7 @@ class Syncer:
     def __init__(self, config: Config) -> None:
         self.config = config
         root = config.resolve(config.settings.store.path)
-        self.store = SourceStore(root)
+        self.store = SourceStore(root, config.settings.store.memory_limit)
         self.publisher = Publisher(root, keep=config.settings.store.keep)
         self.ctx = transform_context(config)
 
