@@ -22,10 +22,8 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +35,14 @@ from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
+from connectors.sql_cursor import (
+    MYSQL_KINDS,
+    PG_KINDS,
+    SQLITE_KINDS,
+    CursorKind,
+    decode_cursor,
+    encode_cursor,
+)
 
 
 class SqlStream(StreamConfig):
@@ -69,7 +75,6 @@ _PANDAS_TYPES = {
     pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
     pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype(),
 }  # fmt: skip
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _MYSQL_CODES = {2003: "connect", 1045: "auth", 1049: "database", 1146: "table", 1054: "column",
                 1969: "timeout", 3024: "timeout", 2013: "timeout"}  # fmt: skip
 #: (pattern in the driver's message, kind of problem): the one table errors are classified by
@@ -84,49 +89,6 @@ _PATTERNS = [
     (r"column \S+ does not exist|no such column|unknown column", "column"),
 ]
 _MISSING = re.compile("|".join(p for p, kind in _PATTERNS if kind in ("table", "column")), re.I)
-
-
-def encode_cursor(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(int(value)) if isinstance(value, Integral) else str(value)
-
-
-#: the cursor column's type → how the cursor text is bound
-CursorKind = Literal["int", "number", "datetime", "date", "text"]
-_PG_KINDS: dict[int, CursorKind] = {
-    20: "int", 21: "int", 23: "int", 700: "number", 701: "number", 1700: "number",
-    1082: "date", 1114: "datetime", 1184: "datetime",
-}  # fmt: skip
-#: pymysql's FIELD_TYPE codes
-_MYSQL_KINDS: dict[int, CursorKind] = {
-    0: "number", 1: "int", 2: "int", 3: "int", 4: "number", 5: "number", 8: "int", 9: "int",
-    13: "int", 246: "number", 7: "datetime", 12: "datetime", 10: "date", 14: "date",
-}  # fmt: skip
-_SQLITE_KINDS: dict[str, CursorKind] = {"integer": "int", "real": "number", "text": "text"}
-
-
-def decode_cursor(text: str, dialect: str, kind: CursorKind | None = None) -> Any:
-    """The cursor text as a value of the cursor column's type (`kind`); without a known
-    type, digits are an int and ISO text a datetime (not on SQLite, which stores text)."""
-    try:
-        if kind == "int":
-            return int(text)
-        if kind == "number":
-            return float(text) if dialect == "sqlite" else Decimal(text)
-        if kind == "datetime":
-            return datetime.fromisoformat(text)
-        if kind == "date":
-            return date.fromisoformat(text[:10])
-    except ValueError:
-        return text
-    if kind == "text":
-        return text
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if dialect != "sqlite" and _ISO_DATETIME.match(text):
-        return datetime.fromisoformat(text)
-    return text
 
 
 class SqlConnector(Connector):
@@ -283,14 +245,14 @@ class SqlConnector(Connector):
             if conn.dialect.name == "sqlite":
                 cur.execute(f"SELECT typeof({column}) FROM ({inner}) AS q WHERE {column} IS NOT NULL LIMIT 1")
                 row = cur.fetchone()
-                return _SQLITE_KINDS.get(row[0]) if row else None
+                return SQLITE_KINDS.get(row[0]) if row else None
             cur.execute(f"SELECT {column} FROM ({inner}) AS q WHERE 1 = 0")
             code = (cur.description or [(None, None)])[0][1]
         finally:
             cur.close()
         if conn.dialect.name == "postgresql":
-            return _PG_KINDS.get(code, "text") if isinstance(code, int) else None
-        return _MYSQL_KINDS.get(code, "text") if isinstance(code, int) else None
+            return PG_KINDS.get(code, "text") if isinstance(code, int) else None
+        return MYSQL_KINDS.get(code, "text") if isinstance(code, int) else None
 
     @staticmethod
     def _max_cursor(frame: pd.DataFrame, stream: SqlStream, latest: str | None) -> str | None:
@@ -316,7 +278,7 @@ class SqlConnector(Connector):
         dated = {
             d[0]
             for d in (result.cursor.description or [])
-            if conn.dialect.name in ("mysql", "mariadb") and _MYSQL_KINDS.get(d[1]) in ("date", "datetime")
+            if conn.dialect.name in ("mysql", "mariadb") and MYSQL_KINDS.get(d[1]) in ("date", "datetime")
         }
         empty = True
         while rows := result.fetchmany(stream.batch_size):

@@ -16,7 +16,8 @@ from contract import ConnectorContract, read_all
 from pydantic import ValidationError
 
 from connectors.base import SourceError
-from connectors.sql import SqlConnector, SqlSourceConfig, decode_cursor, encode_cursor
+from connectors.sql import SqlConnector, SqlSourceConfig
+from connectors.sql_cursor import decode_cursor, encode_cursor
 
 RUN = uuid.uuid4().hex[:8]
 ASSETS, PEOPLE = f"ag_assets_{RUN}", f"ag_people_{RUN}"
