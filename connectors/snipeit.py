@@ -6,10 +6,12 @@
       auth: {token: ${SNIPEIT_TOKEN}}        # a personal API token: `Authorization: Bearer …`
 
 Lists are `{total, rows}` paged by `limit`/`offset`. Costs come formatted in the
-instance's locale (`"1.599,62"`), dates as `{date, formatted}` objects: the money and date
-transforms read both. Reads are sorted by `id`, which stays put while records change during
-a read (sorted by `updated_at`, a record edited mid-read moves to the end and pushes another
-past an offset already read). Snipe-IT cannot filter by change time, so later syncs keep
+instance's locale (`"1.599,62"`), dates as `{date, formatted}` objects: the mappings name
+their `date` leaf (`purchase_date.date`), plain text that the date transform reads and
+deduplicates (it reads whole `{date, formatted}` objects too, for a mapping naming one).
+Reads are sorted by `id`, which stays put while records change during a read (sorted by
+`updated_at`, a record edited mid-read moves to the end and pushes another past an offset
+already read). Snipe-IT cannot filter by change time, so later syncs keep
 only rows changed at or after the cursor (client side).
 Seats (`/api/v1/licenses/{id}/seats`) become license assignments to their user's email;
 free seats are skipped. Snipe-IT licenses have no SKU, so the name stands in for it.
@@ -47,8 +49,8 @@ class SnipeItConfig(PresetConfig):
                     "status": "status_label.name",
                     "location": "location.name",
                     "assigned_to": {"columns": ["assigned_to.email", "assigned_to.username"]},
-                    "purchase_date": "purchase_date",
-                    "warranty_end": "warranty_expires",
+                    "purchase_date": "purchase_date.date",
+                    "warranty_end": "warranty_expires.date",
                     "cost": {"column": "purchase_cost", "currency": "USD"},
                 },
             },
@@ -77,7 +79,7 @@ class SnipeItConfig(PresetConfig):
                     "sku": "name",  # Snipe-IT has no SKU: the license's name is its key
                     "seats_purchased": "seats",
                     "cost_per_seat": {"column": "purchase_cost", "currency": "USD"},
-                    "renewal_date": "expiration_date",
+                    "renewal_date": "expiration_date.date",
                 },
             },
             "license_assignments": {

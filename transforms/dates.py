@@ -89,6 +89,8 @@ def _parse(
     """(naive datetime64[us] — UTC for timestamps, wall clock for dates —, text, bad mask)."""
     index = values.index
     raw = values.reset_index(drop=True)
+    if raw.dtype == object:
+        raw = _unwrap_date_objects(raw, with_time)
     out = np.full(len(raw), _NAT, dtype="datetime64[us]")
     text = text_view(raw)
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
@@ -106,6 +108,23 @@ def _parse(
     text.index = index
     bad = text.notna() & parsed.isna()
     return parsed, text, bad
+
+
+def _unwrap_date_objects(raw: pd.Series, with_time: bool) -> pd.Series:
+    """`{date, formatted}` objects → their date text (None when they hold none) before any
+    text conversion, so they are not written out as JSON to be parsed back. Other objects
+    stay as they are: read (and reported) one by one below."""
+    values = raw.tolist()
+    if not any(isinstance(v, dict) for v in values):
+        return raw
+    return pd.Series([_unwrapped(v, with_time) for v in values], index=raw.index, dtype=object)
+
+
+def _unwrapped(value: Any, with_time: bool) -> Any:
+    if not isinstance(value, dict):
+        return value
+    found = _dict_date(value, with_time)
+    return value if found is None else (found or None)
 
 
 def _read_objects(

@@ -105,7 +105,9 @@ class HttpConnector(Connector):
         cursor: str | None,
         newest: str | None,
     ) -> Batch:
-        frame = self.shape(entity, to_frame(records, columns))
+        # A preset with its own `shape` may read any column: it gets every record flattened.
+        only = type(self).shape is HttpConnector.shape
+        frame = self.shape(entity, to_frame(records, columns, only=only))
         for column in stream.skip_without:
             if column in frame.columns:
                 frame = frame.loc[frame[column].notna()].reset_index(drop=True)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from vendor_server import MicrosoftGraph, Okta, VendorServer
 
 from connectors.base import SourceError
-from connectors.http.records import at_path, cursor_key, flatten, latest, newer_than
+from connectors.http.records import _after, at_path, cursor_key, cursor_text, flatten, latest, newer_than
 from federation.config import ConfigError, parse_config
 from federation.demo.vendor_server import Call, Reply, Vendor
 
@@ -470,6 +470,82 @@ def test_cursors_compare_as_numbers_and_times() -> None:
     assert newer_than(values, "2024-01-01T10:00:00Z").tolist() == [True, False, True]
     assert newer_than(values, "2024-01-01 10:00:01").tolist() == [False, False, True]
     assert latest(values, "2023-12-31 00:00:00") == "2024-01-02 00:00:00"
+
+
+def test_frame_of_named_columns_matches_the_flattened_one() -> None:
+    import pandas as pd
+
+    from connectors.http.records import to_frame
+
+    records = [
+        {
+            "id": 1,
+            "model": {"name": "X1", "id": 7},
+            "purchase_date": {"date": "2024-01-02", "formatted": "Tue"},
+            "parent": {"profile.email": "a@x", "name": "P"},
+            "@odata.type": "t",
+            "tags": ["a"],
+            "assigned_to": None,
+        },
+        {"id": 2, "model": {"name": "X2"}, "purchase_date": None, "assigned_to": {"email": "b@x"}},
+        {"id": None, "model": {}, "n": 2**60, "purchase_date": {"date": None, "formatted": None}},
+    ]
+    columns = [
+        "id",
+        "model.name",
+        "purchase_date",
+        "purchase_date.date",
+        "parent.profile.email",
+        "parent.name",
+        "@odata.type",
+        "tags",
+        "assigned_to.email",
+        "n",
+        "nowhere.at_all",
+        "model",
+    ]
+    only = to_frame(records, columns, only=True)
+    full = to_frame(records, columns)
+    assert list(only.columns) == [c for c in columns if c not in ("nowhere.at_all", "model")] + [
+        "nowhere.at_all",
+        "model",
+    ]
+    pd.testing.assert_frame_equal(only, full[list(only.columns)])
+    assert only["purchase_date"][0] == {"date": "2024-01-02", "formatted": "Tue"}
+    assert only["n"].tolist()[2] == 2**60  # integers with gaps stay exact
+    assert only["nowhere.at_all"].tolist() == [None, None, None]
+
+
+def test_vectorised_cursors_agree_with_value_by_value_keys() -> None:
+    import pandas as pd
+
+    def by_value(values: pd.Series, current: str | None) -> tuple[list[bool], str | None]:
+        floor = cursor_key(current) if current is not None else None
+        keys = [cursor_key(v) for v in values]
+        best_key, best = floor, current
+        for value, key in zip(values, keys, strict=True):
+            if key is not None and (best_key is None or _after(key, best_key)):
+                best_key, best = key, cursor_text(value)
+        kept = [k is not None and (floor is None or not _after(floor, k)) for k in keys]
+        return kept, best
+
+    columns = [
+        pd.Series(["2024-01-01T10:00:00Z", None, " 2024-01-01 12:00:00+02:00 ", "", "2024-01-02"]),
+        pd.Series(["2024-01-01 10:00:00", "2024-13-45"]),  # an invalid time: text
+        pd.Series(["2024-01-01 10:00:00", "10", {"datetime": "2024-01-03 00:00:00"}], dtype=object),
+        pd.Series([3, 10, None, 10.0], dtype=object),
+        pd.Series([3.0, float("nan"), 12.0]),
+        pd.Series([5, 9, 1]),
+        pd.Series([True, False]),
+        pd.Series([], dtype=object),
+    ]
+    cursors = [None, "2024-01-01 10:00:00", "2024-01-01T10:00:00Z", "2024-01-02", "9", "10", "x", " "]
+    for values in columns:
+        for cursor in cursors:
+            kept, best = by_value(values, cursor)
+            assert latest(values, cursor) == best, (values.tolist(), cursor)
+            if cursor is not None:
+                assert newer_than(values, cursor).tolist() == kept, (values.tolist(), cursor)
 
 
 def test_sync_of_a_rest_source_resumes_from_its_cursor(server: VendorServer, tmp_path: Path) -> None:

@@ -169,3 +169,29 @@ def test_mixed_column_keeps_rows_apart(apply):
     assert result.values.tolist()[:3] == [D("2023-01-23"), D("2023-01-01"), D("2024-02-03")]
     assert result.values.isna().tolist()[3:] == [True, True, False]
     assert [e is not None for e in result.errors] == [False, False, False, False, True, False]
+
+
+def test_date_objects_read_without_json_text(apply, monkeypatch):
+    """A column of `{date, formatted}` objects is read from the objects' date text: no JSON
+    text is written for them, objects without a date are empty, other objects still fail."""
+    import transforms.cells as cells
+
+    def no_json(value):
+        assert not (isinstance(value, dict) and "formatted" in value), value
+        return cells.cell_text(value)
+
+    monkeypatch.setattr(cells, "cell_text", no_json)
+    values = [
+        {"date": "2023-01-23", "formatted": "x"},
+        {"date": None, "formatted": None},
+        {"date": "n/a", "formatted": "01/24/2023"},
+        {"datetime": "2023-01-25 10:00:00", "formatted": "x"},
+        {"date": "soon", "formatted": "x"},
+        None,
+    ] * 20
+    result = apply("date", values)
+    assert result.values.tolist()[:4] == [D("2023-01-23"), pd.NaT, D("2023-01-24"), D("2023-01-25")]
+    assert [e is not None for e in result.errors[:6]] == [False, False, False, False, True, False]
+    assert result.errors.iloc[4].startswith("cannot read 'soon' as a date")
+    stamps = apply("timestamp", values[:4])
+    assert stamps.values.tolist()[3] == D("2023-01-25 10:00", tz=U)
