@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from federation.model import TABLES, Table
+from schema.actor_filters import MISSING, freeze, substitute
 from schema.context import RequestContext
 from schema.errors import ForbiddenError
 from schema.sql import Sql, quote
@@ -30,8 +31,6 @@ from schema.sql import Sql, quote
 EXTRAS: dict[str, tuple[str, ...]] = {"assets": ("sources", "provenance", "conflicts")}
 #: auxiliary tables → the capability that opens them
 AUX_CAPABILITIES = {"quarantine": "quarantine", "ambiguities": "ambiguities", "source_status": "sources"}
-#: an actor variable the actor has no value for: the filter matches no row
-_MISSING = object()
 
 
 def all_fields(table: Table) -> frozenset[str]:
@@ -186,91 +185,12 @@ class RoleAccess:
             return False
         if access.filter is None:
             return None
-        found = _substitute(access.filter, actor)
-        return False if found is _MISSING else found
+        found = substitute(access.filter, actor)
+        return False if found is MISSING else found
 
     def cache_key(self, actor: Mapping[str, Any]) -> tuple[Any, ...]:
         """What of the actor a result depends on: the role and the variables its filters read."""
-        return (self.role, *((v, _freeze(actor.get(v))) for v in sorted(self.variables)))
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple | set):
-        return tuple(sorted(map(str, value)))
-    return value
-
-
-_LOGICAL = ("_and", "_or", "_not")
-
-
-def _value(node: Any, actor: Mapping[str, Any]) -> Any:
-    """An operand with the actor's value for an X-Actor-* variable (_MISSING if none)."""
-    from federation.policy_config import variable_attribute
-
-    if isinstance(node, list):
-        items = [_value(v, actor) for v in node]
-        return _MISSING if any(i is _MISSING for i in items) else items
-    name = variable_attribute(node)
-    if name is None:
-        return node
-    value = actor.get(name)
-    if value is None or value == "":
-        return _MISSING
-    return list(value) if isinstance(value, list | tuple | set) else value
-
-
-def _is_comparison(value: Any) -> bool:
-    if not isinstance(value, dict) or not value:
-        return False
-    return all(k.startswith("_") and k not in _LOGICAL for k in value)
-
-
-def _substitute(exp: Mapping[str, Any], actor: Mapping[str, Any]) -> Any:
-    """A filter with the actor's values, or _MISSING where it can match no row.
-
-    A comparison with a variable the actor has no value for matches no row (`{_eq: null}`
-    would match every row): the conjunction holding it is false, an `_or` loses that branch,
-    and a `_not` over anything with a variable the actor lacks is false too. A missing value
-    can only ever take rows away."""
-    out: dict[str, Any] = {}
-    for key, value in exp.items():
-        if key in ("_and", "_or"):
-            items = [_substitute(e, actor) for e in value]
-            kept = [i for i in items if i is not _MISSING]
-            if key == "_and" and len(kept) < len(items):
-                return _MISSING
-            if key == "_or" and items and not kept:
-                return _MISSING
-            out[key] = kept
-        elif key == "_not":
-            if _lacks(value, actor):
-                return _MISSING
-            out[key] = _substitute(value, actor)
-        elif _is_comparison(value):
-            ops = {op: _value(operand, actor) for op, operand in value.items()}
-            if any(v is _MISSING for v in ops.values()):
-                return _MISSING
-            out[key] = ops
-        elif isinstance(value, dict):
-            inner = _substitute(value, actor)
-            if inner is _MISSING:
-                return _MISSING
-            out[key] = inner
-        else:
-            out[key] = value
-    return out
-
-
-def _lacks(node: Any, actor: Mapping[str, Any]) -> bool:
-    """True if `node` names a variable the actor has no value for."""
-    from federation.policy_config import variable_attribute
-
-    if isinstance(node, dict):
-        return any(_lacks(v, actor) for v in node.values())
-    if isinstance(node, list):
-        return any(_lacks(v, actor) for v in node)
-    name = variable_attribute(node)
-    return name is not None and actor.get(name) in (None, "")
+        return (self.role, *((v, freeze(actor.get(v))) for v in sorted(self.variables)))
 
 
 @dataclass
