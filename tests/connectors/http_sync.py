@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
+import pytest
+from contract import ConnectorContract
 
 from connectors.base import Connector
 from connectors.registry import connector_class
@@ -71,3 +73,36 @@ class Gateway:
     def status(self) -> tuple[str, bool, str | None, int]:
         (row,) = self.rows("SELECT status, stale, error, record_count FROM source_status")
         return row
+
+
+class VendorContract(ConnectorContract):
+    """The connector contract for a vendor preset served by the test vendor server: the
+    subclass names its config builder and one wrong credential; the fixtures follow."""
+
+    #: `make_source(server, **overrides)` → the source's config dict
+    make_source: ClassVar[Callable[..., dict[str, Any]]]
+    #: the override that makes the credential wrong (its value must never be shown)
+    wrong_credential: ClassVar[dict[str, str]]
+    #: words the failure must contain
+    broken_words: ClassVar[str]
+
+    @pytest.fixture
+    def connector(self, server: Any) -> Iterator[Connector]:
+        conn = connector(type(self).make_source(server))
+        yield conn
+        conn.close()
+
+    @pytest.fixture
+    def broken_connector(self, server: Any) -> Iterator[Connector]:
+        conn = connector(type(self).make_source(server, **self.wrong_credential))
+        yield conn
+        conn.close()
+
+    @pytest.fixture
+    def broken_problem(self) -> str:
+        return self.broken_words
+
+    @pytest.fixture
+    def secret(self) -> str:
+        (value,) = self.wrong_credential.values()
+        return value

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract
-from http_sync import FAST_RETRY, Gateway, connector
+from http_sync import FAST_RETRY, Gateway, VendorContract, connector
 from vendor_server import Google, VendorServer
-
-from connectors.base import Connector
 
 TOKEN = "ya29.test-token"
 SKUS = [
@@ -61,14 +58,12 @@ def source(server: VendorServer, token: str = TOKEN, **extra: Any) -> dict[str, 
     }
 
 
-class TestGoogleLicensingContract(ConnectorContract):
+class TestGoogleLicensingContract(VendorContract):
     supports_cursor = False
 
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"token": "expired-google-token"}
+    broken_words = "check the credentials in sources[gws].auth"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
@@ -78,20 +73,6 @@ class TestGoogleLicensingContract(ConnectorContract):
                 (SKUS[i % 3][0], SKUS[i % 3][1], f"Student{i}@School.example") for i in range(N)
             },
         }
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, token="expired-google-token"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "check the credentials in sources[gws].auth"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "expired-google-token"
 
 
 def test_sync_lands_skus_as_licenses_and_seats_by_user(server: VendorServer, tmp_path: Path) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract, read_all
-from http_sync import FAST_RETRY, Gateway, connector
+from contract import read_all
+from http_sync import FAST_RETRY, Gateway, VendorContract, connector
 from vendor_server import Jamf, VendorServer
-
-from connectors.base import Connector
 
 USER, PASSWORD = "api-reader", "jamf-pass-77"
 N = 8
@@ -70,30 +68,14 @@ def source(server: VendorServer, password: str = PASSWORD) -> dict[str, Any]:
     }
 
 
-class TestJamfContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+class TestJamfContract(VendorContract):
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"password": "wrong-jamf-pass"}
+    broken_words = "401 Unauthorized from the token endpoint"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
         return {"assets": {str(i + 1) for i in range(N)}}
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, password="wrong-jamf-pass"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "401 Unauthorized from the token endpoint"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "wrong-jamf-pass"
 
     @pytest.fixture
     def change_records(self, jamf: Jamf) -> Callable[[], dict[str, set[Any]]]:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract
-from http_sync import FAST_RETRY, Gateway, connector
+from http_sync import FAST_RETRY, Gateway, VendorContract
 from vendor_server import MicrosoftGraph, VendorServer
-
-from connectors.base import Connector
 
 SECRET = "graph-secret-314"
 PARTS = ["ENTERPRISEPREMIUM", "CRMSTANDARD", "SCHOOL_DATA_SYNC_P2"]
@@ -80,14 +77,12 @@ def source(server: VendorServer, secret: str = SECRET) -> dict[str, Any]:
     }
 
 
-class TestMsGraphContract(ConnectorContract):
+class TestMsGraphContract(VendorContract):
     supports_cursor = False
 
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"secret": "wrong-graph-secret"}
+    broken_words = "check the credentials in sources[m365].auth"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
@@ -98,20 +93,6 @@ class TestMsGraphContract(ConnectorContract):
                 (f"u{i}", f"sku-{p.lower()}") for i in range(N) for p in PARTS[: 1 + i % 2]
             },
         }
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, secret="wrong-graph-secret"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "check the credentials in sources[m365].auth"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "wrong-graph-secret"
 
 
 def test_sync_lands_seats_products_and_holders(server: VendorServer, tmp_path: Path) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract
-from http_sync import FAST_RETRY, Gateway, connector
+from http_sync import FAST_RETRY, Gateway, VendorContract
 from vendor_server import NetBox, VendorServer
-
-from connectors.base import Connector
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 ROLES = ["Core Switch", "Access Switch", "Server", "Router", "PDU"]
@@ -73,30 +70,14 @@ def source(server: VendorServer, token: str = TOKEN) -> dict[str, Any]:
     }
 
 
-class TestNetBoxContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+class TestNetBoxContract(VendorContract):
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"token": "not-the-netbox-token"}
+    broken_words = "403 Forbidden"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
         return {"assets": {str(i + 1) for i in range(N)}, "locations": {"1", "2"}}
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, token="not-the-netbox-token"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "403 Forbidden"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "not-the-netbox-token"
 
     @pytest.fixture
     def change_records(self, netbox: NetBox) -> Callable[[], dict[str, set[Any]]]:

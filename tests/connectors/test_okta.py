@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract
-from http_sync import FAST_RETRY, Gateway, connector
+from http_sync import FAST_RETRY, Gateway, VendorContract
 from vendor_server import Okta, VendorServer
-
-from connectors.base import Connector
 
 TOKEN = "okta-test-token-8f2c"
 STATUSES = ["ACTIVE", "ACTIVE", "DEPROVISIONED", "SUSPENDED", "PROVISIONED", "ACTIVE", "LOCKED_OUT"]
@@ -90,12 +87,10 @@ def source(server: VendorServer, token: str = TOKEN, **extra: Any) -> dict[str, 
     }
 
 
-class TestOktaContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+class TestOktaContract(VendorContract):
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"token": "wrong-secret-token"}
+    broken_words = "401 Unauthorized"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
@@ -105,20 +100,6 @@ class TestOktaContract(ConnectorContract):
             "license_assignments": {("0oa1", f"00u{i:05d}") for i in range(0, N, 2)}
             | {("0oa2", f"00u{i:05d}") for i in range(5)},
         }
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, token="wrong-secret-token"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "401 Unauthorized"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "wrong-secret-token"
 
     @pytest.fixture
     def change_records(self, okta: Okta) -> Callable[[], dict[str, set[Any]]]:

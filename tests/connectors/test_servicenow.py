@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract, read_all
-from http_sync import FAST_RETRY, Gateway, connector
+from contract import read_all
+from http_sync import FAST_RETRY, Gateway, VendorContract, connector
 from vendor_server import ServiceNow, VendorServer
-
-from connectors.base import Connector
 
 USER, PASSWORD = "reader", "sn-pass-5521"
 N = 11
@@ -101,12 +99,10 @@ def source(server: VendorServer, password: str = PASSWORD) -> dict[str, Any]:
     }
 
 
-class TestServiceNowContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+class TestServiceNowContract(VendorContract):
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"password": "wrong-pass-1"}
+    broken_words = "check the credentials in sources[snow].auth"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
@@ -115,20 +111,6 @@ class TestServiceNowContract(ConnectorContract):
             "people": {sys_id("user", i) for i in range(5)},
             "locations": {sys_id("loca", 1)},
         }
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, password="wrong-pass-1"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "check the credentials in sources[snow].auth"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "wrong-pass-1"
 
     @pytest.fixture
     def change_records(self, snow: ServiceNow) -> Callable[[], dict[str, set[Any]]]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from contract import ConnectorContract, read_all
-from http_sync import FAST_RETRY, Gateway, connector
+from contract import read_all
+from http_sync import FAST_RETRY, Gateway, VendorContract, connector
 from vendor_server import SnipeIt, VendorServer
 
-from connectors.base import Connector, SourceError
+from connectors.base import SourceError
 
 TOKEN = "snipe-token-0a9b"
 N = 9
@@ -114,12 +114,10 @@ def source(server: VendorServer, token: str = TOKEN) -> dict[str, Any]:
     }
 
 
-class TestSnipeItContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server))
-        yield conn
-        conn.close()
+class TestSnipeItContract(VendorContract):
+    make_source = source
+    wrong_credential: ClassVar[dict[str, str]] = {"token": "bad-token-xyz"}
+    broken_words = "401 Unauthorized"
 
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
@@ -129,20 +127,6 @@ class TestSnipeItContract(ConnectorContract):
             "licenses": {"1"},
             "license_assignments": {("1", "10"), ("1", "11")},
         }
-
-    @pytest.fixture
-    def broken_connector(self, server: VendorServer) -> Iterator[Connector]:
-        conn = connector(source(server, token="bad-token-xyz"))
-        yield conn
-        conn.close()
-
-    @pytest.fixture
-    def broken_problem(self) -> str:
-        return "401 Unauthorized"
-
-    @pytest.fixture
-    def secret(self) -> str:
-        return "bad-token-xyz"
 
     @pytest.fixture
     def change_records(self, snipe: SnipeIt) -> Callable[[], dict[str, set[Any]]]:
