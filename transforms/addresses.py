@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import EMPTY_TOKENS, cell_text, text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised, no_errors, reasons
-from transforms.spec import FieldMapping
 
 _SPLIT = r"[,;|\s]+"
 _IPV4 = r"^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$"

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import EMPTY_TOKENS, is_missing
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 
 def attribute_key(column: str) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "on", "x", "enabled", "active")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "off", "disabled", "inactive")

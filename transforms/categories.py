@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 from transforms.vocabulary import alias_table, translate, word_keys
 
 _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 from transforms.text import clean_text
 from transforms.vocabulary import alias_table, word_keys
 

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import EMPTY_TOKENS, is_missing, text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "us")
 EXCEL_PLAUSIBLE = (20000, 80000)

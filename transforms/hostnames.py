@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised, first_error, reasons
-from transforms.spec import FieldMapping
 
 _LABEL = r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$"
 _IPV4 = r"^\d{1,3}(?:\.\d{1,3}){3}$"

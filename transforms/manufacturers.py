@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 from transforms.vocabulary import NULL_ALIAS, alias_table, word_keys
 
 _COMPANIES: dict[str, tuple[str, ...]] = {

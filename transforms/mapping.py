@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.base import StreamConfig
+from connectors.fields import FieldMapping
 from federation.model import TABLES, ColumnType, Table
 from transforms.attributes import attribute_key
 from transforms.cells import blank_mask, text_view, to_object
@@ -26,7 +27,6 @@ from transforms.registry import (
     output_type,
 )
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 
 class MappingError(ValueError):

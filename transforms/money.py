@@ -33,10 +33,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised, first_error, no_errors, reasons
-from transforms.spec import FieldMapping
 
 SYMBOLS = {
     "$": "USD",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 #: 1,234,567.89 style thousands separators (commas only; a lone "1,5" is not read)
 _GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 _EMAIL = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from connectors.fields import FieldMapping
     from transforms.context import TransformContext
-    from transforms.spec import FieldMapping
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
-from transforms.spec import FieldMapping
 
 #: serials firmware and vendors report when there is none, compared upper case with
 #: everything but letters and digits removed (`To Be Filled By O.E.M.` → TOBEFILLEDBYOEM)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from federation.model import ASSET_STATUSES, EMPLOYMENT_STATUSES
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 from transforms.vocabulary import NULL_ALIAS, alias_table, translate, word_keys
 
 _ASSET_WORDS: dict[str, tuple[str, ...]] = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from connectors.fields import FieldMapping
 from transforms.cells import text_view, to_object
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 
 
 def clean_text(values: pd.Series) -> pd.Series:

@@ -6,10 +6,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from connectors.fields import FieldMapping
 from transforms.context import TransformContext
 from transforms.registry import TRANSFORMS
 from transforms.result import Normalised
-from transforms.spec import FieldMapping
 
 Apply = Callable[..., Normalised]
 

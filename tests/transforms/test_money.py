@@ -113,8 +113,8 @@ def test_mapping_currency_wins_over_symbol(apply):
 
 
 def test_currency_column_then_symbol_then_base(ctx):
+    from connectors.fields import FieldMapping
     from transforms.money import money
-    from transforms.spec import FieldMapping
 
     values = pd.Series(["10", "10", "£10", "10"])
     currencies = pd.Series(["eur", None, "", "€"])
