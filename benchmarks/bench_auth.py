@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from federation.config import ServerConfig
-from federation.policy import compile_policy
-from federation.policy_config import RoleConfig
-from federation.policy_schemas import RoleSchemas
-from federation.store import Publisher, StoreReader
+from federation.access.policy import compile_policy
+from federation.config.roles import RoleConfig
+from federation.config.settings import ServerConfig
+from federation.pipeline.store import Publisher, StoreReader
 from schema.policy import AuthorizedContext
+from schema.roles import RoleSchemas
 
 CATEGORIES = ["laptop", "desktop", "server", "network", "phone", "monitor"]
 STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retired"]

@@ -174,9 +174,9 @@ def main() -> None:
     )
     gen_s = time.perf_counter() - t0
 
-    from federation.config import parse_config
-    from federation.store import StoreReader
-    from federation.sync import Syncer
+    from federation.config.settings import parse_config
+    from federation.pipeline.store import StoreReader
+    from federation.pipeline.sync import Syncer
     from schema.build import build_schema
     from schema.context import RequestContext
 

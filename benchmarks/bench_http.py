@@ -29,9 +29,9 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from federation.app import create_app
-from federation.config import Config, ServerConfig, Settings
-from federation.store import Publisher, StoreReader
+from federation.config.settings import Config, ServerConfig, Settings
+from federation.pipeline.store import Publisher, StoreReader
+from federation.serving.app import create_app
 
 
 @strawberry.type

@@ -25,9 +25,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.snipeit import SnipeItConfig, SnipeItConnector
-from federation.config import parse_config
+from federation.config.settings import parse_config
 from federation.demo.vendor_server import Call, Reply, Vendor, VendorServer
-from federation.sync import Syncer
+from federation.pipeline.sync import Syncer
 
 TOKEN = "bench-token"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.config import ServerConfig
-from federation.store import Snapshot
+from federation.config.settings import ServerConfig
+from federation.pipeline.store import Snapshot
 
 
 @dataclass

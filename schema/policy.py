@@ -7,7 +7,7 @@
 - the resolvers in `schema.build` pass each plan and its arguments through `guard()` before
   loading and the loaded rows through `strip()` after: no value of a field the role may not
   read leaves a resolver, even if a schema wider than the role's were serving it;
-- `federation.policy_schemas` builds each role's schema from `visible()`.
+- `schema.roles` builds each role's schema from `visible()`.
 
 `access is None` (on a plain `RequestContext`) means unrestricted: the schema tests and the
 single-schema mode of `create_app` run that way.
@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
+from federation.access.variables import MISSING, freeze, substitute
 from federation.model import TABLES, Table
-from schema.actor_filters import MISSING, freeze, substitute
 from schema.context import RequestContext
 from schema.errors import ForbiddenError
 from schema.sql import Sql, quote

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from federation.config import Config, DemoConfig
+from federation.config.settings import Config, DemoConfig
 from federation.demo.databases import write_cmdb, write_endpoint
 from federation.demo.estate import make_estate
 from federation.demo.files import write_finance, write_inventory

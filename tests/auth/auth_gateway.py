@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "schema"))
 from schema_estate import aid, frames
 from support.serving import serving
 
-from federation.app import create_app
-from federation.config import Config, parse_config
-from federation.store import Publisher, StoreReader
+from federation.config.settings import Config, parse_config
+from federation.pipeline.store import Publisher, StoreReader
+from federation.serving.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-for-the-authorization-tests-0123456789"

@@ -25,11 +25,11 @@ from auth_gateway import Gateway, demo_sections
 from schema_estate import aid
 from test_roles import data, forbidden, tags
 
-from federation.config import ServerConfig
+from federation.access.policy import compile_policy
+from federation.config.roles import RoleConfig
+from federation.config.settings import ServerConfig
 from federation.model import TABLES
-from federation.policy import compile_policy
-from federation.policy_config import RoleConfig
-from federation.store import StoreReader
+from federation.pipeline.store import StoreReader
 from schema.build import build_schema
 from schema.plan import plan_object
 from schema.policy import AuthorizedContext, RoleAccess, strip

@@ -17,11 +17,11 @@ import yaml
 from auth_gateway import RSA_KEY, RSA_PUBLIC_PEM, SECRET, Gateway, make_config, serving, token
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from federation.app import create_app
-from federation.auth import hash_api_key, verify_api_key
-from federation.cli import main
-from federation.config import ConfigError, parse_config
-from federation.store import StoreReader
+from federation.access.auth import hash_api_key, verify_api_key
+from federation.config.settings import ConfigError, parse_config
+from federation.pipeline.store import StoreReader
+from federation.serving.app import create_app
+from federation.serving.cli import main
 
 QUERY = "{ assets(limit: 1) { asset_tag } }"
 

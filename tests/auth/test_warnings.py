@@ -12,8 +12,8 @@ from auth_gateway import make_config, token
 from schema_estate import aid, frames
 from support.serving import serving
 
-from federation.app import create_app
-from federation.store import Publisher, StoreReader
+from federation.pipeline.store import Publisher, StoreReader
+from federation.serving.app import create_app
 
 SECRET_ERROR = "cannot open /srv/finance/secret-budget-2025.xlsx: permission denied"
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(HERE.parent / "auth"))
 
 from auth_gateway import serving, token  # noqa: E402
 
-from federation.app import create_app  # noqa: E402
-from federation.store import StoreReader  # noqa: E402
+from federation.pipeline.store import StoreReader  # noqa: E402
+from federation.serving.app import create_app  # noqa: E402
 
 EMPLOYEE_HIDDEN = {"cost", "cost_currency", "purchase_date", "serial_number", "department", "assigned_to_id",
                    "location_id", "mac_addresses", "ip_addresses", "attributes", "last_seen"}  # fmt: skip

@@ -13,9 +13,9 @@ from contract import ConnectorContract
 
 from connectors.base import Connector
 from connectors.registry import connector_class
-from federation.config import Config, parse_config
-from federation.store import StoreReader
-from federation.sync import SourceResult, Syncer
+from federation.config.settings import Config, parse_config
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import SourceResult, Syncer
 
 #: tiny waits so failures are quick: tries once more after at most 50 ms
 FAST_RETRY = {"max_tries": 3, "backoff_base": 0.01, "backoff_max": 0.05, "max_wait": 2}

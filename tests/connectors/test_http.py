@@ -18,7 +18,7 @@ from vendor_server import MicrosoftGraph, Okta, VendorServer
 
 from connectors.base import SourceError
 from connectors.http.records import _after, at_path, cursor_key, cursor_text, flatten, latest, newer_than
-from federation.config import ConfigError, parse_config
+from federation.config.settings import ConfigError, parse_config
 from federation.demo.vendor_server import Call, Reply, Vendor
 
 TOKEN = "rest-token-77"

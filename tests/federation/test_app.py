@@ -20,10 +20,10 @@ import strawberry
 from graphql import GraphQLError, parse
 from support.serving import serving
 
-from federation.app import create_app
-from federation.config import Config, ServerConfig, Settings
-from federation.graphql_http import shape_errors
-from federation.store import Publisher, StoreReader
+from federation.config.settings import Config, ServerConfig, Settings
+from federation.pipeline.store import Publisher, StoreReader
+from federation.serving.app import create_app
+from federation.serving.http import shape_errors
 
 try:
     from schema.errors import ForbiddenError

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from federation.cli import main
-from federation.config import ConfigError, load_config, parse_config
+from federation.config.settings import ConfigError, load_config, parse_config
+from federation.serving.cli import main
 
 
 def _sql_source(**overrides: Any) -> dict[str, Any]:

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 from connectors.registry import connector_class
-from federation.config import Config, load_config, parse_config
+from federation.config.settings import Config, load_config, parse_config
 from federation.demo import FILES, MARKER, generate_demo, read_marker
-from federation.sync import transform_context
+from federation.pipeline.sync import transform_context
 from transforms.mapping import map_stream
 
 N = 3000

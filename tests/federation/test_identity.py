@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from federation.identity import cluster
+from federation.pipeline.identity import cluster
 
 RULES = [["serial_number"], ["asset_tag"], ["mac_addresses"], ["hostname", "manufacturer"]]
 COLUMNS = ["serial_number", "asset_tag", "mac_addresses", "hostname", "manufacturer"]

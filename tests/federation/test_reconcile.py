@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from connectors.base import SourceConfig
-from federation.config import Config, EntityRules, Settings
-from federation.reconcile import reconcile
-from federation.store import Publisher, SourceStore, StoreReader
+from federation.config.settings import Config, EntityRules, Settings
+from federation.pipeline.reconcile import reconcile
+from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

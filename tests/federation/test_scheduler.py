@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from federation.config import load_config
-from federation.scheduler import SyncScheduler
-from federation.store import StoreReader
-from federation.sync import Syncer
+from federation.config.settings import load_config
+from federation.pipeline.scheduler import SyncScheduler
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import Syncer
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,11 +13,11 @@ import duckdb
 import pytest
 import yaml
 
-from federation.cli import main
-from federation.config import Config, load_config
-from federation.scheduler import prepare_demo
-from federation.store import StoreReader, SyncLock
-from federation.sync import Syncer
+from federation.config.settings import Config, load_config
+from federation.pipeline.scheduler import prepare_demo
+from federation.pipeline.store import StoreReader, SyncLock
+from federation.pipeline.sync import Syncer
+from federation.serving.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from federation.config import ServerConfig
-from federation.store import Publisher, StoreReader
+from federation.config.settings import ServerConfig
+from federation.pipeline.store import Publisher, StoreReader
 from schema.build import build_schema
 from schema.context import RequestContext
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from schema_estate import Runner, aid
 
-from federation.config import ServerConfig
+from federation.config.settings import ServerConfig
 
 
 def numbers(rows: list[dict[str, Any]]) -> list[int]:

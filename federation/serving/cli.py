@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from federation.config import CONFIG_ENV, Config, ConfigError, load_config
+from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
 
 err = Console(stderr=True)
 out = Console()
@@ -92,7 +92,7 @@ def _validate(config: Config) -> int:
 
 
 def _known_role(config: Config, role: str) -> bool:
-    from federation.policy import compile_policy
+    from federation.access.policy import compile_policy
 
     auth = config.settings.auth
     policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
@@ -107,7 +107,7 @@ def _known_role(config: Config, role: str) -> bool:
 
 def _token(config: Config, args: argparse.Namespace) -> int:
     from connectors.base import parse_duration
-    from federation.auth import hs256_secret, issue_token
+    from federation.access.auth import hs256_secret, issue_token
 
     auth = config.settings.auth
     if auth is None or hs256_secret(auth) is None:
@@ -134,7 +134,7 @@ def _token(config: Config, args: argparse.Namespace) -> int:
 def _apikey_create(config: Config, args: argparse.Namespace) -> int:
     import yaml
 
-    from federation.auth import hash_api_key, new_api_key
+    from federation.access.auth import hash_api_key, new_api_key
 
     if not _known_role(config, args.role):
         return 1
@@ -156,9 +156,9 @@ def _apikey_create(config: Config, args: argparse.Namespace) -> int:
 
 
 def _sync(config: Config, names: list[str]) -> int:
-    from federation.scheduler import prepare_demo
-    from federation.store import SyncLock
-    from federation.sync import Syncer
+    from federation.pipeline.scheduler import prepare_demo
+    from federation.pipeline.store import SyncLock
+    from federation.pipeline.sync import Syncer
 
     known = {s.name for s in config.sources}
     unknown = [n for n in names if n not in known]
@@ -226,9 +226,9 @@ def _sync(config: Config, names: list[str]) -> int:
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
     import uvicorn
 
-    from federation.app import create_app
-    from federation.scheduler import SyncScheduler
-    from federation.store import StoreReader
+    from federation.pipeline.scheduler import SyncScheduler
+    from federation.pipeline.store import StoreReader
+    from federation.serving.app import create_app
 
     logging.getLogger("assetgraph").setLevel(log_level.upper())
     scheduler = SyncScheduler(config)

@@ -12,12 +12,12 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from federation import metrics
-from federation.config import Config
+from federation.config.settings import Config
 from federation.demo import generate_demo
-from federation.metrics import observe_sync
-from federation.store import SyncLock
-from federation.sync import Syncer
+from federation.pipeline import metrics
+from federation.pipeline.metrics import observe_sync
+from federation.pipeline.store import SyncLock
+from federation.pipeline.sync import Syncer
 
 log = logging.getLogger("assetgraph.scheduler")
 

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.base import SourceConfig, parse_duration
 from connectors.registry import available_kinds, connector_class
+from federation.config.roles import AuthConfig, RoleConfig, policy_checks
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
-from federation.policy_config import AuthConfig, RoleConfig, policy_checks
 
 CONFIG_ENV = "ASSETGRAPH_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -4,7 +4,7 @@ For each entity (locations, then people, then assets, so references can be resol
 
 1. stack every source's snapshot rows, plus a minimal record for each reference to the
    entity found elsewhere (a CSV's "checked out to" email becomes a person record);
-2. cluster them with the identity rules (federation.identity) and give each cluster a stable
+2. cluster them with the identity rules (federation.pipeline.identity) and give each cluster a stable
    id: the id its records had in the previous snapshot, else a UUID derived from its first
    record;
 3. pick each attribute from the highest-precedence source that has a value, counting sources
@@ -27,10 +27,10 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from federation.config import Config
-from federation.identity import cluster
+from federation.config.settings import Config
 from federation.model import TABLES, Table
-from federation.store import SORT_KEYS, SourceState, snapshot_table
+from federation.pipeline.identity import cluster
+from federation.pipeline.store import SORT_KEYS, SourceState, snapshot_table
 
 NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
 

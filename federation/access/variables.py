@@ -24,7 +24,7 @@ _LOGICAL = ("_and", "_or", "_not")
 
 def _value(node: Any, actor: Mapping[str, Any]) -> Any:
     """An operand with the actor's value for an X-Actor-* variable (MISSING if none)."""
-    from federation.policy_config import variable_attribute
+    from federation.config.roles import variable_attribute
 
     if isinstance(node, list):
         items = [_value(v, actor) for v in node]
@@ -82,7 +82,7 @@ def substitute(exp: Mapping[str, Any], actor: Mapping[str, Any]) -> Any:
 
 def _lacks(node: Any, actor: Mapping[str, Any]) -> bool:
     """True if `node` names a variable the actor has no value for."""
-    from federation.policy_config import variable_attribute
+    from federation.config.roles import variable_attribute
 
     if isinstance(node, dict):
         return any(_lacks(v, actor) for v in node.values())

@@ -1,6 +1,6 @@
 """The Starlette app: /graphql (GraphiQL in the browser), /healthz, /readyz, /metrics.
 
-The GraphQL endpoint itself is `federation.graphql_endpoint.GraphQLEndpoint`.
+The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation import metrics
-from federation.access_log import AccessLog
-from federation.access_log import root_fields as access_log_fields
-from federation.auth import Authenticator
-from federation.config import Config
-from federation.graphql_endpoint import GraphQLEndpoint, Security
-from federation.graphql_http import ORJSONResponse
-from federation.policy import compile_policy
-from federation.policy_schemas import RoleSchemas
-from federation.store import StoreReader
+from federation.access.auth import Authenticator
+from federation.access.policy import compile_policy
+from federation.config.settings import Config
+from federation.pipeline import metrics
+from federation.pipeline.store import StoreReader
+from federation.serving.access_log import AccessLog
+from federation.serving.access_log import root_fields as access_log_fields
+from federation.serving.endpoint import GraphQLEndpoint, Security
+from federation.serving.http import ORJSONResponse
+from schema.roles import RoleSchemas
 
 
 class RequestIdMiddleware:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from federation.config.roles import CAPABILITIES, RoleConfig, json_key_grant, variable_attribute
 from federation.model import TABLES, Table
-from federation.policy_config import CAPABILITIES, RoleConfig, json_key_grant, variable_attribute
 from schema.policy import RoleAccess, TableAccess, all_fields
 
 ADMIN = "admin"

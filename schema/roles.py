@@ -38,10 +38,10 @@ from graphql import (
     visit,
 )
 
-from federation.config import ServerConfig
-from federation.graphql_http import install_extensions
+from federation.access.policy import Policy
+from federation.config.settings import ServerConfig
 from federation.model import TABLES, Table
-from federation.policy import Policy
+from federation.serving.http import install_extensions
 from schema.build import build_schema
 from schema.errors import ForbiddenError
 from schema.policy import RoleAccess
@@ -275,7 +275,7 @@ class RoleSchemas:
     def _all_roots(self) -> Any:
         if not self.root_fields:
             return None
-        from federation.policy import unrestricted
+        from federation.access.policy import unrestricted
 
         return self.root_fields(unrestricted("admin", self.tables))
 

@@ -27,11 +27,13 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from federation import metrics
-from federation.access_log import AccessLog
-from federation.auth import AuthenticationError, Authenticator
-from federation.config import ServerConfig
-from federation.graphql_http import (
+from federation.access.auth import AuthenticationError, Authenticator
+from federation.access.policy import Policy
+from federation.config.settings import ServerConfig
+from federation.pipeline import metrics
+from federation.pipeline.store import Snapshot, StoreReader
+from federation.serving.access_log import AccessLog
+from federation.serving.http import (
     GraphQLParams,
     ORJSONResponse,
     RequestError,
@@ -43,11 +45,9 @@ from federation.graphql_http import (
     read_params,
     shape_errors,
 )
-from federation.policy import Policy
-from federation.policy_schemas import RoleSchemas, operation_name, touched_fields
-from federation.store import Snapshot, StoreReader
 from schema.context import RequestContext
 from schema.policy import AuthorizedContext, RoleAccess
+from schema.roles import RoleSchemas, operation_name, touched_fields
 
 #: threads executing GraphQL (each keeps one DuckDB cursor per snapshot)
 WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)

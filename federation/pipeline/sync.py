@@ -16,9 +16,9 @@ import pandas as pd
 
 from connectors.base import Connector, SourceConfig, SourceError
 from connectors.registry import connector_class
-from federation.config import Config
-from federation.reconcile import ReconcileReport, reconcile
-from federation.store import Publisher, SourceState, SourceStore
+from federation.config.settings import Config
+from federation.pipeline.reconcile import ReconcileReport, reconcile
+from federation.pipeline.store import Publisher, SourceState, SourceStore
 from transforms.context import TransformContext
 from transforms.mapping import MappingError, map_stream
 

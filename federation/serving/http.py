@@ -35,7 +35,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from federation.config import ServerConfig
+from federation.config.settings import ServerConfig
 
 log = logging.getLogger("assetgraph.graphql")
 

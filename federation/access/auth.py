@@ -28,8 +28,8 @@ from cachetools import LRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from federation.policy import Policy
-from federation.policy_config import ApiKeyConfig, AuthConfig, JwtKeyConfig
+from federation.access.policy import Policy
+from federation.config.roles import ApiKeyConfig, AuthConfig, JwtKeyConfig
 
 API_KEY_PREFIX = "ak_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

@@ -2,7 +2,7 @@
 
 The metric objects are module-level so that the sync loop can import and set them:
 
-    from federation import metrics
+    from federation.pipeline import metrics
     metrics.SOURCE_UP.labels(source="cmdb").set(1)
     metrics.SYNC_SECONDS.labels(source="cmdb").observe(elapsed)
 
@@ -24,7 +24,7 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
-    from federation.sync import SourceResult
+    from federation.pipeline.sync import SourceResult
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
