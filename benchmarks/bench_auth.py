@@ -24,9 +24,8 @@ import yaml
 
 from federation.access.policy import compile_policy
 from federation.config.roles import RoleConfig
-from federation.config.settings import ServerConfig
 from federation.pipeline.store import Publisher, StoreReader
-from schema.policy import AuthorizedContext
+from schema.context import RequestContext
 from schema.roles import RoleSchemas
 
 CATEGORIES = ["laptop", "desktop", "server", "network", "phone", "monitor"]
@@ -81,7 +80,7 @@ def main() -> None:
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text(encoding="utf-8"))
     roles = {name: RoleConfig.model_validate(body or {}) for name, body in raw["roles"].items()}
     policy = compile_policy(roles)
-    schemas = RoleSchemas(policy, ServerConfig(max_limit=1000))
+    schemas = RoleSchemas(policy)
     with tempfile.TemporaryDirectory() as tmp:
         Publisher(Path(tmp)).publish(frames(args.assets))
         snapshot = StoreReader(Path(tmp)).current()
@@ -102,7 +101,7 @@ def main() -> None:
                 times = []
                 rows = None
                 for i in range(args.repeat + 3):
-                    ctx = AuthorizedContext(
+                    ctx = RequestContext(
                         snapshot=snapshot, server=schemas.server, actor=actor, access=access
                     )
                     started = time.perf_counter()

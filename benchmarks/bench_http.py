@@ -149,7 +149,7 @@ def main() -> None:
         for cache_size in (512, 0):
             server = ServerConfig(cache_size=cache_size)
             config = Config(settings=Settings(server=server), sources=[], base_dir=Path(tmp))
-            app = create_app(config, StoreReader(root), the_schema)
+            app = create_app(config, StoreReader(root), the_schema, actor=lambda request: {"role": "admin"})
             with Serving(app) as url:
                 check = httpx.post(f"{url}/graphql", content=body).json()
                 assert "errors" not in check, check

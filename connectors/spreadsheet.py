@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import openpyxl
 import pandas as pd
 from pydantic import model_validator
 
@@ -252,8 +253,6 @@ class SpreadsheetConnector(Connector):
     def _workbook_rows(
         self, stream: SheetStream, path: Path, limit: int | None = None
     ) -> Iterator[tuple[str, list]]:
-        import openpyxl
-
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from psycopg import sql as pgsql
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
@@ -295,8 +296,6 @@ class SqlConnector(Connector):
     def _read_copy(
         self, conn: sa.Connection, stream: SqlStream, cursor: str | None
     ) -> Iterator[pd.DataFrame]:
-        from psycopg import sql as pgsql
-
         raw = conn.connection.driver_connection
         kind = None if cursor is None else self._cursor_kind(conn, stream)
         value = None if cursor is None else decode_cursor(cursor, "postgresql", kind)

@@ -9,11 +9,12 @@ from typing import Any
 import orjson
 import strawberry
 
-from schema.loader import Limits
+from schema.authorize import authorize_capability
+from schema.fetch import Limits
 from schema.scalars import Jsonb, Timestamptz
-from schema.scope import scope
 from schema.sql import Sql
 from schema.view import View
+from schema.where_sql import scope
 
 
 @strawberry.type(name="asset_source", description="A source record merged into the asset.")
@@ -85,8 +86,11 @@ def _select(
     filters: dict[str, Any],
     order: str,
     limits: Limits | None = None,
+    *,
+    capability: str,
 ) -> list[dict[str, Any]]:
     ctx = info.context
+    authorize_capability(ctx, info.path.key, capability)
     sql = Sql(ctx, view.tables)
     alias = sql.alias()
     from_sql, scope_sql = scope(table, alias, sql)
@@ -124,7 +128,7 @@ def root_fields(view: View) -> dict[str, Any]:
                 "stale",
                 "error",
             ]
-            return _select(info, view, "source_status", columns, {}, "name")  # type: ignore[return-value]
+            return _select(info, view, "source_status", columns, {}, "name", capability="sources")  # type: ignore[return-value]
 
         fields["sources"] = strawberry.field(
             resolver=sources, name="sources", description="Sync state of every source."
@@ -149,6 +153,7 @@ def root_fields(view: View) -> dict[str, Any]:
                 {"source": source},
                 "quarantined_at DESC, source, record_id",
                 limits,
+                capability="quarantine",
             )
             for row in rows:
                 if isinstance(row["raw"], str):
@@ -179,6 +184,7 @@ def root_fields(view: View) -> dict[str, Any]:
                 {"entity": entity, "source": source},
                 "entity, source, record_id",
                 limits,
+                capability="ambiguities",
             )
 
         fields["ambiguities"] = strawberry.field(

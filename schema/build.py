@@ -16,12 +16,11 @@ from strawberry.schema.config import StrawberryConfig
 
 from federation.model import TABLES, Table
 from schema import auxiliary
-from schema.aggregates import run_aggregate
+from schema.authorize import authorize, strip
 from schema.explain import ExplainErrors
+from schema.fetch import Limits, load_rows, run_aggregate
 from schema.inputs import COLUMN_SCALARS, TableInputs
-from schema.loader import Limits, load_rows
-from schema.plan import ObjectPlan, plan_aggregate, plan_object
-from schema.policy import access_of, guard, strip
+from schema.plan import ObjectPlan, plan_aggregate, plan_object, prepared_args
 from schema.rowsets import Search
 from schema.scalars import SCALAR_MAP, Jsonb, Numeric, Uuid
 from schema.selection import root_selection
@@ -62,7 +61,7 @@ def _search(ctx: Any, view: View, table: Table, args: dict[str, Any]) -> Search 
     if not term or spec is None:
         return None
     columns, related = spec
-    access = access_of(ctx)
+    access = ctx.access
     if access is not None:  # never match on a column the actor may not read
         columns = [c for c in columns if access.can_read(table.name, c)]
         related = [
@@ -253,16 +252,17 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
         sel = root_selection(info)
         ctx = info.context
         plan = plan_object(view, table, sel.fields)
-        guard(ctx, plan, sel.args)
-        limits = Limits(ctx, sel.args, default=ctx.server.default_limit)
+        args = prepared_args(view, table, sel.args)
+        authorize(ctx, plan, args, sel.key)
+        limits = Limits(ctx, args, default=ctx.server.default_limit)
         rows = load_rows(
             ctx,
             view,
             plan,
-            sel.args,
+            args,
             limits=limits,
             where=sel.key,
-            search=_search(ctx, view, table, sel.args),
+            search=_search(ctx, view, table, args),
         )
         strip(ctx, plan, rows)
         return rows
@@ -270,14 +270,15 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
     def aggregate(info: strawberry.Info) -> Any:
         sel = root_selection(info)
         plan = plan_aggregate(view, table, sel.fields)
-        guard(info.context, plan, sel.args)
+        args = prepared_args(view, table, sel.args)
+        authorize(info.context, plan, args, sel.key)
         results = run_aggregate(
             info.context,
             view,
             plan,
-            sel.args,
+            args,
             where=sel.key,
-            search=_search(info.context, view, table, sel.args),
+            search=_search(info.context, view, table, args),
         )
         strip(info.context, plan, results[None])
         return results[None]
@@ -287,8 +288,8 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
     def by_pk(info: strawberry.Info, id: Uuid) -> object_type | None:
         sel = root_selection(info)
         plan: ObjectPlan = plan_object(view, table, sel.fields)
-        guard(info.context, plan)
-        args = {"where": {"id": {"_eq": sel.args["id"]}}}
+        authorize(info.context, plan, None, sel.key)
+        args = prepared_args(view, table, {"where": {"id": {"_eq": sel.args["id"]}}})
         rows = load_rows(info.context, view, plan, args, limits=None, where=sel.key, ordered=False)
         strip(info.context, plan, rows)
         return rows[0] if rows else None

@@ -1,10 +1,13 @@
-"""What a resolver gets as `info.context`: the snapshot to read and where to put warnings."""
+"""What a resolver gets as `info.context`: the snapshot to read, who is asking and what their
+role may do, and where to put warnings. There is no default actor: a context names one, and
+an access of None reads nothing (deny by default)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from federation.access.policy import RoleAccess
 from federation.config.settings import ServerConfig
 from federation.pipeline.store import Snapshot
 
@@ -14,11 +17,15 @@ class RequestContext:
     #: the published snapshot this whole request reads (one request never mixes two)
     snapshot: Snapshot
     server: ServerConfig
-    #: the actor (authorization issue): a plain dict such as {"role": "admin", "email": ...}
-    actor: dict[str, Any] = field(default_factory=lambda: {"role": "admin"})
+    #: the actor: a plain dict such as {"role": "employee", "email": ...}
+    actor: dict[str, Any]
+    #: what the actor's role may read and do; None: nothing
+    access: RoleAccess | None
     #: tables the request read; the app adds SOURCE_UNAVAILABLE warnings for stale sources
     touched: set[str] = field(default_factory=set)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: root fields (response keys) that passed `authorize`
+    authorized: set[str] = field(default_factory=set)
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

@@ -7,11 +7,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from federation.access.errors import UserInputError
 from federation.model import Table
-from schema.errors import UserInputError
 from schema.inputs import ORDER_SQL
-from schema.scope import scope
 from schema.sql import Sql, quote
+from schema.where_sql import scope
 
 
 def enum_value(value: Any) -> str:

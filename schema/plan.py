@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from federation.access.errors import QueryTooComplexError, UserInputError
 from federation.model import Relation, Table
-from schema.errors import UserInputError
+from federation.model.where import MAX_DEPTH, WhereError
+from federation.model.where import parse as parse_where
 from schema.ordering import enum_value
 from schema.selection import Selected
-from schema.view import EXTRA_FIELDS, View
+from schema.view import View
 
 AGG_FUNCTIONS = ("sum", "avg", "min", "max")
 
@@ -63,13 +65,27 @@ class AggregatePlan:
     groups: dict[str, tuple[tuple[str, ...], Stats]] = field(default_factory=dict)
 
 
+def prepared_args(view: View, table: Table, args: dict[str, Any]) -> dict[str, Any]:
+    """List arguments with `where` parsed into the one `where` tree (or None)."""
+    exp = args.get("where")
+    if exp is None:
+        return {**args, "where": None}
+    try:
+        node = parse_where(exp, table.name, tables=view.tables)
+    except WhereError as exc:
+        if any(f"nest at most {MAX_DEPTH}" in p for p in exc.problems):
+            raise QueryTooComplexError(exc.problems[0]) from None
+        raise UserInputError("; ".join(exc.problems)) from None
+    return {**args, "where": node}
+
+
 def plan_object(view: View, table: Table, fields: list[Selected]) -> ObjectPlan:
     plan = ObjectPlan(table)
     relations = {r.name: r for r in table.relations}
     for sel in fields:
         if sel.name in table.column_names:
             plan.columns.add(sel.name)
-        elif sel.name in EXTRA_FIELDS.get(table.name, ()):
+        elif sel.name in table.extras:
             plan.extras.add(sel.name)
         elif sel.name in relations:
             relation = relations[sel.name]
@@ -77,11 +93,12 @@ def plan_object(view: View, table: Table, fields: list[Selected]) -> ObjectPlan:
             if relation.kind == "object":
                 plan.objects[sel.name] = _merge(plan.objects.get(sel.name), sub)
             else:
-                plan.arrays[sel.key] = (relation, sel.args, sub)
+                plan.arrays[sel.key] = (relation, prepared_args(view, sub.table, sel.args), sub)
         elif sel.name.endswith("_aggregate") and sel.name.removesuffix("_aggregate") in relations:
             relation = relations[sel.name.removesuffix("_aggregate")]
-            sub_agg = plan_aggregate(view, view.tables[relation.target], sel.fields)
-            plan.aggregates[sel.key] = (relation, sel.args, sub_agg)
+            target = view.tables[relation.target]
+            sub_agg = plan_aggregate(view, target, sel.fields)
+            plan.aggregates[sel.key] = (relation, prepared_args(view, target, sel.args), sub_agg)
     return plan
 
 

@@ -10,7 +10,7 @@ answer is FORBIDDEN naming that field (`field \\`cost\\` of \\`assets\\` is not 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -38,20 +38,20 @@ from graphql import (
     visit,
 )
 
-from federation.access.policy import Policy
-from federation.config.settings import ServerConfig
+from federation.access.errors import ForbiddenError
+from federation.access.policy import Policy, RoleAccess, unrestricted
 from federation.model import TABLES, Table
-from federation.serving.http import install_extensions
+from schema.authorize import authorize_capability
 from schema.build import build_schema
-from schema.errors import ForbiddenError
-from schema.policy import RoleAccess
 
 _STATS = ("sum", "avg", "min", "max")
 _ROOT = "query_root"
 
 
-def _no_access() -> str:
-    return "this role reads nothing: send a token or an API key"
+def _no_access(info: strawberry.Info) -> str:
+    # GraphQL needs one root field; like every root field it passes the door, which refuses
+    authorize_capability(info.context, info.path.key, "no_access")
+    return "unreachable: no role holds the no_access capability"
 
 
 _NO_ACCESS = strawberry.field(
@@ -228,13 +228,14 @@ class RoleSchemas:
     def __init__(
         self,
         policy: Policy,
-        server: ServerConfig,
         *,
+        install: Callable[[strawberry.Schema], Any] | None = None,
         root_fields: Any = None,
         tables: Mapping[str, Table] = TABLES,
     ) -> None:
         self.policy = policy
-        self.server = server
+        #: adds the serving layer's extensions (caches, limits) to each schema built
+        self.install = install
         self.tables = tables
         #: access → extra root fields (the access log), or None
         self.root_fields = root_fields
@@ -261,7 +262,8 @@ class RoleSchemas:
                     keyed=access.keyed_columns(),
                     root_fields=extra,
                 )
-                install_extensions(found, self.server)
+                if self.install is not None:
+                    self.install(found)
                 self._schemas[access.role] = found
             return found
 
@@ -275,8 +277,6 @@ class RoleSchemas:
     def _all_roots(self) -> Any:
         if not self.root_fields:
             return None
-        from federation.access.policy import unrestricted
-
         return self.root_fields(unrestricted("admin", self.tables))
 
     def forbidden(

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.model import DUCKDB_TYPES, Relation, Table
-from schema.filters import compile_where, search_condition
 from schema.ordering import compile_order, distinct_columns
-from schema.scope import scope
 from schema.sql import Sql, quote
+from schema.where_sql import compile_where, scope, search_condition
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ def rowset_sql(
     if where != "TRUE":
         conds.append(where)
     if search is not None and search.term.strip():
-        conds.append(search_condition(search.term, search.columns, search.related, alias, sql))
+        related = [(r.name, r.target, cols) for r, cols in search.related]
+        conds.append(search_condition(search.term, search.columns, related, table, alias, sql))
     if partition is not None:
         col_type = DUCKDB_TYPES[table.column(partition.column).type]
         keys = sql.bind(list(partition.keys))

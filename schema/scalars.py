@@ -14,7 +14,7 @@ from typing import Any, NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from schema.errors import UserInputError
+from federation.access.errors import UserInputError
 
 Uuid = NewType("Uuid", str)
 Numeric = NewType("Numeric", float)

@@ -6,7 +6,8 @@ value; identifiers go through `quote()`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from federation.model import Table
@@ -24,6 +25,20 @@ class Sql:
         self.params: dict[str, Any] = {}
         self._prefix = prefix
         self._aliases = 0
+        self._trusting = 0
+
+    @property
+    def trusted(self) -> bool:
+        """True while compiling a role's own row filter (not filtered or projected again)."""
+        return self._trusting > 0
+
+    @contextmanager
+    def trusting(self) -> Iterator[None]:
+        self._trusting += 1
+        try:
+            yield
+        finally:
+            self._trusting -= 1
 
     def alias(self) -> str:
         """A table alias unique within this statement."""

@@ -12,10 +12,6 @@ from dataclasses import dataclass
 
 from federation.model import Relation, Table
 
-#: fields beyond the model's columns and relations: table → names
-EXTRA_FIELDS: dict[str, tuple[str, ...]] = {"assets": ("sources", "provenance", "conflicts")}
-#: `search:` also looks in these columns of a to-one relation: table → (relation, columns)
-SEARCH_RELATED: dict[str, tuple[str, tuple[str, ...]]] = {"assets": ("assigned_to", ("name", "email"))}
 #: root fields over auxiliary tables, visible under these names in `visible`
 AUX_ROOTS = ("sources", "quarantine", "ambiguities")
 
@@ -34,10 +30,7 @@ class View:
         visible: Mapping[str, set[str]] | None,
         allow_aggregations: Mapping[str, bool] | None,
     ) -> View:
-        every: dict[str, frozenset[str]] = {
-            name: frozenset([*t.column_names, *(r.name for r in t.relations), *EXTRA_FIELDS.get(name, ())])
-            for name, t in tables.items()
-        }
+        every: dict[str, frozenset[str]] = {name: frozenset(t.field_names) for name, t in tables.items()}
         if visible is None:
             fields = dict(every)
             fields.update({root: frozenset({"*"}) for root in AUX_ROOTS})
@@ -87,9 +80,10 @@ class View:
             return None
         columns = [c for c in model.search if self.can_read(table, c)]
         related = []
-        if table in SEARCH_RELATED:
-            rel_name, rel_columns = SEARCH_RELATED[table]
-            for relation in self.relations(table):
-                if relation.name == rel_name:
-                    related.append((relation, [c for c in rel_columns if self.can_read(relation.target, c)]))
+        wanted = dict(model.search_related)
+        for relation in self.relations(table):
+            if relation.name in wanted:
+                related.append(
+                    (relation, [c for c in wanted[relation.name] if self.can_read(relation.target, c)])
+                )
         return columns, related

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from connectors.fields import FieldMapping
-    from transforms.context import TransformContext
+from connectors.fields import FieldMapping
+from transforms.context import TransformContext
 
 
 @dataclass

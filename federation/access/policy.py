@@ -1,4 +1,4 @@
-"""The `roles:` section compiled into one `RoleAccess` per role (schema/policy.py).
+"""The `roles:` section compiled into one `RoleAccess` per role: what each role may read and do.
 
 Inheritance is a union: a role reads every field any of its ancestors reads, the rows any of
 them sees (filters ORed; a type granted without a filter is granted whole), aggregates where
@@ -8,12 +8,173 @@ any of them may, and holds every action and root capability they hold.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from federation.config.roles import CAPABILITIES, RoleConfig, json_key_grant, variable_attribute
+import orjson
+
+from federation.access.errors import ForbiddenError
+from federation.access.variables import freeze, substitute
+from federation.config.roles import CAPABILITIES, RoleConfig, json_key_grant
 from federation.model import TABLES, Table
-from schema.policy import RoleAccess, TableAccess, all_fields
+from federation.model.where import FALSE, Node, disjoin, variables_of
+from federation.model.where import parse as parse_where
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    #: readable columns, relations and extras (`id` always)
+    fields: frozenset[str]
+    #: JSON columns readable key by key (`attributes.ram_gb` grants): column → its readable
+    #: top-level keys. A column not here is read whole (if it is in `fields`)
+    json_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: row filter (the `where` tree, with actor variables); None: every row
+    filter: Node | None = None
+    aggregations: bool = False
+    #: aggregations limited to counts (no sum/avg/min/max, no group_by)
+    count_only: bool = False
+    actions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RoleAccess:
+    role: str
+    tables: Mapping[str, TableAccess]
+    capabilities: frozenset[str] = frozenset()
+    #: actor attributes the role's filters read (part of the result cache key)
+    variables: frozenset[str] = frozenset()
+    models: Mapping[str, Table] = field(default_factory=lambda: TABLES)
+
+    # ------------------------------------------------------------------ questions
+    def allowed(self, action: str, table: str | None = None, field: str | None = None) -> bool:
+        """`read` a type or one of its fields, `aggregate` a type, a capability (`quarantine`,
+        `access_log`…), or an action on a type (`checkout`…)."""
+        if table is None:
+            return action in self.capabilities
+        access = self.tables.get(table)
+        if access is None:
+            return False
+        if action == "read":
+            return field is None or field in access.fields
+        if action == "aggregate":
+            return access.aggregations
+        return action in access.actions
+
+    def exposed(self, table: str) -> bool:
+        return table in self.tables
+
+    def can_read(self, table: str, field: str) -> bool:
+        access = self.tables.get(table)
+        return access is not None and field in access.fields
+
+    def ensure_readable(self, table: str, field: str | None = None) -> None:
+        if field is None and not self.exposed(table):
+            raise ForbiddenError(
+                f"type `{table}` is not readable by role `{self.role}`", type=table, role=self.role
+            )
+        if field is not None and not self.can_read(table, field):
+            raise ForbiddenError(
+                f"field `{field}` of `{table}` is not readable by role `{self.role}`",
+                type=table,
+                field=field,
+                role=self.role,
+            )
+
+    # ------------------------------------------------------------------ JSON keys
+    def json_keys(self, table: str, column: str) -> frozenset[str] | None:
+        """The keys of JSON `column` the role may read; None: all of them (or not JSON)."""
+        access = self.tables.get(table)
+        return None if access is None else access.json_keys.get(column)
+
+    def keyed_columns(self) -> dict[str, set[str]]:
+        """table → its JSON columns readable only key by key (never sorted or grouped)."""
+        return {t: set(a.json_keys) for t, a in self.tables.items() if a.json_keys}
+
+    def ensure_json_key(self, table: str, column: str, key: Any) -> None:
+        keys = self.json_keys(table, column)
+        if keys is not None and key not in keys:
+            name = f"{column}.{key}"
+            raise ForbiddenError(
+                f"field `{name}` of `{table}` is not readable by role `{self.role}`",
+                type=table,
+                field=name,
+                role=self.role,
+            )
+
+    def ensure_whole(self, table: str, column: str) -> None:
+        """Sorting, grouping, distinct_on and distinct counts use the whole JSON value, which
+        would reveal keys the role may not read: refused when the role reads only some keys."""
+        keys = self.json_keys(table, column)
+        if keys is not None:
+            raise ForbiddenError(
+                f"field `{column}` of `{table}` is readable by role `{self.role}` only key by key "
+                f"({', '.join(f'{column}.{k}' for k in sorted(keys))}): it cannot be sorted, "
+                "grouped or used by distinct_on or count(columns:)",
+                type=table,
+                field=column,
+                role=self.role,
+            )
+
+    def project(self, table: str, column: str, value: Any) -> Any:
+        """`value` of JSON `column` with only the keys the role may read (a non-object: {})."""
+        keys = self.json_keys(table, column)
+        if keys is None or value is None:
+            return value
+        if isinstance(value, str):  # JSON text not decoded yet
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if k in keys}
+
+    def ensure_aggregate(self, table: str) -> None:
+        if not self.allowed("aggregate", table):
+            raise ForbiddenError(
+                f"aggregations over `{table}` are not allowed for role `{self.role}`",
+                type=table,
+                role=self.role,
+            )
+
+    # ------------------------------------------------------------------ schema
+    def visible(self) -> dict[str, set[str]]:
+        """`build_schema(visible=…)` for this role."""
+        out: dict[str, set[str]] = {t: set(a.fields) for t, a in self.tables.items()}
+        for capability in ("sources", "quarantine", "ambiguities"):
+            if capability in self.capabilities:
+                out[capability] = {"*"}
+        return out
+
+    def aggregations(self) -> dict[str, bool]:
+        return {t: a.aggregations for t, a in self.tables.items()}
+
+    def count_only(self) -> set[str]:
+        return {t for t, a in self.tables.items() if a.aggregations and a.count_only}
+
+    def ensure_statistics(self, table: str) -> None:
+        """Sums, averages, extremes and groups need more than a count-only grant."""
+        self.ensure_aggregate(table)
+        if self.tables[table].count_only:
+            raise ForbiddenError(
+                f"only counts over `{table}` are allowed for role `{self.role}`", type=table, role=self.role
+            )
+
+    # ------------------------------------------------------------------ rows
+    def row_filter(self, table: str, actor: Mapping[str, Any]) -> Node | None:
+        """The table's filter with the actor's values: None (every row) or a tree (FALSE: no
+        row — the table is not exposed, or the filter needs a value the actor lacks)."""
+        access = self.tables.get(table)
+        if access is None:
+            return FALSE
+        if access.filter is None:
+            return None
+        return substitute(access.filter, actor)
+
+    def cache_key(self, actor: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What of the actor a result depends on: the role and the variables its filters read."""
+        return (self.role, *((v, freeze(actor.get(v))) for v in sorted(self.variables)))
+
 
 ADMIN = "admin"
 ANONYMOUS = "anonymous"
@@ -32,7 +193,7 @@ def unrestricted(role: str = ADMIN, tables: Mapping[str, Table] = TABLES) -> Rol
     return RoleAccess(
         role=role,
         tables={
-            name: TableAccess(fields=all_fields(t), aggregations=True, actions=frozenset({"*"}))
+            name: TableAccess(fields=frozenset(t.field_names), aggregations=True, actions=frozenset({"*"}))
             for name, t in tables.items()
         },
         capabilities=frozenset(CAPABILITIES),
@@ -50,15 +211,6 @@ def _ancestors(name: str, roles: Mapping[str, RoleConfig]) -> list[RoleConfig]:
         out.append(current)
         stack.extend(roles[current].inherits)
     return [roles[n] for n in out]
-
-
-def _variables(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        return set().union(*(_variables(v) for v in node.values())) if node else set()
-    if isinstance(node, list):
-        return set().union(*(_variables(v) for v in node)) if node else set()
-    name = variable_attribute(node)
-    return {name} if name else set()
 
 
 def compile_role(
@@ -80,7 +232,7 @@ def compile_role(
         keys: dict[str, set[str]] = {}
         for p in policies:
             if p.columns == "*":
-                fields |= all_fields(model)
+                fields |= set(model.field_names)
                 continue
             for entry in p.columns:
                 grant = json_key_grant(entry)
@@ -91,14 +243,10 @@ def compile_role(
         json_keys = {c: frozenset(k) for c, k in keys.items() if c not in fields}
         fields |= set(json_keys)
         filters = [p.filter for p in policies]
-        row_filter: dict[str, Any] | None
-        if any(f is None for f in filters):
-            row_filter = None
-        elif len(filters) == 1:
-            row_filter = filters[0]
-        else:
-            row_filter = {"_or": filters}
-        variables |= _variables(row_filter)
+        row_filter: Node | None = None
+        if all(f is not None for f in filters):
+            row_filter = disjoin([parse_where(f, table, tables=tables, variables=True) for f in filters])
+            variables |= variables_of(row_filter)
         access[table] = TableAccess(
             fields=frozenset(fields),
             json_keys=json_keys,

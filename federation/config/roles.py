@@ -15,11 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import parse_duration
 from federation.model import TABLES
+from federation.model.where import WhereError
+from federation.model.where import parse as parse_where
 
-#: actor variables in a filter are written X-Actor-<Attribute> (case-insensitive)
-ACTOR_VARIABLE = re.compile(r"^x-actor-([a-z0-9][a-z0-9-]*)$", re.I)
-#: fields beyond the model's columns and relations that a role may be granted on a type
-TYPE_EXTRAS: dict[str, tuple[str, ...]] = {"assets": ("sources", "provenance", "conflicts")}
 #: root capabilities beyond the tables
 CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log")
 #: actions kept for the write path (mutations arrive later)
@@ -31,14 +29,6 @@ JSON_KEY = re.compile(r"^[A-Za-z0-9_]+$")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def variable_attribute(value: Any) -> str | None:
-    """`X-Actor-Email` → `email`; None if `value` is not an actor variable."""
-    if not isinstance(value, str):
-        return None
-    match = ACTOR_VARIABLE.match(value)
-    return match.group(1).lower().replace("-", "_") if match else None
 
 
 class JwtKeyConfig(Strict):
@@ -146,56 +136,15 @@ class RoleConfig(Strict):
 
 
 def type_fields(table: str) -> tuple[str, ...]:
-    t = TABLES[table]
-    return (*t.column_names, *(r.name for r in t.relations), *TYPE_EXTRAS.get(table, ()))
+    return tuple(TABLES[table].field_names)
 
 
 def _filter_problems(exp: Any, table: str, where: str, variables: set[str]) -> list[str]:
-    from schema.inputs import COLUMN_SCALARS, OPERATORS
-
-    if not isinstance(exp, dict):
-        return [f"{where}: expected a mapping in the `where` syntax"]
-    model = TABLES[table]
-    relations = {r.name: r for r in model.relations}
-    problems: list[str] = []
-    for key, value in exp.items():
-        path = f"{where}.{key}"
-        if key in ("_and", "_or"):
-            if not isinstance(value, list):
-                problems.append(f"{path}: expected a list of filters")
-                continue
-            for i, item in enumerate(value):
-                problems += _filter_problems(item, table, f"{path}[{i}]", variables)
-        elif key == "_not":
-            problems += _filter_problems(value, table, path, variables)
-        elif key in model.column_names:
-            prefix = COLUMN_SCALARS[model.column(key).type][0]
-            if not isinstance(value, dict):
-                problems.append(f"{path}: expected operators such as {{_eq: value}}")
-                continue
-            for op, operand in value.items():
-                if op not in OPERATORS[prefix]:
-                    problems.append(
-                        f"{path}.{op}: unknown operator for {prefix}; expected one of "
-                        + ", ".join(OPERATORS[prefix])
-                    )
-                for item in operand if isinstance(operand, list) else [operand]:
-                    name = variable_attribute(item)
-                    if isinstance(item, str) and item.lower().startswith("x-") and name is None:
-                        problems.append(f"{path}.{op}: {item!r} is not an actor variable (X-Actor-<Name>)")
-                    elif name is not None and name not in variables:
-                        problems.append(
-                            f"{path}.{op}: unknown actor variable {item!r}; expected one of "
-                            + ", ".join(f"X-Actor-{v.replace('_', '-').title()}" for v in sorted(variables))
-                        )
-        elif key in relations:
-            problems += _filter_problems(value, relations[key].target, path, variables)
-        else:
-            problems.append(
-                f"{path}: unknown field of {table}; expected _and, _or, _not or one of "
-                + ", ".join([*model.column_names, *relations])
-            )
-    return problems
+    try:
+        parse_where(exp, table, path=where, variables=variables)
+    except WhereError as exc:
+        return exc.problems
+    return []
 
 
 def _json_key_problems(table: str, grant: tuple[str, str], where: str) -> list[str]:

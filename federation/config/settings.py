@@ -21,6 +21,7 @@ from connectors.base import SourceConfig, parse_duration
 from connectors.registry import available_kinds, connector_class
 from federation.config.roles import AuthConfig, RoleConfig, policy_checks
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
+from transforms.registry import TRANSFORMS, compatible, output_type
 
 CONFIG_ENV = "ASSETGRAPH_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -102,15 +103,6 @@ class EntityRules(_Strict):
         return None if value is None else parse_duration(value)
 
 
-DEFAULT_IDENTITY: dict[str, list[list[str]]] = {
-    "assets": [["serial_number"], ["asset_tag"], ["mac_addresses"], ["hostname", "manufacturer"]],
-    "people": [["email"], ["username"]],
-    "locations": [["name"]],
-    "licenses": [["sku"], ["vendor", "product"]],
-    "license_assignments": [["license", "person"]],
-}
-
-
 class ServerConfig(_Strict):
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=1000, ge=1)
@@ -168,7 +160,7 @@ class Config:
     def rules(self, entity: str) -> EntityRules:
         rules = self.settings.reconcile.get(entity) or EntityRules()
         if rules.identity is None:
-            rules = rules.model_copy(update={"identity": DEFAULT_IDENTITY[entity]})
+            rules = rules.model_copy(update={"identity": [list(r) for r in TABLES[entity].identity]})
         return rules
 
     def precedence(self, entity: str, field: str) -> list[str]:
@@ -274,8 +266,6 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
 
 def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
     """Transform names exist and fit the field they fill (checked here, not at first sync)."""
-    from transforms.registry import TRANSFORMS, compatible, output_type
-
     problems = []
     for i, source in enumerate(sources):
         for entity, stream in source.entities.items():

@@ -78,3 +78,11 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
     text = json.dumps({**stamp, "figures": figures}, indent=2, sort_keys=True)
     (folder / MARKER).write_text(text + "\n", encoding="utf-8")
     return folder
+
+
+def prepare_demo(config: Config) -> None:
+    """Write the demo's sources if the config asks for them (the CLI calls this before it
+    syncs or serves; the sync pipeline knows nothing of the demo)."""
+    demo = config.settings.demo
+    if demo is not None and demo.generate:
+        generate_demo(config)

@@ -12,6 +12,7 @@ from federation.model.tables import (
     Reference,
     Relation,
     Table,
+    reconcile_order,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "Reference",
     "Relation",
     "Table",
+    "reconcile_order",
 ]

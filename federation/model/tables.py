@@ -71,6 +71,15 @@ class Table:
     description: str = ""
     #: mapped fields that reconciliation uses for identity but that are not published
     hidden_keys: tuple[str, ...] = field(default=())
+    #: default identity rules, strongest first: records agreeing on every field of a rule are
+    #: one entity (config `entities.<table>.identity` overrides)
+    identity: tuple[tuple[str, ...], ...] = ()
+    #: the order the published table is stored in (pages and zone maps follow it)
+    sort_keys: tuple[str, ...] = ("id",)
+    #: fields beyond columns and relations: where each value came from (assets)
+    extras: tuple[str, ...] = ()
+    #: `search:` also looks in these columns of a to-one relation: (relation, columns)
+    search_related: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -81,6 +90,17 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Everything a role may be granted on the type: columns, relations, extras."""
+        return (*self.column_names, *(r.name for r in self.relations), *self.extras)
+
+    def relation(self, name: str) -> Relation:
+        for relation in self.relations:
+            if relation.name == name:
+                return relation
+        raise KeyError(name)
 
     @property
     def mapped_fields(self) -> tuple[str, ...]:
@@ -130,6 +150,10 @@ ASSETS = Table(
         Reference("assigned_to", "people", ("email", "username")),
     ),
     search=("asset_tag", "serial_number", "hostname", "name", "model"),
+    search_related=(("assigned_to", ("name", "email")),),
+    identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
+    sort_keys=("category", "status", "hostname"),
+    extras=("sources", "provenance", "conflicts"),
 )
 
 PEOPLE = Table(
@@ -150,6 +174,8 @@ PEOPLE = Table(
     ),
     references=(Reference("manager", "people", ("email", "username")),),
     hidden_keys=("username",),
+    identity=(("email",), ("username",)),
+    sort_keys=("email",),
 )
 
 LOCATIONS = Table(
@@ -163,6 +189,8 @@ LOCATIONS = Table(
         _col("country", "string", "ISO 3166-1 alpha-2 where known."),
     ),
     relations=(Relation("assets", "assets", "array", "id", "location_id"),),
+    identity=(("name",),),
+    sort_keys=("name",),
 )
 
 LICENSES = Table(
@@ -179,6 +207,7 @@ LICENSES = Table(
         _col("renewal_date", "date"),
     ),
     relations=(Relation("assignments", "license_assignments", "array", "id", "license_id"),),
+    identity=(("sku",), ("vendor", "product")),
 )
 
 LICENSE_ASSIGNMENTS = Table(
@@ -199,9 +228,31 @@ LICENSE_ASSIGNMENTS = Table(
         Reference("license", "licenses", ("sku", "product")),
         Reference("person", "people", ("email", "username")),
     ),
+    identity=(("license", "person"),),
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS, LICENSES, LICENSE_ASSIGNMENTS)}
+
+
+def reconcile_order(tables: dict[str, Table] = TABLES) -> tuple[str, ...]:
+    """Tables in the order reconciliation resolves them: every table after the tables its
+    references name (a reference to itself, like a person's manager, resolves in place)."""
+    done: list[str] = []
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in done:
+            return
+        if name in trail:
+            raise ValueError(f"reference cycle through {' → '.join((*trail, name))}")
+        for ref in tables[name].references:
+            if ref.target != name:
+                visit(ref.target, (*trail, name))
+        done.append(name)
+
+    for name in tables:
+        visit(name, ())
+    return tuple(done)
+
 
 ASSET_STATUSES = ("ordered", "in_stock", "in_use", "in_repair", "retired", "lost", "disposed")
 EMPLOYMENT_STATUSES = ("active", "terminated", "unknown")

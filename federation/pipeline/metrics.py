@@ -12,8 +12,6 @@ One registry per process: with several uvicorn workers each worker reports its o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -22,9 +20,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
-if TYPE_CHECKING:
-    from federation.pipeline.sync import SourceResult
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -111,16 +106,5 @@ __all__ = [
     "SYNC_FAILURES",
     "SYNC_RUN_FAILURES",
     "SYNC_SECONDS",
-    "observe_sync",
     "render",
 ]
-
-
-def observe_sync(result: SourceResult) -> None:
-    """Record one source's sync in the metrics above."""
-    SOURCE_UP.labels(source=result.source).set(1 if result.ok else 0)
-    SYNC_SECONDS.labels(source=result.source).observe(result.seconds)
-    if result.ok:
-        SOURCE_RECORDS.labels(source=result.source).set(result.records)
-    else:
-        SYNC_FAILURES.labels(source=result.source).inc()

@@ -28,9 +28,9 @@ import duckdb
 import pandas as pd
 
 from federation.config.settings import Config
-from federation.model import TABLES, Table
+from federation.model import TABLES, Table, reconcile_order
 from federation.pipeline.identity import cluster
-from federation.pipeline.store import SORT_KEYS, SourceState, snapshot_table
+from federation.pipeline.store import SourceState, snapshot_table
 
 NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
 
@@ -42,7 +42,6 @@ LATEST_TYPES = {"timestamptz"}
 #: types for which differing values are not conflicts (companions are not either: their
 #: disagreement is their partner's)
 NO_CONFLICT_TYPES = {"string_list", "timestamptz", "jsonb"}
-ORDER = ("locations", "people", "assets", "licenses", "license_assignments")
 
 
 @dataclass
@@ -346,7 +345,7 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
                 select.append(f"NULL AS {_q(c.name)}")
             continue
         select.append(f"m.{_q(c.name)}" if c.name in fields else f"NULL AS {_q(c.name)}")
-    order = ", ".join(SORT_KEYS.get(table.name, ("id",)))
+    order = ", ".join(table.sort_keys)
     con.execute(
         f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT * FROM (SELECT {', '.join(select)} "
         f"FROM merged_{table.name} m {' '.join(joins)}) ORDER BY {order}"
@@ -383,7 +382,7 @@ def reconcile(
         ).fetchall()
     }
     counts = {}
-    for entity in ORDER:
+    for entity in reconcile_order():
         table = TABLES[entity]
         fields = _stack(con, config, table, tables)
         plan = _precedence(config, table, fields, _stale_sources(config, entity, states, now))

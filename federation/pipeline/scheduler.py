@@ -13,11 +13,9 @@ import time
 from datetime import UTC, datetime
 
 from federation.config.settings import Config
-from federation.demo import generate_demo
 from federation.pipeline import metrics
-from federation.pipeline.metrics import observe_sync
 from federation.pipeline.store import SyncLock
-from federation.pipeline.sync import Syncer
+from federation.pipeline.sync import SourceResult, Syncer
 
 log = logging.getLogger("assetgraph.scheduler")
 
@@ -48,7 +46,6 @@ class SyncScheduler(threading.Thread):
                     continue
                 try:
                     if syncer is None:
-                        prepare_demo(self.config)
                         syncer = Syncer(self.config)
                     due = self._due_sources()
                     if due:
@@ -93,7 +90,11 @@ class SyncScheduler(threading.Thread):
         self.first_sync_done.set()
 
 
-def prepare_demo(config: Config) -> None:
-    demo = config.settings.demo
-    if demo is not None and demo.generate:
-        generate_demo(config)
+def observe_sync(result: SourceResult) -> None:
+    """Record one source's sync in the metrics above."""
+    metrics.SOURCE_UP.labels(source=result.source).set(1 if result.ok else 0)
+    metrics.SYNC_SECONDS.labels(source=result.source).observe(result.seconds)
+    if result.ok:
+        metrics.SOURCE_RECORDS.labels(source=result.source).set(result.records)
+    else:
+        metrics.SYNC_FAILURES.labels(source=result.source).inc()

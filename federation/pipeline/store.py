@@ -49,11 +49,6 @@ AUX_TABLES: dict[str, str] = {
 }
 
 #: the order rows are stored in: the common filter keys first (see STACK-NOTES)
-SORT_KEYS: dict[str, tuple[str, ...]] = {
-    "assets": ("category", "status", "hostname"),
-    "people": ("email",),
-    "locations": ("name",),
-}
 
 
 def published_ddl(prefix: str = "") -> list[str]:
@@ -391,7 +386,7 @@ class Publisher:
                 if frame is None or not len(frame):
                     continue
                 con.register("_frame", frame)
-                keys = [k for k in SORT_KEYS.get(name, ()) if k in frame.columns]
+                keys = [k for k in TABLES[name].sort_keys if k in frame.columns] if name in TABLES else []
                 order = f" ORDER BY {', '.join(keys)}" if keys else ""
                 con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame{order}')
                 con.unregister("_frame")

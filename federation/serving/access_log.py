@@ -18,7 +18,9 @@ from typing import Any
 
 import strawberry
 
-from schema.policy import RoleAccess
+from federation.access.errors import UserInputError
+from federation.access.policy import RoleAccess
+from schema.authorize import authorize_capability
 from schema.scalars import Timestamptz
 
 log = logging.getLogger("assetgraph.access")
@@ -174,14 +176,7 @@ def root_fields(access_log: AccessLog) -> Any:
             type: str | None = None,
             since: Timestamptz | None = None,
         ) -> list[AccessLogEntry]:
-            from schema.errors import UserInputError
-            from schema.policy import access_of
-
-            current = access_of(info.context)
-            if current is not None and not current.allowed("access_log"):
-                from schema.errors import ForbiddenError
-
-                raise ForbiddenError(f"`access_log` is not readable by role `{current.role}`")
+            authorize_capability(info.context, info.path.key, "access_log")
             if limit is not None and not 0 <= limit <= MAX_ROWS:
                 raise UserInputError(f"limit must be between 0 and {MAX_ROWS} (got {limit})")
             if offset is not None and offset < 0:

@@ -28,7 +28,7 @@ from federation.pipeline.store import StoreReader
 from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
 from federation.serving.endpoint import GraphQLEndpoint, Security
-from federation.serving.http import ORJSONResponse
+from federation.serving.http import ORJSONResponse, install_extensions
 from schema.roles import RoleSchemas
 
 
@@ -84,7 +84,11 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     return Security(
         authenticator=Authenticator(settings.auth, policy, config.base_dir),
         policy=policy,
-        schemas=RoleSchemas(policy, settings.server, root_fields=access_log_fields(access_log)),
+        schemas=RoleSchemas(
+            policy,
+            install=lambda schema: install_extensions(schema, settings.server),
+            root_fields=access_log_fields(access_log),
+        ),
         access_log=access_log,
     )
 
@@ -94,12 +98,14 @@ def create_app(
     reader: StoreReader,
     schema: strawberry.Schema | None = None,
     *,
+    actor: Callable[[Request], dict[str, Any]] | None = None,
     lifespan: Any = None,
 ) -> Starlette:
     """The serving app. Without `schema`, requests are authenticated and each role gets its
-    own schema (config `auth:` and `roles:`); a given `schema` serves everyone as admin."""
+    own schema (config `auth:` and `roles:`); a given `schema` (tests, benchmarks of the bare
+    serving layer) needs `actor`, who every caller is, and serves it everything."""
     security = make_security(config, reader) if schema is None else None
-    graphql = GraphQLEndpoint(schema, config.settings.server, reader, security=security)
+    graphql = GraphQLEndpoint(schema, config.settings.server, reader, actor, security=security)
     snapshot_age = _snapshot_published_at(reader)
 
     async def healthz(request: Request) -> Response:

@@ -11,11 +11,21 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import uvicorn
+import yaml
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connectors.base import parse_duration
+from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
+from federation.access.policy import compile_policy
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
+from federation.demo import prepare_demo
+from federation.pipeline.scheduler import SyncScheduler
+from federation.pipeline.store import StoreReader, SyncLock
+from federation.pipeline.sync import Syncer
+from federation.serving.app import create_app
 
 err = Console(stderr=True)
 out = Console()
@@ -92,8 +102,6 @@ def _validate(config: Config) -> int:
 
 
 def _known_role(config: Config, role: str) -> bool:
-    from federation.access.policy import compile_policy
-
     auth = config.settings.auth
     policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
     if policy.role(role) is None:
@@ -106,9 +114,6 @@ def _known_role(config: Config, role: str) -> bool:
 
 
 def _token(config: Config, args: argparse.Namespace) -> int:
-    from connectors.base import parse_duration
-    from federation.access.auth import hs256_secret, issue_token
-
     auth = config.settings.auth
     if auth is None or hs256_secret(auth) is None:
         err.print(
@@ -132,10 +137,6 @@ def _token(config: Config, args: argparse.Namespace) -> int:
 
 
 def _apikey_create(config: Config, args: argparse.Namespace) -> int:
-    import yaml
-
-    from federation.access.auth import hash_api_key, new_api_key
-
     if not _known_role(config, args.role):
         return 1
     key_id, key = new_api_key()
@@ -156,10 +157,6 @@ def _apikey_create(config: Config, args: argparse.Namespace) -> int:
 
 
 def _sync(config: Config, names: list[str]) -> int:
-    from federation.pipeline.scheduler import prepare_demo
-    from federation.pipeline.store import SyncLock
-    from federation.pipeline.sync import Syncer
-
     known = {s.name for s in config.sources}
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -224,13 +221,8 @@ def _sync(config: Config, names: list[str]) -> int:
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
-    import uvicorn
-
-    from federation.pipeline.scheduler import SyncScheduler
-    from federation.pipeline.store import StoreReader
-    from federation.serving.app import create_app
-
     logging.getLogger("assetgraph").setLevel(log_level.upper())
+    prepare_demo(config)
     scheduler = SyncScheduler(config)
     scheduler.start()
     reader = StoreReader(config.resolve(config.settings.store.path))

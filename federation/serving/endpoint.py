@@ -28,7 +28,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from federation.access.auth import AuthenticationError, Authenticator
-from federation.access.policy import Policy
+from federation.access.policy import Policy, RoleAccess, unrestricted
 from federation.config.settings import ServerConfig
 from federation.pipeline import metrics
 from federation.pipeline.store import Snapshot, StoreReader
@@ -46,7 +46,6 @@ from federation.serving.http import (
     shape_errors,
 )
 from schema.context import RequestContext
-from schema.policy import AuthorizedContext, RoleAccess
 from schema.roles import RoleSchemas, operation_name, touched_fields
 
 #: threads executing GraphQL (each keeps one DuckDB cursor per snapshot)
@@ -55,11 +54,6 @@ NOT_READY = "no data yet: the first sync has not finished"
 _POST_OPS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _GET_OPS = frozenset({OperationType.QUERY})
 _GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-
-def default_actor(request: Request) -> dict[str, Any]:
-    """Who is asking when the endpoint serves one fixed schema (no `Security`): admin."""
-    return {"role": "admin", "via": "none"}
 
 
 @dataclass
@@ -86,12 +80,12 @@ class GraphQLEndpoint:
         schema: strawberry.Schema | None,
         server: ServerConfig,
         reader: StoreReader,
-        actor: Callable[[Request], dict[str, Any]] = default_actor,
+        actor: Callable[[Request], dict[str, Any]] | None = None,
         *,
         security: Security | None = None,
     ) -> None:
-        if schema is None and security is None:
-            raise ValueError("GraphQLEndpoint needs a schema or a Security")
+        if security is None and (schema is None or actor is None):
+            raise ValueError("GraphQLEndpoint needs a Security, or a schema and who its callers are")
         self.schema = install_extensions(schema, server) if schema is not None else None
         self.server = server
         self.reader = reader
@@ -212,21 +206,23 @@ class GraphQLEndpoint:
     # ------------------------------------------------------------------ security
     def _authenticate(self, request: Request) -> dict[str, Any]:
         if self.security is None:
+            assert self.actor is not None
             return self.actor(request)
         return self.security.authenticator.authenticate(request.headers)
 
     def _access(self, actor: dict[str, Any]) -> RoleAccess | None:
-        if self.security is None:
-            return None
+        if self.security is None:  # one fixed schema: its callers read it all, as told
+            return unrestricted(actor["role"])
         access = self.security.policy.role(actor["role"])
         if access is None:  # the authenticator only lets existing roles through
             raise AuthenticationError(f"role {actor['role']!r} does not exist")
         return access
 
     def _schema_for(self, access: RoleAccess | None) -> strawberry.Schema:
-        if access is None or self.security is None:
+        if self.security is None:
             assert self.schema is not None
             return self.schema
+        assert access is not None
         return self.security.schemas.schema(access)
 
     def _record(self, audit: Audit) -> None:
@@ -273,7 +269,7 @@ class GraphQLEndpoint:
         allowed: frozenset[OperationType],
         request_id: str,
     ) -> dict[str, Any]:
-        ctx = AuthorizedContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
+        ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
         result = self._schema_for(access).execute_sync(
             params.query,
             variable_values=params.variables,
@@ -304,8 +300,8 @@ class GraphQLEndpoint:
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it
-        access = getattr(ctx, "access", None)
-        detailed = access is None or access.allowed("sources")
+        access = ctx.access
+        detailed = access is not None and access.allowed("sources")
         for table in sorted(ctx.touched):
             for name, error, last_success in self._stale_sources(ctx.snapshot).get(table, ()):
                 since = last_success.isoformat() if last_success else "never (no good data)"

@@ -11,14 +11,17 @@ import pytest
 from auth_gateway import demo_sections
 from schema_estate import aid
 
-from federation.access.policy import compile_policy
+from federation.access.policy import RoleAccess, compile_policy
 from federation.config.roles import RoleConfig
 from federation.config.settings import ServerConfig
 from federation.model import TABLES
+from federation.model.where import FALSE
+from federation.model.where import parse as parse_where
 from federation.pipeline.store import StoreReader
+from schema.authorize import strip
 from schema.build import build_schema
+from schema.context import RequestContext
 from schema.plan import plan_object
-from schema.policy import AuthorizedContext, RoleAccess, strip
 from schema.selection import Selected
 from schema.view import View
 
@@ -34,7 +37,7 @@ def full_schema() -> Any:
 def run(store: Path, schema: Any, role: str, query: str, **actor: Any) -> Any:
     access = POLICY.role(role)
     snapshot = StoreReader(store).current()
-    ctx = AuthorizedContext(
+    ctx = RequestContext(
         snapshot=snapshot, server=ServerConfig(), actor={"role": role, **actor}, access=access
     )
     return schema.execute_sync(query, context_value=ctx)
@@ -114,17 +117,27 @@ def test_strip_drops_values_of_hidden_columns() -> None:
             "assigned_to": {"name": "Ann", "manager_id": "p0", "department": "IT"},
         }
     ]
-    ctx = AuthorizedContext(snapshot=None, server=ServerConfig(), actor={"role": "employee"}, access=access)  # type: ignore[arg-type]
+    ctx = RequestContext(snapshot=None, server=ServerConfig(), actor={"role": "employee"}, access=access)  # type: ignore[arg-type]
     strip(ctx, plan, rows)
     assert rows == [{"asset_tag": "AT-1", "assigned_to": {"name": "Ann", "department": "IT"}}]
 
 
-def test_unrestricted_context_is_untouched() -> None:
-    view = View.make(TABLES, None, None)
-    plan = plan_object(view, TABLES["assets"], [Selected("cost", "cost")])
-    rows = [{"cost": 1, "assigned_to_id": "p"}]
-    strip(AuthorizedContext(snapshot=None, server=ServerConfig()), plan, rows)  # type: ignore[arg-type]
-    assert rows == [{"cost": 1, "assigned_to_id": "p"}]
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("{ assets { id } }", id="list"),
+        pytest.param("{ assets_aggregate { aggregate { count } } }", id="aggregate"),
+        pytest.param('{ assets_by_pk(id: "00000000-0000-0000-0000-000000000000") { id } }', id="by-pk"),
+        pytest.param("{ sources { name } }", id="aux-root"),
+    ],
+)
+def test_a_context_without_access_reads_nothing(schema_store: Path, full_schema: Any, query: str) -> None:
+    """Deny by default: no role in the context is a refusal, never 'unrestricted'."""
+    snapshot = StoreReader(schema_store).current()
+    ctx = RequestContext(snapshot=snapshot, server=ServerConfig(), actor={"role": "nobody"}, access=None)  # type: ignore[arg-type]
+    result = full_schema.execute_sync(query, context_value=ctx)
+    assert result.errors, result.data
+    assert result.errors[0].extensions["code"] == "FORBIDDEN"
 
 
 @pytest.mark.parametrize(
@@ -139,11 +152,10 @@ def test_missing_actor_values_only_take_rows_away(actor: dict[str, Any], rows: s
     access: RoleAccess = POLICY.role("employee")  # type: ignore[assignment]
     found = access.row_filter("assets", actor)
     if rows == "catalog":
-        assert found == {"_or": [{"status": {"_eq": "in_stock"}}]}
+        assert found == parse_where({"_or": [{"status": {"_eq": "in_stock"}}]}, "assets")
     else:
-        assert found == {
-            "_or": [{"assigned_to": {"email": {"_eq": "alice@example.com"}}}, {"status": {"_eq": "in_stock"}}]
-        }
+        own = {"assigned_to": {"email": {"_eq": "alice@example.com"}}}
+        assert found == parse_where({"_or": [own, {"status": {"_eq": "in_stock"}}]}, "assets")
 
 
 def test_not_over_a_missing_value_matches_nothing() -> None:
@@ -154,8 +166,10 @@ def test_not_over_a_missing_value_matches_nothing() -> None:
     }
     access = compile_policy(roles).role("r")
     assert access is not None
-    assert access.row_filter("assets", {}) is False
-    assert access.row_filter("assets", {"department": "IT"}) == {"_not": {"department": {"_eq": "IT"}}}
+    assert access.row_filter("assets", {}) == FALSE
+    assert access.row_filter("assets", {"department": "IT"}) == parse_where(
+        {"_not": {"department": {"_eq": "IT"}}}, "assets"
+    )
 
 
 def test_allowed_answers_every_question() -> None:

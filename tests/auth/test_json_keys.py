@@ -25,14 +25,15 @@ from auth_gateway import Gateway, demo_sections
 from schema_estate import aid
 from test_roles import data, forbidden, tags
 
-from federation.access.policy import compile_policy
+from federation.access.policy import RoleAccess, compile_policy
 from federation.config.roles import RoleConfig
 from federation.config.settings import ServerConfig
 from federation.model import TABLES
 from federation.pipeline.store import StoreReader
+from schema.authorize import strip
 from schema.build import build_schema
+from schema.context import RequestContext
 from schema.plan import plan_object
-from schema.policy import AuthorizedContext, RoleAccess, strip
 from schema.selection import Selected
 from schema.view import View
 
@@ -295,7 +296,7 @@ def _policy(extra: dict[str, Any] | None = None) -> Any:
 
 
 def _run(store: Path, policy: Any, role: str, query: str) -> Any:
-    ctx = AuthorizedContext(
+    ctx = RequestContext(
         snapshot=StoreReader(store).current(),
         server=ServerConfig(),
         actor={"role": role},
@@ -413,7 +414,7 @@ def test_strip_projects_values_provenance_and_conflicts() -> None:
         {"id": "b", "attributes": None, "provenance": [], "conflicts": []},
         {"id": "c", "attributes": ["not", "an", "object"], "provenance": [], "conflicts": []},
     ]  # fmt: skip
-    ctx = AuthorizedContext(snapshot=None, server=ServerConfig(), actor={"role": "h"}, access=access)  # type: ignore[arg-type]
+    ctx = RequestContext(snapshot=None, server=ServerConfig(), actor={"role": "h"}, access=access)  # type: ignore[arg-type]
     strip(ctx, plan, rows)
     assert rows[0]["attributes"] == {"ram_gb": 8}
     assert rows[0]["provenance"][0]["value"] == {"ram_gb": 8}

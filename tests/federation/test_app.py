@@ -26,7 +26,7 @@ from federation.serving.app import create_app
 from federation.serving.http import shape_errors
 
 try:
-    from schema.errors import ForbiddenError
+    from federation.access.errors import ForbiddenError
 except ImportError:  # the schema helper has not landed yet
 
     class ForbiddenError(GraphQLError):  # type: ignore[no-redef]
@@ -43,6 +43,11 @@ class CodedError(Exception):
 
 
 SECRET = "password=hunter2"
+
+
+def ADMIN(request: Any) -> dict[str, Any]:
+    """Who every caller of the bare serving layer is in these tests (said, not defaulted)."""
+    return {"role": "admin", "via": "test"}
 
 
 @strawberry.type
@@ -155,7 +160,7 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(store: Path, tmp_path: Path) -> Iterator[httpx.Client]:
-    app = create_app(make_config(tmp_path), StoreReader(store), small_schema())
+    app = create_app(make_config(tmp_path), StoreReader(store), small_schema(), actor=ADMIN)
     with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:
         yield http
 
@@ -223,7 +228,7 @@ def test_graphiql_in_the_browser(client: httpx.Client) -> None:
 
 def test_graphiql_can_be_disabled(store: Path, tmp_path: Path) -> None:
     config = make_config(tmp_path, graphiql=False)
-    app = create_app(config, StoreReader(store), small_schema())
+    app = create_app(config, StoreReader(store), small_schema(), actor=ADMIN)
     with serving(app) as url, httpx.Client(base_url=url) as http:
         assert http.get("/graphql", headers={"accept": "text/html"}).status_code == 404
         assert http.get("/graphql", params={"query": "{ hello }"}).status_code == 200
@@ -417,7 +422,7 @@ def test_errors_are_not_cached(client: httpx.Client) -> None:
 
 
 def test_cache_can_be_disabled(store: Path, tmp_path: Path) -> None:
-    app = create_app(make_config(tmp_path, cache_size=0), StoreReader(store), small_schema())
+    app = create_app(make_config(tmp_path, cache_size=0), StoreReader(store), small_schema(), actor=ADMIN)
     with serving(app) as url, httpx.Client(base_url=url) as http:
         hits = metric(http, "assetgraph_cache_hits_total")
         for _ in range(2):
@@ -430,7 +435,7 @@ def test_cache_can_be_disabled(store: Path, tmp_path: Path) -> None:
 
 def test_health_ready_and_not_ready(tmp_path: Path) -> None:
     root = tmp_path / "empty"
-    app = create_app(make_config(tmp_path), StoreReader(root), small_schema())
+    app = create_app(make_config(tmp_path), StoreReader(root), small_schema(), actor=ADMIN)
     with serving(app) as url, httpx.Client(base_url=url) as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         response = http.get("/readyz")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from federation.config.settings import Config, load_config
-from federation.pipeline.scheduler import prepare_demo
+from federation.demo import prepare_demo
 from federation.pipeline.store import StoreReader, SyncLock
 from federation.pipeline.sync import Syncer
 from federation.serving.cli import main

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from federation.access.policy import unrestricted
 from federation.config.settings import ServerConfig
 from federation.pipeline.store import Publisher, StoreReader
 from schema.build import build_schema
@@ -525,12 +526,15 @@ class Runner:
         self.reader = StoreReader(root)
         self.schema = schema
         self.server = server or ServerConfig()
+        self.access = unrestricted()
         self.ctx: RequestContext | None = None
 
     def context(self) -> RequestContext:
         snapshot = self.reader.current()
         assert snapshot is not None
-        return RequestContext(snapshot=snapshot, server=self.server)
+        return RequestContext(
+            snapshot=snapshot, server=self.server, actor={"role": "admin"}, access=self.access
+        )
 
     def result(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         self.ctx = self.context()

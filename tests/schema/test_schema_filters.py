@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from schema_estate import aid, lid, pid
 
+from federation.access.policy import unrestricted
 from federation.model import Column, Table
 from schema.build import build_schema
 
@@ -210,6 +211,7 @@ BOOL_TABLE = Table(
 def test_boolean_and_int_comparisons(run: Any, exp: str, expected: list[str]) -> None:
     """The model has no boolean or int column yet: a table over `source_status` has both (the
     aux root fields are left out: their type `source_status` would clash with the table's)."""
+    run.access = unrestricted(tables={"source_status": BOOL_TABLE})
     run.schema = build_schema(
         {"source_status": BOOL_TABLE}, {"source_status": {"name", "stale", "record_count"}}
     )

@@ -27,3 +27,12 @@ class ForbiddenError(GraphQLError):
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message, extensions={"code": self.code, **extra})
+
+
+class QueryTooComplexError(GraphQLError):
+    """The request asks for more than the server's limits allow (depth, rows, time)."""
+
+    code = "QUERY_TOO_COMPLEX"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, **extra})
