@@ -1,20 +1,17 @@
-"""The door: every root field passes `authorize()` before anything is read, and every loaded
-row passes `strip()` before it leaves a resolver.
+"""The door: every root field passes `authorize()` before anything is read.
 
 `authorize(ctx, plan, args)` refuses (FORBIDDEN, naming the field) a plan or arguments that
 read, filter, sort, group or aggregate on a field the actor's role may not read; a context
 without an access is refused outright (deny by default). The row filters themselves are
-applied at every table reference by `schema.where_sql.scope()`. `strip()` drops from loaded
-rows every column the role may not read (join keys loaded for a relationship) and projects
-JSON columns read key by key: no value leaves a resolver unless the role may read it.
+applied at every table reference by `schema.where_sql.scope()`, JSON columns read key by key
+are projected in SQL (`json_view`), and the compiler checks every column it emits against
+the role once more (schema/compile.py): no value leaves unless the role may read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-import orjson
 
 from federation.access.errors import ForbiddenError
 from federation.access.policy import RoleAccess
@@ -36,6 +33,11 @@ def authorize_capability(ctx: RequestContext, root: str, capability: str) -> Non
     access = require_access(ctx, root)
     if not access.allowed(capability):
         raise ForbiddenError(f"`{root}` is not readable by role `{access.role}`", role=access.role)
+    ctx.authorized.add(root)
+
+
+def authorize_nothing(ctx: RequestContext, root: str) -> None:
+    """The door for a root field that reads nothing at all (`no_access`'s fixed message)."""
     ctx.authorized.add(root)
 
 
@@ -132,55 +134,3 @@ def _guard_order(access: RoleAccess, table: Table, item: Any) -> None:
             target = access.models[relations[key].target]
             access.ensure_readable(target.name)
             _guard_order(access, target, value)
-
-
-def strip(ctx: RequestContext, plan: Any, rows: Iterable[dict[str, Any]] | dict[str, Any] | None) -> None:
-    """Drop, from loaded rows, every column the actor may not read (join keys loaded for a
-    relationship, say), at every level of the plan."""
-    access = ctx.access
-    if access is None or rows is None:
-        return
-
-    if isinstance(plan, AggregatePlan):
-        if isinstance(rows, dict) and plan.nodes is not None:
-            strip(ctx, plan.nodes, rows.get("nodes"))
-        return
-    table = plan.table
-    keyed = access.tables[table.name].json_keys if table.name in access.tables else {}
-    for row in [rows] if isinstance(rows, dict) else rows:
-        for key in [k for k in row if k in table.column_names or k == "_key"]:
-            if key == "_key" or not access.can_read(table.name, key):
-                del row[key]
-            elif key in keyed:
-                row[key] = access.project(table.name, key, row[key])
-        if keyed:
-            _strip_json_history(access, table.name, row)
-        for name, sub in plan.objects.items():
-            strip(ctx, sub, row.get(name))
-        for key, (_, _, sub) in plan.arrays.items():
-            strip(ctx, sub, row.get("@" + key))
-        for key, (_, _, agg) in plan.aggregates.items():
-            strip(ctx, agg, row.get("@" + key))
-
-
-def _strip_json_history(access: RoleAccess, table: str, row: dict[str, Any]) -> None:
-    """Provenance and conflicts of a JSON column read key by key carry only readable keys;
-    a conflict whose sources agree on those keys is no conflict for the role (it would show
-    that they differ on keys it may not read)."""
-    keyed = access.tables[table].json_keys
-    for item in row.get("provenance") or []:
-        if item.get("field") in keyed:
-            item["value"] = access.project(table, item["field"], item["value"])
-    conflicts = row.get("conflicts")
-    if not conflicts:
-        return
-    kept = []
-    for conflict in conflicts:
-        if conflict.get("field") in keyed:
-            for value in conflict["values"]:
-                value["value"] = access.project(table, conflict["field"], value["value"])
-            distinct = {orjson.dumps(v["value"], option=orjson.OPT_SORT_KEYS) for v in conflict["values"]}
-            if len(distinct) < 2:
-                continue
-        kept.append(conflict)
-    row["conflicts"] = kept

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import strawberry
 
-from schema.authorize import authorize_capability
-from schema.fetch import Limits
+from schema.execute import ROOT, Root
 from schema.scalars import Jsonb, Timestamptz
-from schema.sql import Sql
 from schema.view import View
-from schema.where_sql import scope
 
 
 @strawberry.type(name="asset_source", description="A source record merged into the asset.")
@@ -78,60 +74,25 @@ class Ambiguity:
     reason: str | None
 
 
-def _select(
-    info: Any,
-    view: View,
-    table: str,
-    columns: list[str],
-    filters: dict[str, Any],
-    order: str,
-    limits: Limits | None = None,
-    *,
-    capability: str,
-) -> list[dict[str, Any]]:
-    ctx = info.context
-    authorize_capability(ctx, info.path.key, capability)
-    sql = Sql(ctx, view.tables)
-    alias = sql.alias()
-    from_sql, scope_sql = scope(table, alias, sql)
-    conds = [scope_sql] + [
-        f"{alias}.{column} = {sql.bind(value)}" for column, value in filters.items() if value is not None
-    ]
-    text = f"SELECT {', '.join(columns)} FROM {from_sql} WHERE {' AND '.join(conds)} ORDER BY {order}"
-    if limits is not None:
-        if limits.fetch is not None:
-            text += f" LIMIT {int(limits.fetch)}"
-        if limits.offset:
-            text += f" OFFSET {int(limits.offset)}"
-    names, found = sql.run(text)
-    rows = [dict(zip(names, r, strict=True)) for r in found]
-    if limits is not None and limits.cut and limits.limit is not None and len(rows) > limits.limit:
-        del rows[limits.limit :]
-        limits.warn(ctx, table)
-    return rows
+def _compiled(info: strawberry.Info) -> Any:
+    raise RuntimeError("compiled root fields are answered by schema.execute.CompiledExecution")
 
 
 def root_fields(view: View) -> dict[str, Any]:
-    """The auxiliary root fields this view may use, as strawberry fields."""
+    """The auxiliary root fields this view may use, as strawberry fields (answered by the
+    compiled path through the door: schema.execute)."""
     fields: dict[str, Any] = {}
 
     if "sources" in view.fields:
 
         def sources(info: strawberry.Info) -> list[SourceStatus]:
-            columns = [
-                "name",
-                "kind",
-                "status",
-                "last_sync_at",
-                "last_success_at",
-                "record_count",
-                "stale",
-                "error",
-            ]
-            return _select(info, view, "source_status", columns, {}, "name", capability="sources")  # type: ignore[return-value]
+            return _compiled(info)
 
         fields["sources"] = strawberry.field(
-            resolver=sources, name="sources", description="Sync state of every source."
+            resolver=sources,
+            name="sources",
+            description="Sync state of every source.",
+            metadata={ROOT: Root("aux", "sources", view)},
         )
 
     if "quarantine" in view.fields:
@@ -142,26 +103,13 @@ def root_fields(view: View) -> dict[str, Any]:
             limit: int | None = None,
             offset: int | None = None,
         ) -> list[QuarantineRecord]:
-            ctx = info.context
-            limits = Limits(ctx, {"limit": limit, "offset": offset}, default=ctx.server.default_limit)
-            columns = ["source", "entity", "record_id", "reason", "raw", "quarantined_at"]
-            rows = _select(
-                info,
-                view,
-                "quarantine",
-                columns,
-                {"source": source},
-                "quarantined_at DESC, source, record_id",
-                limits,
-                capability="quarantine",
-            )
-            for row in rows:
-                if isinstance(row["raw"], str):
-                    row["raw"] = orjson.loads(row["raw"])
-            return rows  # type: ignore[return-value]
+            return _compiled(info)
 
         fields["quarantine"] = strawberry.field(
-            resolver=quarantine, name="quarantine", description="Records that could not be loaded."
+            resolver=quarantine,
+            name="quarantine",
+            description="Records that could not be loaded.",
+            metadata={ROOT: Root("aux", "quarantine", view)},
         )
 
     if "ambiguities" in view.fields:
@@ -173,23 +121,12 @@ def root_fields(view: View) -> dict[str, Any]:
             limit: int | None = None,
             offset: int | None = None,
         ) -> list[Ambiguity]:
-            ctx = info.context
-            limits = Limits(ctx, {"limit": limit, "offset": offset}, default=ctx.server.default_limit)
-            columns = ["entity", "source", "record_id", "rule", "candidate_ids", "reason"]
-            return _select(
-                info,
-                view,
-                "ambiguities",
-                columns,  # type: ignore[return-value]
-                {"entity": entity, "source": source},
-                "entity, source, record_id",
-                limits,
-                capability="ambiguities",
-            )
+            return _compiled(info)
 
         fields["ambiguities"] = strawberry.field(
             resolver=ambiguities,
             name="ambiguities",
             description="Records that matched more than one entity.",
+            metadata={ROOT: Root("aux", "ambiguities", view)},
         )
     return fields

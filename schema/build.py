@@ -16,14 +16,10 @@ from strawberry.schema.config import StrawberryConfig
 
 from federation.model import TABLES, Table
 from schema import auxiliary
-from schema.authorize import authorize, strip
+from schema.execute import ROOT, CompiledExecution, Root
 from schema.explain import ExplainErrors
-from schema.fetch import Limits, load_rows, run_aggregate
 from schema.inputs import COLUMN_SCALARS, TableInputs
-from schema.plan import ObjectPlan, plan_aggregate, plan_object, prepared_args
-from schema.rowsets import Search
 from schema.scalars import SCALAR_MAP, Jsonb, Numeric, Uuid
-from schema.selection import root_selection
 from schema.view import View
 
 UNSET: Any = strawberry.UNSET
@@ -53,23 +49,6 @@ def _new(name: str) -> type:
 def _add(cls: type, name: str, type_: Any, description: str | None = None) -> None:
     cls.__annotations__[name] = type_
     setattr(cls, name, strawberry.field(name=name, description=description or None))
-
-
-def _search(ctx: Any, view: View, table: Table, args: dict[str, Any]) -> Search | None:
-    term = args.get("search")
-    spec = view.search(table.name)
-    if not term or spec is None:
-        return None
-    columns, related = spec
-    access = ctx.access
-    if access is not None:  # never match on a column the actor may not read
-        columns = [c for c in columns if access.can_read(table.name, c)]
-        related = [
-            (r, [c for c in cs if access.can_read(r.target, c)])
-            for r, cs in related
-            if access.can_read(table.name, r.name)
-        ]
-    return Search(term, columns, related)
 
 
 class _TableTypes:
@@ -243,62 +222,25 @@ def _fill_aggregates(types: _TableTypes) -> None:
     strawberry.type(agg, name=f"{name}_aggregate", description=f'aggregated selection of "{name}"')
 
 
+def _compiled(info: strawberry.Info) -> Any:
+    raise RuntimeError("compiled root fields are answered by schema.execute.CompiledExecution")
+
+
 def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
     table = types.table
     name = table.name
     searchable = view.search(name) is not None
-
-    def list_rows(info: strawberry.Info) -> Any:
-        sel = root_selection(info)
-        ctx = info.context
-        plan = plan_object(view, table, sel.fields)
-        args = prepared_args(view, table, sel.args)
-        authorize(ctx, plan, args, sel.key)
-        limits = Limits(ctx, args, default=ctx.server.default_limit)
-        rows = load_rows(
-            ctx,
-            view,
-            plan,
-            args,
-            limits=limits,
-            where=sel.key,
-            search=_search(ctx, view, table, args),
-        )
-        strip(ctx, plan, rows)
-        return rows
-
-    def aggregate(info: strawberry.Info) -> Any:
-        sel = root_selection(info)
-        plan = plan_aggregate(view, table, sel.fields)
-        args = prepared_args(view, table, sel.args)
-        authorize(info.context, plan, args, sel.key)
-        results = run_aggregate(
-            info.context,
-            view,
-            plan,
-            args,
-            where=sel.key,
-            search=_search(info.context, view, table, args),
-        )
-        strip(info.context, plan, results[None])
-        return results[None]
-
     object_type = types.object
 
     def by_pk(info: strawberry.Info, id: Uuid) -> object_type | None:
-        sel = root_selection(info)
-        plan: ObjectPlan = plan_object(view, table, sel.fields)
-        authorize(info.context, plan, None, sel.key)
-        args = prepared_args(view, table, {"where": {"id": {"_eq": sel.args["id"]}}})
-        rows = load_rows(info.context, view, plan, args, limits=None, where=sel.key, ordered=False)
-        strip(info.context, plan, rows)
-        return rows[0] if rows else None
+        return _compiled(info)
 
     fields: dict[str, Any] = {
         name: strawberry.field(
             name=name,
-            resolver=_list_args_resolver(types.inputs, list[object_type], list_rows, search=searchable),
+            resolver=_list_args_resolver(types.inputs, list[object_type], _compiled, search=searchable),
             description=f'fetch data from the table: "{name}"',
+            metadata={ROOT: Root("list", name, view)},
         ),
     }
     if "id" in table.column_names:
@@ -306,12 +248,14 @@ def _root_fields(view: View, types: _TableTypes) -> dict[str, Any]:
             name=f"{name}_by_pk",
             resolver=by_pk,
             description=f'fetch data from the table: "{name}" using primary key columns',
+            metadata={ROOT: Root("by_pk", name, view)},
         )
     if view.aggregates(name):
         fields[f"{name}_aggregate"] = strawberry.field(
             name=f"{name}_aggregate",
-            resolver=_list_args_resolver(types.inputs, types.aggregate, aggregate, search=searchable),
+            resolver=_list_args_resolver(types.inputs, types.aggregate, _compiled, search=searchable),
             description=f'fetch aggregated fields from the table: "{name}"',
+            metadata={ROOT: Root("aggregate", name, view)},
         )
     return fields
 
@@ -367,6 +311,7 @@ def build_schema(
         query=query,
         extensions=[ExplainErrors, *extensions],
         config=StrawberryConfig(auto_camel_case=False, default_resolver=_read, scalar_map=SCALAR_MAP),
+        execution_context_class=CompiledExecution,
     )
 
 

@@ -26,6 +26,8 @@ class RequestContext:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     #: root fields (response keys) that passed `authorize`
     authorized: set[str] = field(default_factory=set)
+    #: objects the compiled root fields returned (the access log's row count)
+    rows: int = 0
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

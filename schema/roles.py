@@ -41,7 +41,7 @@ from graphql import (
 from federation.access.errors import ForbiddenError
 from federation.access.policy import Policy, RoleAccess, unrestricted
 from federation.model import TABLES, Table
-from schema.authorize import authorize_capability
+from schema.authorize import authorize_nothing
 from schema.build import build_schema
 
 _STATS = ("sum", "avg", "min", "max")
@@ -49,9 +49,9 @@ _ROOT = "query_root"
 
 
 def _no_access(info: strawberry.Info) -> str:
-    # GraphQL needs one root field; like every root field it passes the door, which refuses
-    authorize_capability(info.context, info.path.key, "no_access")
-    return "unreachable: no role holds the no_access capability"
+    # GraphQL needs one root field; like every root field it passes the door (it reads nothing)
+    authorize_nothing(info.context, info.path.key)
+    return "this role reads nothing: send a token or an API key"
 
 
 _NO_ACCESS = strawberry.field(

@@ -32,11 +32,17 @@ class Selected:
     key: str
     args: dict[str, Any] = field(default_factory=dict)
     fields: list[Selected] = field(default_factory=list)
+    #: the GraphQL name of the field's (named) output type: what `__typename` answers below it
+    type_name: str = ""
 
 
 def root_selection(info: Any) -> Selected:
     """The selection of the field being resolved (`info`: strawberry's Info)."""
-    raw: GraphQLResolveInfo = info._raw_info
+    return select(info._raw_info)
+
+
+def select(raw: GraphQLResolveInfo) -> Selected:
+    """The selection of the field `raw` (graphql-core's resolve info) resolves."""
     variables = raw.variable_values
     if isinstance(variables, dict):  # strawberry passes the coerced dict only
         variables = VariableValues(sources={}, coerced=variables)
@@ -46,7 +52,7 @@ def root_selection(info: Any) -> Selected:
     args = get_argument_values(field_def, node, raw.variable_values)
     named = get_named_type(field_def.type)
     children = _children(raw, named, raw.field_nodes) if isinstance(named, GraphQLObjectType) else []
-    return Selected(raw.field_name, raw.path.key, args, children)  # type: ignore[arg-type]
+    return Selected(raw.field_name, raw.path.key, args, children, named.name)  # type: ignore[arg-type]
 
 
 def _included(node: Any, variables: VariableValues) -> bool:
@@ -68,11 +74,11 @@ def _children(raw: GraphQLResolveInfo, parent: GraphQLObjectType, nodes: list[Fi
                 continue
             if isinstance(sel, FieldNode):
                 name = sel.name.value
-                if name.startswith("__"):
+                if name.startswith("__") and name != "__typename":
                     continue
                 key = sel.alias.value if sel.alias else name
                 grouped.setdefault(key, (name, []))[1].append(sel)
-            elif isinstance(sel, InlineFragmentNode):
+            elif isinstance(sel, InlineFragmentNode):  # one possible type per field here
                 visit(sel.selection_set)
             elif isinstance(sel, FragmentSpreadNode):
                 fragment = raw.fragments.get(sel.name.value)
@@ -83,9 +89,12 @@ def _children(raw: GraphQLResolveInfo, parent: GraphQLObjectType, nodes: list[Fi
         visit(node.selection_set)
     out = []
     for key, (name, field_nodes) in grouped.items():
+        if name == "__typename":
+            out.append(Selected(name, key, type_name=parent.name))
+            continue
         field_def = parent.fields[name]
         args = get_argument_values(field_def, field_nodes[0], raw.variable_values) if field_def.args else {}
         named = get_named_type(field_def.type)
         children = _children(raw, named, field_nodes) if isinstance(named, GraphQLObjectType) else []
-        out.append(Selected(name, key, args, children))
+        out.append(Selected(name, key, args, children, named.name))
     return out

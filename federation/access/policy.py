@@ -86,6 +86,11 @@ class RoleAccess:
         access = self.tables.get(table)
         return None if access is None else access.json_keys.get(column)
 
+    def keyed_of(self, table: str) -> frozenset[str]:
+        """JSON columns of `table` the role reads only key by key."""
+        access = self.tables.get(table)
+        return frozenset(access.json_keys) if access is not None else frozenset()
+
     def keyed_columns(self) -> dict[str, set[str]]:
         """table → its JSON columns readable only key by key (never sorted or grouped)."""
         return {t: set(a.json_keys) for t, a in self.tables.items() if a.json_keys}

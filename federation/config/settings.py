@@ -109,6 +109,10 @@ class ServerConfig(_Strict):
     max_depth: int = Field(default=8, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=10)
+    #: objects one root field may return, estimated from its limits before it runs
+    max_rows: int = Field(default=250_000, ge=1)
+    #: seconds one root field's statement may run before it is interrupted (0: no deadline)
+    deadline_seconds: float = Field(default=10.0, ge=0)
     #: cached GraphQL results (keyed by query, variables and snapshot)
     cache_size: int = Field(default=512, ge=0)
     graphiql: bool = True

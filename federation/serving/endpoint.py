@@ -184,7 +184,7 @@ class GraphQLEndpoint:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
-            body = await anyio.to_thread.run_sync(
+            body, rows = await anyio.to_thread.run_sync(
                 self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
             )
         except InvalidOperationTypeError:
@@ -194,7 +194,7 @@ class GraphQLEndpoint:
         for code in iter_codes(body):
             metrics.ERRORS.labels(code=code).inc()
         content = dumps(body)
-        audit.rows = count_rows(body.get("data"))
+        audit.rows = rows
         if "errors" in body:
             audit.outcome = next(iter_codes(body), "INTERNAL")
             return 200, "error", Response(content)
@@ -268,7 +268,7 @@ class GraphQLEndpoint:
         access: RoleAccess | None,
         allowed: frozenset[OperationType],
         request_id: str,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], int]:
         ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
         result = self._schema_for(access).execute_sync(
             params.query,
@@ -296,7 +296,7 @@ class GraphQLEndpoint:
             extensions["warnings"] = ctx.warnings
         if extensions:
             body["extensions"] = extensions
-        return body
+        return body, ctx.rows
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it
@@ -365,23 +365,6 @@ class Audit:
     rows: int = 0
     outcome: str = "INTERNAL"
     duration_ms: float = 0.0
-
-
-def count_rows(data: Any) -> int:
-    """Objects returned inside lists at any depth: list rows, `nodes`, groups, array
-    relationships (to-one objects and `_by_pk` results are not counted)."""
-    if not isinstance(data, dict):
-        return 0
-    total = 0
-    stack: list[Any] = list(data.values())
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            total += sum(1 for item in node if isinstance(item, dict))
-            stack.extend(item for item in node if isinstance(item, dict | list))
-        elif isinstance(node, dict):
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-    return total
 
 
 def _media_type(request: Request) -> str:

@@ -11,6 +11,7 @@ import pytest
 from auth_gateway import demo_sections
 from schema_estate import aid
 
+from federation.access.errors import ForbiddenError
 from federation.access.policy import RoleAccess, compile_policy
 from federation.config.roles import RoleConfig
 from federation.config.settings import ServerConfig
@@ -18,10 +19,10 @@ from federation.model import TABLES
 from federation.model.where import FALSE
 from federation.model.where import parse as parse_where
 from federation.pipeline.store import StoreReader
-from schema.authorize import strip
 from schema.build import build_schema
+from schema.compile import Compiler
 from schema.context import RequestContext
-from schema.plan import plan_object
+from schema.execute import decoded
 from schema.selection import Selected
 from schema.view import View
 
@@ -40,7 +41,7 @@ def run(store: Path, schema: Any, role: str, query: str, **actor: Any) -> Any:
     ctx = RequestContext(
         snapshot=snapshot, server=ServerConfig(), actor={"role": role, **actor}, access=access
     )
-    return schema.execute_sync(query, context_value=ctx)
+    return decoded(schema.execute_sync(query, context_value=ctx))
 
 
 @pytest.mark.parametrize(
@@ -98,28 +99,23 @@ def test_search_under_a_too_wide_schema_ignores_hidden_columns(schema_store: Pat
     assert result.data == {"assets": []}
 
 
-def test_strip_drops_values_of_hidden_columns() -> None:
-    access: RoleAccess = POLICY.role("employee")  # type: ignore[assignment]
-    view = View.make(TABLES, None, None)
-    selected = [
-        Selected("asset_tag", "asset_tag"),
-        Selected("assigned_to", "assigned_to", {}, [Selected("name", "name")]),
-    ]
-    plan = plan_object(view, TABLES["assets"], selected)
-    plan.columns |= {"cost", "serial_number"}  # as if a wider schema had planned them
-    rows = [
-        {
-            "asset_tag": "AT-1",
-            "cost": 10,
-            "serial_number": "S",
-            "assigned_to_id": "p1",
-            "_key": "k",
-            "assigned_to": {"name": "Ann", "manager_id": "p0", "department": "IT"},
-        }
-    ]
-    ctx = RequestContext(snapshot=None, server=ServerConfig(), actor={"role": "employee"}, access=access)  # type: ignore[arg-type]
-    strip(ctx, plan, rows)
-    assert rows == [{"asset_tag": "AT-1", "assigned_to": {"name": "Ann", "department": "IT"}}]
+def test_the_compiler_emits_no_column_the_role_cannot_read(schema_store: Path) -> None:
+    """Defence in depth: even a selection that skipped the door cannot make the compiler
+    read a column the role may not read."""
+    ctx = RequestContext(
+        snapshot=StoreReader(schema_store).current(),  # type: ignore[arg-type]
+        server=ServerConfig(),
+        actor={"role": "employee", "email": "alice@example.com"},
+        access=POLICY.role("employee"),
+    )
+    compiler = Compiler(ctx, View.make(TABLES, None, None))  # a view wider than the role's
+    rows = compiler.rows(TABLES["assets"], {}, ["cost"], limit=1, offset=0)
+    with pytest.raises(ForbiddenError, match="`cost` of `assets`"):
+        compiler.object_fields(TABLES["assets"], [Selected("cost", "cost")], rows, 1, "assets")
+    people = compiler.rows(TABLES["people"], {}, [], limit=1, offset=0)
+    nested = [Selected("assets", "assets", {}, [Selected("id", "id")])]
+    with pytest.raises(ForbiddenError, match="`assets` of `people`"):
+        compiler.object_fields(TABLES["people"], nested, people, 1, "people")
 
 
 @pytest.mark.parametrize(

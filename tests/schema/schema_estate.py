@@ -32,6 +32,7 @@ from federation.config.settings import ServerConfig
 from federation.pipeline.store import Publisher, StoreReader
 from schema.build import build_schema
 from schema.context import RequestContext
+from schema.execute import decoded
 
 
 def aid(n: int) -> str:
@@ -538,7 +539,7 @@ class Runner:
 
     def result(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         self.ctx = self.context()
-        return self.schema.execute_sync(query, variables, context_value=self.ctx)
+        return decoded(self.schema.execute_sync(query, variables, context_value=self.ctx))
 
     def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         result = self.result(query, variables)

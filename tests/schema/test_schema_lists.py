@@ -9,6 +9,7 @@ import pytest
 from schema_estate import Runner, aid
 
 from federation.config.settings import ServerConfig
+from federation.pipeline.store import Snapshot
 
 
 def numbers(rows: list[dict[str, Any]]) -> list[int]:
@@ -252,23 +253,30 @@ def test_array_relation_aliases_with_different_arguments(run: Any) -> None:
     assert numbers(dc1["vms"]) == [19, 20]
 
 
-def test_relations_load_in_one_query_per_level(run: Any) -> None:
-    """No N+1: 20 assets with two to-one relations and a nested one take four statements."""
-    import schema.sql
+class _CountingCursor:
+    def __init__(self, cursor: Any, calls: list[str]) -> None:
+        self._cursor, self._calls = cursor, calls
 
+    def execute(self, text: str, params: Any = None) -> Any:
+        self._calls.append(text)
+        return self._cursor.execute(text, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+def test_one_statement_per_root_field(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No N+1, and no statement per level either: each root field — with its to-one,
+    nested and aggregated relationships — is one SQL statement."""
     calls: list[str] = []
-    original = schema.sql.Sql.run
-
-    def counting(self: Any, text: str) -> Any:
-        calls.append(text)
-        return original(self, text)
-
-    schema.sql.Sql.run = counting  # type: ignore[method-assign]
-    try:
-        run.data("{ assets { id location { name } assigned_to { name manager { name } } } }")
-    finally:
-        schema.sql.Sql.run = original  # type: ignore[method-assign]
-    assert len(calls) == 4
+    original = Snapshot.cursor
+    monkeypatch.setattr(Snapshot, "cursor", lambda self: _CountingCursor(original(self), calls))
+    data = run.data(
+        "{ assets { id location { name } assigned_to { name manager { name } } } "
+        "  locations { name assets(limit: 2) { id } assets_aggregate { aggregate { count } } } }"
+    )
+    assert len(data["assets"]) == 20
+    assert len(calls) == 2
     assert run.ctx.touched == {"assets", "locations", "people"}
 
 
