@@ -63,64 +63,30 @@ TRANSFORM_TYPES: dict[str, ColumnType] = {
 #: normalisers that take the `currency_column` cells as a fourth argument
 CURRENCY_AWARE = frozenset({"money"})
 
-#: entity → field → normaliser used when the mapping names none (fields not listed: `text`)
-DEFAULT_TRANSFORMS: dict[str, dict[str, str]] = {
-    "assets": {
-        "asset_tag": "asset_tag",
-        "serial_number": "serial",
-        "hostname": "hostname",
-        "name": "text",
-        "category": "category",
-        "manufacturer": "manufacturer",
-        "model": "text",
-        "status": "asset_status",
-        "department": "text",
-        "purchase_date": "date",
-        "warranty_end": "date",
-        "cost": "money",
-        "cost_currency": "upper",
-        "mac_addresses": "mac_list",
-        "ip_addresses": "ip_list",
-        "os": "text",
-        "last_seen": "timestamp",
-        "attributes": "json",
-        "location": "text",
-        "assigned_to": "person_key",
-    },
-    "people": {
-        "email": "email",
-        "username": "person_key",
-        "name": "text",
-        "department": "text",
-        "employment_status": "employment_status",
-        "manager": "person_key",
-    },
-    "locations": {
-        "name": "text",
-        "site": "text",
-        "city": "text",
-        "country": "country",
-    },
-    "licenses": {
-        "vendor": "manufacturer",
-        "product": "text",
-        "sku": "upper",
-        "seats_purchased": "int",
-        "seats_assigned": "int",
-        "cost_per_seat": "money",
-        "renewal_date": "date",
-    },
-    "license_assignments": {
-        "license": "upper",
-        "person": "person_key",
-        "assigned_at": "timestamp",
-        "last_used": "timestamp",
-    },
+#: the normaliser of a mapped field whose table names none for it, by the field's type
+TYPE_DEFAULTS: dict[str, str] = {
+    "string": "text",
+    "uuid": "text",
+    "int": "int",
+    "numeric": "number",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamptz": "timestamp",
+    "jsonb": "json",
+    "string_list": "text",
 }
 
 
 def default_transform(entity: str, field: str) -> str:
-    return DEFAULT_TRANSFORMS.get(entity, {}).get(field, "text")
+    """The normaliser a mapped field gets when its mapping names none: the model's
+    (`Table.normalisers`), else its type's."""
+    named = dict(TABLES[entity].normalisers).get(field) if entity in TABLES else None
+    if named is not None:
+        return named
+    try:
+        return TYPE_DEFAULTS[output_type(entity, field)]
+    except KeyError:
+        return "text"
 
 
 def output_type(entity: str, field: str) -> ColumnType:

@@ -80,6 +80,9 @@ class Table:
     extras: tuple[str, ...] = ()
     #: `search:` also looks in these columns of a to-one relation: (relation, columns)
     search_related: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: (field, normaliser) for mapped fields whose default normaliser is not their type's
+    #: (`serial_number` → `serial`); the others get the type's (`date`, `text`, …)
+    normalisers: tuple[tuple[str, str], ...] = ()
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -154,6 +157,19 @@ ASSETS = Table(
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
     sort_keys=("category", "status", "hostname"),
     extras=("sources", "provenance", "conflicts"),
+    normalisers=(
+        ("asset_tag", "asset_tag"),
+        ("serial_number", "serial"),
+        ("hostname", "hostname"),
+        ("category", "category"),
+        ("manufacturer", "manufacturer"),
+        ("status", "asset_status"),
+        ("cost", "money"),
+        ("cost_currency", "upper"),
+        ("mac_addresses", "mac_list"),
+        ("ip_addresses", "ip_list"),
+        ("assigned_to", "person_key"),
+    ),
 )
 
 PEOPLE = Table(
@@ -176,6 +192,12 @@ PEOPLE = Table(
     hidden_keys=("username",),
     identity=(("email",), ("username",)),
     sort_keys=("email",),
+    normalisers=(
+        ("email", "email"),
+        ("username", "person_key"),
+        ("employment_status", "employment_status"),
+        ("manager", "person_key"),
+    ),
 )
 
 LOCATIONS = Table(
@@ -191,6 +213,7 @@ LOCATIONS = Table(
     relations=(Relation("assets", "assets", "array", "id", "location_id"),),
     identity=(("name",),),
     sort_keys=("name",),
+    normalisers=(("country", "country"),),
 )
 
 LICENSES = Table(
@@ -208,6 +231,7 @@ LICENSES = Table(
     ),
     relations=(Relation("assignments", "license_assignments", "array", "id", "license_id"),),
     identity=(("sku",), ("vendor", "product")),
+    normalisers=(("vendor", "manufacturer"), ("sku", "upper"), ("cost_per_seat", "money")),
 )
 
 LICENSE_ASSIGNMENTS = Table(
@@ -229,6 +253,7 @@ LICENSE_ASSIGNMENTS = Table(
         Reference("person", "people", ("email", "username")),
     ),
     identity=(("license", "person"),),
+    normalisers=(("license", "upper"), ("person", "person_key")),
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS, LICENSES, LICENSE_ASSIGNMENTS)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from federation.model import TABLES
-from transforms.registry import DEFAULT_TRANSFORMS, TRANSFORMS, compatible, output_type
+from transforms.registry import TRANSFORMS, compatible, default_transform, output_type
 
 REQUIRED = [
     "text", "upper", "lower", "int", "number", "boolean", "date", "timestamp", "money", "serial",
@@ -22,9 +22,26 @@ def test_required_names_registered(name):
     [(e, f) for e, t in TABLES.items() for f in t.mapped_fields],
 )
 def test_every_mapped_field_has_a_fitting_default(entity, field):
-    name = DEFAULT_TRANSFORMS[entity].get(field, "text")
+    name = default_transform(entity, field)
     assert name in TRANSFORMS
     assert compatible(name, output_type(entity, field))
+
+
+@pytest.mark.parametrize(
+    ("entity", "field", "expected"),
+    [
+        pytest.param("assets", "serial_number", "serial", id="named-by-the-model"),
+        pytest.param("assets", "assigned_to", "person_key", id="reference"),
+        pytest.param("people", "username", "person_key", id="hidden-key"),
+        pytest.param("assets", "purchase_date", "date", id="date-by-type"),
+        pytest.param("assets", "last_seen", "timestamp", id="timestamp-by-type"),
+        pytest.param("licenses", "seats_purchased", "int", id="int-by-type"),
+        pytest.param("assets", "os", "text", id="text-by-type"),
+        pytest.param("assets", "attributes", "json", id="json-by-type"),
+    ],
+)
+def test_default_normalisers(entity, field, expected):
+    assert default_transform(entity, field) == expected
 
 
 @pytest.mark.parametrize(
