@@ -47,8 +47,28 @@ def authorize(
     """The door of a root field over a model table: refuse (FORBIDDEN) the whole field if its
     plan or arguments use a field the role may not read. `root`: the response key."""
     access = require_access(ctx, root)
-    _check(access, plan, args)
+    _check(_Recording(access, ctx.reads), plan, args)  # type: ignore[arg-type]
     ctx.authorized.add(root)
+
+
+class _Recording:
+    """The role's access, noting every type and field a plan asks for (the access log's
+    record of what was read, variables included), refused or not."""
+
+    def __init__(self, access: RoleAccess, reads: set[str]) -> None:
+        self._access = access
+        self._reads = reads
+
+    def ensure_readable(self, table: str, field: str | None = None) -> None:
+        self._reads.add(table if field is None else f"{table}.{field}")
+        self._access.ensure_readable(table, field)
+
+    def ensure_json_key(self, table: str, column: str, key: Any) -> None:
+        self._reads.add(f"{table}.{column}.{key}")
+        self._access.ensure_json_key(table, column, key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._access, name)
 
 
 def _check(access: RoleAccess, plan: ObjectPlan | AggregatePlan, args: Mapping[str, Any] | None) -> None:

@@ -169,8 +169,11 @@ class Compiler:
         offset: int,
         parent: tuple[str, str] | None = None,
         search: Any = None,
+        ordered: bool = True,
     ) -> Rows:
-        """`parent`: (this table's key column, SQL `col FROM cte WHERE …` of the parent keys)."""
+        """`parent`: (this table's key column, SQL `col FROM cte WHERE …` of the parent keys).
+        `ordered=False` (statistics without limit, offset or distinct_on): the rows in no
+        order, without `_n`, computed where they are used instead of stored."""
         sql = self.sql
         alias = sql.alias()
         from_sql, scope_sql = scope(table.name, alias, sql)

@@ -161,6 +161,7 @@ class AggregateCompiler(Compiler):
             offset=stats_limits.offset,
             parent=key,
             search=search,
+            ordered=False,
         )
         keyed = parent is not None
         on = lambda a: f" ON {a}._k = k._k" if keyed else " ON TRUE"  # noqa: E731

@@ -28,6 +28,8 @@ class RequestContext:
     authorized: set[str] = field(default_factory=set)
     #: objects the compiled root fields returned (the access log's row count)
     rows: int = 0
+    #: types and `type.field`s the executed root fields asked for (the access log)
+    reads: set[str] = field(default_factory=set)
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

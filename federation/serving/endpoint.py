@@ -94,7 +94,7 @@ class GraphQLEndpoint:
         self._touched: LRUCache[str, tuple[list[str], list[str]]] = LRUCache(1024)
         self._touched_lock = threading.Lock()  # cachetools caches are not thread-safe
         self.ide_html = get_graphql_ide_html("graphiql") if server.graphiql else None
-        self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str, int]] | None = (
+        self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str, int, frozenset[str]]] | None = (
             LRUCache(server.cache_size) if server.cache_size > 0 else None
         )
         self._cache_snapshot: str | None = None
@@ -177,14 +177,14 @@ class GraphQLEndpoint:
             cached = self._cache_get(snapshot.id, key)
             if cached is not None:
                 metrics.CACHE_HITS.inc()
-                audit.outcome, audit.rows = "ok", cached[2]
+                audit.outcome, audit.rows, audit.reads = "ok", cached[2], cached[3]
                 return 200, "ok", Response(cached[0])
             metrics.CACHE_MISSES.inc()
         allowed = _GET_OPS if request.method == "GET" else _POST_OPS
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
-            body, rows = await anyio.to_thread.run_sync(
+            body, rows, reads = await anyio.to_thread.run_sync(
                 self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
             )
         except InvalidOperationTypeError:
@@ -194,13 +194,13 @@ class GraphQLEndpoint:
         for code in iter_codes(body):
             metrics.ERRORS.labels(code=code).inc()
         content = dumps(body)
-        audit.rows = rows
+        audit.rows, audit.reads = rows, reads
         if "errors" in body:
             audit.outcome = next(iter_codes(body), "INTERNAL")
             return 200, "error", Response(content)
         audit.outcome = "ok"
         if key is not None:
-            self._cache_put(snapshot.id, key, (content, op_type, audit.rows))
+            self._cache_put(snapshot.id, key, (content, op_type, audit.rows, reads))
         return 200, "ok", Response(content)
 
     # ------------------------------------------------------------------ security
@@ -234,7 +234,10 @@ class GraphQLEndpoint:
         fields: list[str] = []
         params = audit.params
         access = self.security.policy.role(actor.get("role", ""))
-        if params is not None and access is not None:
+        if audit.reads:  # what the executed root fields asked for, variables included
+            types = sorted(r for r in audit.reads if "." not in r)
+            fields = sorted(r for r in audit.reads if "." in r)
+        elif params is not None and access is not None:  # refused before anything ran
             with self._touched_lock:
                 found = self._touched.get(params.query)
             if found is None:  # what was asked, hidden fields included (against the full schema)
@@ -268,7 +271,7 @@ class GraphQLEndpoint:
         access: RoleAccess | None,
         allowed: frozenset[OperationType],
         request_id: str,
-    ) -> tuple[dict[str, Any], int]:
+    ) -> tuple[dict[str, Any], int, frozenset[str]]:
         ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
         result = self._schema_for(access).execute_sync(
             params.query,
@@ -296,7 +299,7 @@ class GraphQLEndpoint:
             extensions["warnings"] = ctx.warnings
         if extensions:
             body["extensions"] = extensions
-        return body, ctx.rows
+        return body, ctx.rows, frozenset(ctx.reads)
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it
@@ -338,7 +341,9 @@ class GraphQLEndpoint:
             return by_table
 
     # ------------------------------------------------------------------ result cache
-    def _cache_get(self, snapshot_id: str, key: tuple[Any, ...]) -> tuple[bytes, str, int] | None:
+    def _cache_get(
+        self, snapshot_id: str, key: tuple[Any, ...]
+    ) -> tuple[bytes, str, int, frozenset[str]] | None:
         assert self.cache is not None
         with self._cache_lock:
             if snapshot_id != self._cache_snapshot:
@@ -347,7 +352,9 @@ class GraphQLEndpoint:
                 return None
             return self.cache.get(key)
 
-    def _cache_put(self, snapshot_id: str, key: tuple[Any, ...], value: tuple[bytes, str, int]) -> None:
+    def _cache_put(
+        self, snapshot_id: str, key: tuple[Any, ...], value: tuple[bytes, str, int, frozenset[str]]
+    ) -> None:
         assert self.cache is not None
         with self._cache_lock:
             if snapshot_id == self._cache_snapshot:
@@ -363,6 +370,8 @@ class Audit:
     params: GraphQLParams | None = None
     op_type: str = "unknown"
     rows: int = 0
+    #: types and fields the executed root fields asked for (None: nothing ran)
+    reads: frozenset[str] | None = None
     outcome: str = "INTERNAL"
     duration_ms: float = 0.0
 

@@ -39,7 +39,7 @@ def test_requests_are_recorded(gateway: Gateway, caplog: pytest.LogCaptureFixtur
         "via": "jwt",
         "operation_name": name,
         "operation_type": "query",
-        "types": ["assets"],
+        "types": ["assets", "people"],  # every type the request read, nested ones included
         "fields": ["assets.asset_tag", "assets.assigned_to", "people.email"],
         "rows": 5 + holders,  # every object returned: five assets and the people they are assigned to
         "outcome": "ok",
@@ -55,6 +55,32 @@ def test_refusals_are_recorded_with_what_was_asked(gateway: Gateway) -> None:
     assert entry["outcome"] == "FORBIDDEN"
     assert entry["fields"] == ["assets.cost"]
     assert entry["rows"] == 0
+
+
+def test_fields_named_only_in_variables_are_recorded(gateway: Gateway) -> None:
+    """A filter passed as a variable is what was asked as much as one written inline."""
+    name = "Vars" + uuid.uuid4().hex[:8]
+    query = f"query {name}($w: assets_bool_exp) {{ assets(where: $w) {{ asset_tag }} }}"
+    body = gateway.as_role("admin", query, variables={"w": {"cost": {"_gt": 1000}}})
+    assert "errors" not in body
+    (entry,) = entries(gateway, name)
+    assert "assets.cost" in entry["fields"]
+    refused = "Peek" + uuid.uuid4().hex[:8]
+    query = f"query {refused}($w: assets_bool_exp) {{ assets(where: $w) {{ asset_tag }} }}"
+    body = gateway.as_role("service_desk", query, variables={"w": {"attributes": {"_has_key": "gpu"}}})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    (entry,) = entries(gateway, refused)
+    assert "assets.attributes.gpu" in entry["fields"]
+
+
+def test_only_the_operation_that_ran_is_recorded(gateway: Gateway) -> None:
+    name = "Ran" + uuid.uuid4().hex[:8]
+    query = f"query {name} {{ locations {{ name }} }} query Decoy {{ people {{ email }} }}"
+    body = gateway.as_role("admin", query, operationName=name)
+    assert "errors" not in body
+    (entry,) = entries(gateway, name)
+    assert entry["types"] == ["locations"]
+    assert entry["fields"] == ["locations.name"]
 
 
 def test_keys_of_attributes_asked_for_are_recorded(gateway: Gateway) -> None:
