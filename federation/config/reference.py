@@ -1,0 +1,79 @@
+"""The config reference of the unified model, written from the model itself.
+
+`docs/model.md` is this module's output (`python -m federation.config.reference >
+docs/model.md`); a test compares the two, so the reference cannot drift from the code: every
+entity, every field a mapping may fill, its type, its default normaliser and its identity
+rules.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from federation.model import TABLES, Table
+from transforms.registry import default_transform, output_type
+
+_TYPES = {
+    "uuid": "uuid",
+    "string": "text",
+    "int": "integer",
+    "numeric": "number (base currency for money)",
+    "boolean": "true/false",
+    "date": "date",
+    "timestamptz": "timestamp (UTC)",
+    "jsonb": "JSON object",
+    "string_list": "list of text",
+}
+
+
+def _entity(table: Table) -> list[str]:
+    lines = [f"## `{table.name}`", "", table.description or "", ""]
+    rules = " · then ".join(" + ".join(f"`{f}`" for f in rule) for rule in table.identity)
+    if rules:
+        lines += [f"Identity (strongest first): {rules}.", ""]
+    lines += [
+        "| field | type | default normaliser | meaning |",
+        "|---|---|---|---|",
+    ]
+    references = {r.name: r for r in table.references}
+    for name in table.mapped_fields:
+        if name in references:
+            ref = references[name]
+            kind = f"reference to `{ref.target}` by {' or '.join(ref.match_on)}"
+            meaning = (
+                f"resolved to `{name}_id`; the {ref.target} row whose {' or '.join(ref.match_on)} matches"
+            )
+        elif name in table.column_names:
+            kind = _TYPES[output_type(table.name, name)]
+            meaning = table.column(name).description
+        else:
+            kind = "text"
+            meaning = "used to match records (identity); not published"
+        lines.append(f"| `{name}` | {kind} | `{default_transform(table.name, name)}` | {meaning} |")
+    gateway = [c.name for c in table.columns if not c.mapped]
+    relations = [f"`{r.name}` → `{r.target}`" for r in table.relations]
+    lines += ["", f"Set by the gateway: {', '.join(f'`{c}`' for c in gateway)}."]
+    if relations:
+        lines.append(f"Relationships: {', '.join(relations)}.")
+    if table.extras:
+        lines.append(f"Also on the type: {', '.join(f'`{e}`' for e in table.extras)}.")
+    return [*lines, ""]
+
+
+def render() -> str:
+    out = [
+        "# The unified model: every entity and the fields a mapping may fill",
+        "",
+        "Generated from `federation/model` by `python -m federation.config.reference`; a test",
+        "keeps this file and the code in step. A source maps its columns to these fields under",
+        "`sources[].entities.<entity>.fields`; a field without `transform:` gets the default",
+        "normaliser listed here.",
+        "",
+    ]
+    for table in TABLES.values():
+        out += _entity(table)
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
