@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from connectors.json_documents import FileProblem
-from connectors.json_files import MODIFIED, JsonFilesConnector, JsonPresetConfig, SourceFile, kind_of
+from connectors.json_documents import FileProblem, kind_of
+from connectors.json_files import MODIFIED, JsonFilesConnector, JsonPresetConfig, SourceFile
 
 #: SMBIOS chassis types (DMTF DSP0134 7.4.1, as the agent reports them) and the SNMP device
 #: types and item types of the format → categories (others: add them under `values`)
@@ -65,7 +65,11 @@ CATEGORIES: dict[str, str] = {
     "NetworkEquipment": "network",
 }
 #: any virtualisation the agent names in `hardware.vmsystem` (not `Physical`)
-VIRTUAL = "(content.hardware.vmsystem != 'Physical' && content.hardware.vmsystem && 'virtual_machine') || null"
+VIRTUAL = (
+    "(content.hardware.vmsystem != 'Physical' && content.hardware.vmsystem && 'virtual_machine') || null"
+)
+#: Android agents put the build tags (`release-keys`) where a BIOS has its asset tag
+ASSET_TAG = "[content.bios.assettag][?@ != 'release-keys'] | [0]"
 #: the physical interfaces
 PHYSICAL = "content.networks[?!virtualdev]"
 
@@ -84,7 +88,7 @@ class GlpiInventoryConfig(JsonPresetConfig):
                     "hostname": {"columns": ["content.operatingsystem.fqdn", "content.network_device.name"]},
                     "serial_number": {"columns": ["content.bios.ssn", "content.network_device.serial"]},
                     "asset_tag": {
-                        "columns": ["content.bios.assettag", "content.network_device.assettag"],
+                        "columns": [ASSET_TAG, "content.network_device.assettag"],
                         "transform": "serial",
                     },
                     "manufacturer": {
@@ -125,7 +129,7 @@ class GlpiInventoryConnector(JsonFilesConnector):
 
     def prepare(self, document: Any, file: SourceFile) -> Any:
         if not isinstance(document, dict) or not isinstance(document.get("content"), dict):
-            found = "an object without a `content` object" if isinstance(document, dict) else kind_of(document)
+            found = "an object without `content`" if isinstance(document, dict) else kind_of(document)
             raise FileProblem(
                 f"not a GLPI agent inventory: expected an object with `deviceid` and `content`, found {found}"
             )

@@ -29,6 +29,13 @@ class FileProblem(Exception):
     """Why one file cannot be read: said to people with the file's path in front."""
 
 
+def kind_of(value: Any) -> str:
+    """What a JSON value is, for messages: `a string`, `a list`, `null`."""
+    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list",
+             dict: "an object"}  # fmt: skip
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
 def decode(data: bytes, encoding: str = "auto") -> str:
     if encoding == "auto":
         encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
@@ -74,10 +81,12 @@ def parse_documents(
         one_line = text.strip().count("\n") == 0
         if format == "json" or one_line or text.lstrip().startswith("["):
             raise
+        documents = _lines(text)
         try:
-            documents = list(_lines(text))
+            first = next(documents)
         except FileProblem:
-            raise problem from None
-        yield from documents
+            raise problem from None  # not one document a line either: the first error stands
+        yield first
+        yield from documents  # one document a line: a later bad line is reported as such
         return
     yield document

@@ -42,7 +42,7 @@ from pydantic import Field, model_validator
 
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
 from connectors.http.preset import merge
-from connectors.json_documents import FileProblem, parse_documents
+from connectors.json_documents import FileProblem, kind_of, parse_documents
 
 #: the columns every record gets from its file
 FILE, MODIFIED = "_file", "_modified"
@@ -190,8 +190,8 @@ class JsonFilesConnector(Connector):
             if not paths:
                 raise self._error(f"no file matches {raw!r} (in {self.base_dir.resolve()})")
         elif full.is_dir():
-            paths = [p for p in full.iterdir()
-                     if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]  # fmt: skip
+            paths = [p for p in full.iterdir() if p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+            paths = [p for p in paths if p.is_file()]
             if not paths:
                 raise self._error(f"no {', '.join(SUFFIXES)} file in the folder {full.resolve()}")
         elif full.is_file():
@@ -244,11 +244,10 @@ class JsonFilesConnector(Connector):
         for order, file in enumerate(files):
             try:
                 for document in parse_documents(file.path, self.config.format, self.config.encoding):
-                    items = _items(self.prepare(document, file), where, stream.records)
-                    for item in items:
-                        values = {c: expr.search(item) for c, expr in select.items()}
+                    for item in _items(self.prepare(document, file), where, stream.records):
+                        values = _pick(item, select)
                         values[FILE], values[MODIFIED] = file.shown, file.stamp
-                        flag = partial is not None and bool(partial.search(item))
+                        flag = partial is not None and bool(_pick(item, {"partial": partial})["partial"])
                         records.append(Record(values, _key(values, stream.id_columns), file, flag, order))
             except FileProblem as exc:
                 problems.append(f"{file.shown}: {exc}")
@@ -300,9 +299,15 @@ def _items(document: Any, where: ParsedResult | None, path: str) -> list[dict[st
     return found
 
 
-def kind_of(value: Any) -> str:
-    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list"}
-    return names.get(type(value), "null" if value is None else type(value).__name__)
+def _pick(item: dict[str, Any], select: dict[str, ParsedResult]) -> dict[str, Any]:
+    values = {}
+    for column, expression in select.items():
+        try:
+            values[column] = expression.search(item)
+        except JMESPathError as exc:  # a function given the wrong type: `contains(null, …)`
+            detail = " ".join(str(exc).split())
+            raise FileProblem(f"the expression {column!r} fails on a record ({detail})") from None
+    return values
 
 
 def _key(values: dict[str, Any], id_columns: list[str]) -> tuple[str, ...] | None:

@@ -55,8 +55,7 @@ ASSIGNED = {"ipam.ipaddress": "ip_addresses", "dcim.macaddress": "mac_addresses"
 EXPORT_ROLES = {**ROLES, "Application Server": "server", "Database Server": "server",
                 "ToR Switch": "network"}  # fmt: skip
 HOST_NAME = (
-    "[fields.name][?type(@) == 'string' && !contains(@, ' ') && !contains(@, ':') "
-    "&& !contains(@, '/')] | [0]"
+    "[fields.name][?type(@) == 'string' && !contains(@, ' ') && !contains(@, ':') && !contains(@, '/')] | [0]"
 )
 
 
@@ -74,8 +73,10 @@ class NetBoxExportConfig(JsonPresetConfig):
                     "asset_tag": "fields.asset_tag",
                     "manufacturer": "fields.device_type.manufacturer.name",
                     "model": "fields.device_type.model",
-                    "category": {"column": "fields.role.name || fields.device_role.name",
-                                 "values": EXPORT_ROLES},  # fmt: skip
+                    "category": {
+                        "column": "fields.role.name || fields.device_role.name",
+                        "values": EXPORT_ROLES,
+                    },
                     "status": "fields.status",
                     "location": "fields.site.name",
                     "mac_addresses": "fields.interfaces[].[mac_address, mac_addresses[].mac_address][]",
