@@ -123,9 +123,17 @@ def network_device(
         "itemtype": itemtype,
         "content": {
             "versionclient": "GLPI-Agent_v1.7.1",
-            "network_device": {"type": kind, "name": name, "serial": serial, "mac": mac, "ips": ips,
-                               "manufacturer": "Cisco", "model": "C9300-48P", "location": "HQ rack 2",
-                               "firmware": "17.9.4"},  # fmt: skip
+            "network_device": {
+                "type": kind,
+                "name": name,
+                "serial": serial,
+                "mac": mac,
+                "ips": ips,
+                "manufacturer": "Cisco",
+                "model": "C9300-48P",
+                "location": "HQ rack 2",
+                "firmware": "17.9.4",
+            },
             "network_ports": [{"ifnumber": 1, "ifname": "Gi1/0/1", "mac": mac}],
         },
     }
