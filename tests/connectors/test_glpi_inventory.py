@@ -10,57 +10,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from contract import ConnectorContract, read_all
-from json_fixtures import computer, network_device, partial, peer, stamp, write
+from json_fixtures import LAPTOP, PRINTER, SWITCH, VM, WHITEBOX, computer, partial, peer, stamp, write
 
 from connectors.base import SourceError
 from connectors.glpi_inventory import GlpiInventoryConfig, GlpiInventoryConnector
 from transforms.context import TransformContext
 from transforms.mapping import map_stream
 
-LAPTOP = computer(
-    "LT-001-2025-02-01-10-00-00",
-    name="LT-001",
-    ssn="7XK2QY3",
-    macs=["A4-BB-6D-11-22-33"],
-    ips=["10.1.20.31"],
-    os_name="Microsoft Windows 10 Pro",
-)
-VM = computer(
-    "srv-app-2025-02-01-10-00-00",
-    name="srv-app",
-    chassis="Other",
-    vmsystem="VMware",
-    ssn="VMware-42 1b ba bd 7c 88 9e 5a-2b 1e 9c e6 7d a9 77 01",
-    macs=["00:50:56:9a:01:02"],
-    manufacturer="VMware, Inc.",
-    model="VMware Virtual Platform",
-    fqdn="srv-app.corp.example.com",
-)
-WHITEBOX = computer(
-    "desk-17-2025-02-01-10-00-00",
-    name="DESK-17",
-    ssn="To be filled by O.E.M.",
-    assettag="Default string",
-    chassis="Mini Tower",
-    macs=["0:1b:21:3a:4f:9"],
-    manufacturer="To Be Filled By O.E.M.",
-    model="B450M Pro4",
-)
-SWITCH = network_device(
-    "sw-core-1-2025-02-01-10-00-00",
-    name="sw-core-1.corp.example.com",
-    serial="FOC2231X0AB",
-    mac="70:1f:53:a0:b1:c2",
-    ips=["10.0.0.2", "127.0.0.1"],
-)
-PRINTER = network_device(
-    "prn-3-2025-02-01-10-00-00",
-    name="PRN-3",
-    serial="VNB3K12345",
-    mac="a0:d3:c1:22:33:44",
-    ips=["10.1.30.5"],
-    kind="Printer",
-)
 IDS = {d["deviceid"] for d in (LAPTOP, VM, WHITEBOX, SWITCH, PRINTER)}
 
 
