@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from connectors.base import SourceError
 from connectors.json_files import JsonFilesConfig, JsonFilesConnector
+from connectors.spreadsheet import SpreadsheetConnector, SpreadsheetSourceConfig
 
 ASSETS = {"path": "exports/*.json", "records": "data.items", "id": "id",
           "fields": {"serial_number": "hw.serial", "mac_addresses": "interfaces[].mac"}}  # fmt: skip
@@ -291,3 +292,17 @@ def test_quoted_keys_reach_names_with_dashes_and_dots(tmp_path: Path) -> None:
     frame = frame_of(make(tmp_path, "a.json", assets=stream))
     assert json.loads(frame.to_json(orient="records"))[0]['"asset-id"'] == "X1"
     assert frame.loc[0, '"@odata.type"'] == "#device"
+
+
+def test_a_spreadsheet_source_given_json_points_at_the_json_kinds(tmp_path: Path) -> None:
+    write(tmp_path / "inventory.json", [item(1)])
+    config = SpreadsheetSourceConfig.model_validate(
+        {
+            "name": "s",
+            "kind": "spreadsheet",
+            "path": "inventory.json",
+            "entities": {"assets": {"id": "id", "fields": {"name": "id"}}},
+        }
+    )
+    with pytest.raises(SourceError, match=r"is not a spreadsheet.*JSON is read by `kind: json_files`"):
+        SpreadsheetConnector(config, base_dir=tmp_path).check()
