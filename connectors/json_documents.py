@@ -1,4 +1,5 @@
-"""JSON and NDJSON files to parsed documents, with the reason a file cannot be read.
+"""JSON and NDJSON files to parsed documents, with the reason a file cannot be read, and
+the JMESPath expressions that pick values out of them.
 
 Text is decoded here: a byte order mark decides (UTF-8, UTF-16 or UTF-32, as Windows tools
 write), else strict UTF-8, as JSON requires. Parsing is orjson's. NDJSON holds one document
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import jmespath
 import orjson
+from jmespath.exceptions import JMESPathError
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _BOMS = (
@@ -90,3 +93,46 @@ def parse_documents(
         yield from documents  # one document a line: a later bad line is reported as such
         return
     yield document
+
+
+class Expression:
+    """A compiled JMESPath expression. Plain key paths (`content.bios.ssn`, most mappings)
+    are walked directly along jmespath's own parse tree, with its semantics (a missing key,
+    or a key of a non-object, is null); anything else is evaluated by jmespath."""
+
+    def __init__(self, text: str, where: str = "expression") -> None:
+        self.text = text
+        try:
+            self.parsed = jmespath.compile(text)
+        except JMESPathError as exc:
+            detail = " ".join(str(exc).split())
+            raise ValueError(f"{where}: {text!r} is not a JMESPath expression ({detail})") from None
+        self.keys = _keys(self.parsed.parsed)
+
+    def search(self, value: Any) -> Any:
+        if self.keys is None:
+            try:
+                return self.parsed.search(value)
+            except JMESPathError as exc:  # a function given the wrong type: `contains(null, …)`
+                detail = " ".join(str(exc).split())
+                raise FileProblem(f"the expression {self.text!r} fails on a record ({detail})") from None
+        for key in self.keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+
+def _keys(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """The keys of a parse tree made only of fields (`a.b.c`); None for anything else."""
+    if node["type"] == "field":
+        return (node["value"],)
+    if node["type"] != "subexpression":
+        return None
+    keys: tuple[str, ...] = ()
+    for child in node["children"]:
+        more = _keys(child)
+        if more is None:
+            return None
+        keys += more
+    return keys

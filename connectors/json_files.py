@@ -34,15 +34,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import jmespath
 import pandas as pd
-from jmespath.exceptions import JMESPathError
-from jmespath.parser import ParsedResult
 from pydantic import Field, model_validator
 
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
 from connectors.http.preset import merge
-from connectors.json_documents import FileProblem, kind_of, parse_documents
+from connectors.json_documents import Expression, FileProblem, kind_of, parse_documents
 
 #: the columns every record gets from its file
 FILE, MODIFIED = "_file", "_modified"
@@ -52,14 +49,6 @@ SUFFIXES = (".json", ".ndjson", ".jsonl")
 #: bad files named in one error message (the rest are counted)
 SHOWN_PROBLEMS = 5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def compile_expression(text: str, where: str) -> ParsedResult:
-    try:
-        return jmespath.compile(text)
-    except JMESPathError as exc:
-        detail = " ".join(str(exc).split())
-        raise ValueError(f"{where}: {text!r} is not a JMESPath expression ({detail})") from None
 
 
 class JsonStream(StreamConfig):
@@ -80,16 +69,16 @@ class JsonStream(StreamConfig):
             raise ValueError(f"cursor: files are read incrementally by `{MODIFIED}` (their "
                              f"modification time) or not at all (`null`), not {self.cursor!r}")  # fmt: skip
         if self.records:
-            compile_expression(self.records, "records")
+            Expression(self.records, "records")
         if self.partial:
-            compile_expression(self.partial, "partial")
+            Expression(self.partial, "partial")
         for column in self.id_columns:
             if column not in SPECIAL:
-                compile_expression(column, "id")
+                Expression(column, "id")
         for name, mapping in self.fields.items():
             for column in [*mapping.source_columns, mapping.currency_column]:
                 if column is not None and column not in SPECIAL:
-                    compile_expression(column, f"fields.{name}")
+                    Expression(column, f"fields.{name}")
         return self
 
     @property
@@ -199,19 +188,14 @@ class JsonFilesConnector(Connector):
         else:
             raise self._error(f"file or folder not found: {full.resolve()}")
         files = []
+        base = self.base_dir.absolute()
         for path in paths:
             try:
                 ns = path.stat().st_mtime_ns
             except OSError as exc:
                 raise self._error(f"cannot read {path}: {exc.strerror}") from None
-            files.append(SourceFile(path, self._shown(path), _EPOCH + timedelta(microseconds=ns // 1000)))
+            files.append(SourceFile(path, _shown(path, base), _EPOCH + timedelta(microseconds=ns // 1000)))
         return sorted(files, key=lambda f: (f.modified, f.shown))
-
-    def _shown(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.base_dir.resolve()).as_posix()
-        except ValueError:
-            return str(path)
 
     def check(self) -> None:
         """Each stream's path names at least one file (the files are parsed by `read`)."""
@@ -236,9 +220,9 @@ class JsonFilesConnector(Connector):
     def _records(self, stream: JsonStream, files: list[SourceFile]) -> list[Record]:
         """Every record of these files, with the stream's columns picked out; raises one
         SourceError naming every file that could not be read."""
-        select = {c: jmespath.compile(c) for c in stream.columns if c not in SPECIAL}
-        where = jmespath.compile(stream.records) if stream.records else None
-        partial = jmespath.compile(stream.partial) if stream.partial else None
+        select = {c: Expression(c) for c in stream.columns if c not in SPECIAL}
+        where = Expression(stream.records) if stream.records else None
+        partial = Expression(stream.partial) if stream.partial else None
         records: list[Record] = []
         problems: list[str] = []
         for order, file in enumerate(files):
@@ -247,7 +231,7 @@ class JsonFilesConnector(Connector):
                     for item in _items(self.prepare(document, file), where, stream.records):
                         values = _pick(item, select)
                         values[FILE], values[MODIFIED] = file.shown, file.stamp
-                        flag = partial is not None and bool(_pick(item, {"partial": partial})["partial"])
+                        flag = partial is not None and bool(partial.search(item))
                         records.append(Record(values, _key(values, stream.id_columns), file, flag, order))
             except FileProblem as exc:
                 problems.append(f"{file.shown}: {exc}")
@@ -274,6 +258,16 @@ class JsonFilesConnector(Connector):
             yield Batch(_frame(buffer, columns), cursor)
 
 
+def _shown(path: Path, base: Path) -> str:
+    """The path relative to the config's folder when it is under it (compared as written:
+    resolving every file would cost a few system calls each)."""
+    absolute = path if path.is_absolute() else base / path
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _cursor_time(cursor: str | None) -> datetime | None:
     if cursor is None:
         return None
@@ -284,7 +278,7 @@ def _cursor_time(cursor: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _items(document: Any, where: ParsedResult | None, path: str) -> list[dict[str, Any]]:
+def _items(document: Any, where: Expression | None, path: str) -> list[dict[str, Any]]:
     found = document if where is None else where.search(document)
     shown = f"`records` ({path})" if path else "the document"
     if found is None:
@@ -299,15 +293,8 @@ def _items(document: Any, where: ParsedResult | None, path: str) -> list[dict[st
     return found
 
 
-def _pick(item: dict[str, Any], select: dict[str, ParsedResult]) -> dict[str, Any]:
-    values = {}
-    for column, expression in select.items():
-        try:
-            values[column] = expression.search(item)
-        except JMESPathError as exc:  # a function given the wrong type: `contains(null, …)`
-            detail = " ".join(str(exc).split())
-            raise FileProblem(f"the expression {column!r} fails on a record ({detail})") from None
-    return values
+def _pick(item: dict[str, Any], select: dict[str, Expression]) -> dict[str, Any]:
+    return {column: expression.search(item) for column, expression in select.items()}
 
 
 def _key(values: dict[str, Any], id_columns: list[str]) -> tuple[str, ...] | None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import pandas as pd
 import pytest
 from contract import ConnectorContract, read_all
@@ -18,6 +19,7 @@ from json_fixtures import stamp, touch, write
 from pydantic import ValidationError
 
 from connectors.base import SourceError
+from connectors.json_documents import Expression
 from connectors.json_files import JsonFilesConfig, JsonFilesConnector
 from connectors.spreadsheet import SpreadsheetConnector, SpreadsheetSourceConfig
 
@@ -306,3 +308,23 @@ def test_a_spreadsheet_source_given_json_points_at_the_json_kinds(tmp_path: Path
     )
     with pytest.raises(SourceError, match=r"is not a spreadsheet.*JSON is read by `kind: json_files`"):
         SpreadsheetConnector(config, base_dir=tmp_path).check()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({"a": {"b": {"c": 1}}}, id="found"),
+        pytest.param({"a": {"b": [{"c": 1}]}}, id="list-in-the-way"),
+        pytest.param({"a": {"b": "text"}}, id="text-in-the-way"),
+        pytest.param({"a": None}, id="null-in-the-way"),
+        pytest.param({}, id="missing"),
+        pytest.param([{"a": 1}], id="a-list"),
+        pytest.param({"a": {"b": {"c": False}}}, id="false"),
+    ],
+)
+def test_plain_key_paths_are_walked_as_jmespath_walks_them(document: Any) -> None:
+    for text in ("a.b.c", "a", '"a".b'):
+        fast = Expression(text)
+        assert fast.keys is not None
+        assert fast.search(document) == jmespath.search(text, document), text
+    assert Expression("a.b[0].c").keys is None
