@@ -20,6 +20,9 @@ BUILTIN: dict[str, str] = {
     "okta": "connectors.okta:OktaConnector",
     "msgraph": "connectors.msgraph:MsGraphConnector",
     "google_licensing": "connectors.google_licensing:GoogleLicensingConnector",
+    "json_files": "connectors.json_files:JsonFilesConnector",
+    "glpi_inventory": "connectors.glpi_inventory:GlpiInventoryConnector",
+    "netbox_export": "connectors.netbox_export:NetBoxExportConnector",
 }
 
 ENTRY_POINT_GROUP = "assetgraph.connectors"

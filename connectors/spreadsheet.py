@@ -27,6 +27,7 @@ from pydantic import model_validator
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
 
 CSV_SUFFIXES, XLSX_SUFFIXES = (".csv", ".tsv", ".txt"), (".xlsx", ".xlsm")
+JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_ROWS = 20
 _TEXT_PUNCTUATION = set(
@@ -202,8 +203,10 @@ class SpreadsheetConnector(Connector):
         if not path.is_file():
             raise self._error(f"file not found: {path.resolve()}")
         if path.suffix.lower() not in CSV_SUFFIXES + XLSX_SUFFIXES:
+            hint = ("; JSON is read by `kind: json_files` (or the `glpi_inventory` and `netbox_export` "
+                    "presets)") if path.suffix.lower() in JSON_SUFFIXES else ""  # fmt: skip
             raise self._error(f"{path} is not a spreadsheet: expected .csv, .tsv, .txt, .xlsx "
-                              "or .xlsm")  # fmt: skip
+                              f"or .xlsm{hint}")  # fmt: skip
         return path
 
     def check(self) -> None:
