@@ -23,9 +23,9 @@ from json_fixtures import (
     write,
 )
 
-from federation.config import Config, load_config
-from federation.store import StoreReader
-from federation.sync import Syncer
+from federation.config.settings import Config, load_config
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import Syncer
 
 PURCHASES = """\
 Asset Tag,Serial,MAC,Manufacturer,Hostname
