@@ -156,6 +156,7 @@ def _apikey_create(config: Config, args: argparse.Namespace) -> int:
 
 
 def _sync(config: Config, names: list[str]) -> int:
+    from federation.demo import VendorPortTaken
     from federation.pipeline.scheduler import prepare_demo
     from federation.pipeline.store import SyncLock
     from federation.pipeline.sync import Syncer
@@ -178,7 +179,11 @@ def _sync(config: Config, names: list[str]) -> int:
         )
         return 1
     try:
-        prepare_demo(config)
+        try:
+            prepare_demo(config)
+        except VendorPortTaken as exc:
+            err.print(f"error: {exc}", highlight=False, markup=False)
+            return 1
         syncer = Syncer(config)
         try:
             with Progress(
