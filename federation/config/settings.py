@@ -22,7 +22,7 @@ from connectors.base import SourceConfig, parse_duration
 from connectors.registry import available_kinds, connector_class
 from federation.config.document import read_yaml, substitute_env
 from federation.config.problems import ConfigError, Problems
-from federation.config.roles import AuthConfig, RoleConfig, policy_checks
+from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
 from transforms.registry import TRANSFORMS, compatible, output_type
 
@@ -227,6 +227,14 @@ def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
     for i, source in enumerate(sources):
         for entity, stream in source.entities.items():
             for name, mapping in stream.fields.items():
+                for column, fields in (mapping.derived_from or {}).items():
+                    allowed = type_fields(entity)
+                    problems += [
+                        f"sources[{i}].entities.{entity}.fields.{name}.derived_from.{column}: "
+                        f"unknown field {f!r} of {entity}; expected one of {', '.join(allowed)}"
+                        for f in fields
+                        if f not in allowed
+                    ]
                 where = f"sources[{i}].entities.{entity}.fields.{name}.transform"
                 if mapping.transform is None:
                     continue

@@ -11,6 +11,7 @@ into the table: each problem is one line a terminal may wrap.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -111,7 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(config: Config) -> int:
     kinds = ", ".join(f"{s.name} [{s.kind}]" for s in config.sources) or "none"
     out.print(Text(f"{config.path}: ok — {len(config.sources)} sources ({kinds})"), soft_wrap=True)
+    for warning in _inference_warnings(config):
+        err.print(Text("warning: ", style="bold yellow") + Text(warning), soft_wrap=True)
     return 0
+
+
+def _inference_warnings(config: Config) -> list[str]:
+    """What each role can compute from what it reads (federation/access/inference.py)."""
+    from federation.access.inference import inference_warnings
+    from federation.access.policy import compile_policy
+
+    auth = config.settings.auth
+    policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
+    return inference_warnings(config, policy)
 
 
 def _known_role(config: Config, role: str) -> bool:
@@ -259,6 +272,8 @@ def _serve(config: Config, host: str, port: int) -> int:
     from federation.pipeline.store import StoreReader
     from federation.serving.app import create_app
 
+    for warning in _inference_warnings(config):
+        logging.getLogger("assetgraph.policy").warning("%s", warning)
     scheduler = SyncScheduler(config)
     scheduler.start()
     reader = StoreReader(config.resolve(config.settings.store.path))

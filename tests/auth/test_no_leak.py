@@ -78,12 +78,12 @@ EMPLOYEE_ASSETS = {"id", "asset_tag", "hostname", "name", "category", "manufactu
 NETWORK_ASSETS = {"id", "asset_tag", "serial_number", "hostname", "name", "category", "manufacturer", "model",
                   "status", "location_id", "location", "mac_addresses", "ip_addresses", "os", "last_seen",
                   "warranty_end", "attributes"}  # fmt: skip
-FINANCE_ASSETS = {"id", "asset_tag", "serial_number", "name", "category", "manufacturer", "model", "status",
-                  "department", "purchase_date", "warranty_end", "cost", "cost_currency", "location",
-                  "assigned_to"}  # fmt: skip
+FINANCE_ASSETS = {"id", "asset_tag", "serial_number", "hostname", "name", "category", "manufacturer",
+                  "model", "status", "department", "purchase_date", "warranty_end", "cost", "cost_currency",
+                  "location", "assigned_to"}  # fmt: skip
 DESK_ASSETS = ALL_ASSETS - {"cost", "cost_currency", "purchase_date"}
-#: the keys of `attributes` service_desk may read (config.yaml: attributes.cpu, …)
-DESK_KEYS = {"cpu", "ram_gb", "disk_gb"}
+#: the keys of `attributes` service_desk and network_team may read (config.yaml: attributes.cpu, …)
+HARDWARE_KEYS = DESK_KEYS = {"cpu", "ram_gb", "disk_gb"}
 #: keys asked for by `_has_key`: those of the seed, and one no asset has
 KEYS = ["cpu", "gpu", "rack", "ram_gb", "u"]
 LOCATION_BASICS = {"id", "name", "site", "city", "country"}
@@ -120,7 +120,7 @@ def spec(role: str, actor: dict[str, Any]) -> dict[str, Any]:
             "assets": (NETWORK_ASSETS, lambda r: r["category"] == "network"),
             "locations": (LOCATION_BASICS, EVERY),
         }
-        return {"tables": tables, "aggregate": {"assets"}}
+        return {"tables": tables, "aggregate": {"assets"}, "keys": HARDWARE_KEYS}
     if role == "finance":
         tables = {
             "assets": (FINANCE_ASSETS, EVERY),
