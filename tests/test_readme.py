@@ -239,3 +239,14 @@ def test_figures_from_the_estate_match_the_demo_generator(demo: Demo) -> None:
     conflicts = _shown("conflicts { field values")["data"]["assets"][0]["conflicts"]
     cost = {v["source"]: v["value"] for c in conflicts if c["field"] == "cost" for v in c["values"]}
     assert cost["cmdb"] == pytest.approx(float(first["usd_cost"]))
+
+
+def test_the_network_team_cannot_work_out_costs_from_attributes(demo: Demo) -> None:
+    """The audit: with finance's keys of `attributes` (depreciation = cost / 3, the entity's
+    currency) the network team recomputed every hidden cost. It reads hardware keys only."""
+    query = '{ assets(where: {category: {_eq: "network"}}, limit: 1000) { asset_tag attributes } }'
+    admin = demo.ask(query, "admin").json()["data"]["assets"]
+    assert sum("depreciation" in (a["attributes"] or {}) for a in admin) > 0  # the keys exist
+    network = demo.ask(query, "network_team").json()["data"]["assets"]
+    assert len(network) == len(admin)
+    assert all(set(a["attributes"] or {}) <= {"cpu", "ram_gb", "disk_gb"} for a in network), network[:3]

@@ -248,7 +248,7 @@ def _print_report(report: SyncReport) -> None:
             f"{r.records:,}",
             f"{r.quarantined:,}",
             f"{r.seconds:.2f}",
-            Text("incremental: " + ", ".join(r.incremental)) if r.incremental else "full",
+            "" if not r.ok else Text("incremental: " + ", ".join(r.incremental)) if r.incremental else "full",
         )
     out.print(table)
     for r in report.failed:
