@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 
 class FieldMapping(BaseModel):
@@ -38,6 +38,17 @@ class FieldMapping(BaseModel):
     values: dict[str, str | None] | None = None
     #: quarantine the row when this field ends up empty
     required: bool = False
+    #: source column → the unified fields its value is computed from (a `Depreciation`
+    #: column holding cost / 3 is derived from `cost`): `assetgraph validate` warns when a
+    #: role may read the one but not the other, since it could work the hidden field out
+    derived_from: dict[str, list[str]] | None = None
+
+    @field_validator("derived_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _one_source_of_value(self) -> FieldMapping:
@@ -46,6 +57,12 @@ class FieldMapping(BaseModel):
             raise ValueError("give either `column` or `columns`, not both")
         if not given and self.value is None:
             raise ValueError("a field mapping needs `column`, `columns` or a constant `value`")
+        for column in self.derived_from or {}:
+            if column not in self.source_columns:
+                raise ValueError(
+                    f"derived_from.{column}: not a column of this mapping; expected one of "
+                    + (", ".join(self.source_columns) or "(none)")
+                )
         return self
 
     @property

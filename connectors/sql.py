@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg import sql as pgsql
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
@@ -65,6 +65,33 @@ class SqlSourceConfig(SourceConfig):
     #: a SQLAlchemy URL; relative SQLite paths start at the folder of config.yaml
     url: str
     entities: dict[str, SqlStream]  # type: ignore[assignment]
+
+    @field_validator("url")
+    @classmethod
+    def _sqlalchemy_can_read_it(cls, url: str) -> str:
+        """Checked at load, so `validate` refuses what `sync` could not open. The messages
+        never quote the URL (it may hold a password, or come from the environment)."""
+        try:
+            parsed = make_url(url)
+        except (sa.exc.ArgumentError, ValueError):
+            raise ValueError(
+                "not a URL SQLAlchemy can read; expected dialect+driver://user:password@host:port/"
+                "database (e.g. postgresql+psycopg://reader:${PASSWORD}@db/cmdb) or sqlite:///file.sqlite"
+            ) from None
+        try:
+            dialect = parsed.get_dialect()
+        except sa.exc.NoSuchModuleError:
+            raise ValueError(
+                "SQLAlchemy has no dialect for the scheme before `://`; expected one like "
+                "postgresql+psycopg, mysql+pymysql or sqlite"
+            ) from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as exc:
+            raise ValueError(
+                f"the database driver of this URL is not installed (module {exc.name})"
+            ) from None
+        return url
 
 
 _PG_TYPES: dict[int, pa.DataType] = {
@@ -136,9 +163,14 @@ class SqlConnector(Connector):
             self.__dict__.pop("engine").dispose()
 
     def _error(self, message: str) -> SourceError:
-        text = f"source {self.config.name!r} ({self.url.render_as_string(hide_password=True)}): {message}"
+        """The source's name and URL (password hidden by SQLAlchemy), then the message with
+        the password masked where it stands as a token of its own: a short password `p` must
+        not turn `endpoint_team` into `end***oint_team`."""
         password = make_url(self.config.url).password
-        return SourceError(text.replace(str(password), "***") if password else text)
+        if password:
+            message = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", message)
+        url = self.url.render_as_string(hide_password=True)
+        return SourceError(f"source {self.config.name!r} ({url}): {message}")
 
     def _explain(self, exc: Exception) -> SourceError:
         orig = getattr(exc, "orig", None) or exc

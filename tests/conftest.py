@@ -1,7 +1,12 @@
-"""Shared fixtures: URLs of the real database servers the tests run against.
+"""Shared fixtures: URLs of the real database servers the tests run against, and the
+Hypothesis profiles.
 
 A server that cannot be reached skips its tests, except under CI (`CI=true`), where a missing
 server fails them: CI must never pass by skipping.
+
+Hypothesis profiles: `full` (the default) runs every property test at its full size — the
+no-leak test sends 5,200 queries; `pytest --hypothesis-profile=quick` runs a few examples of
+each, for a quick local pass. CI always runs `full`: asking it for another profile is an error.
 """
 
 from __future__ import annotations
@@ -10,6 +15,19 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+settings.register_profile("full", deadline=None)
+settings.register_profile("quick", deadline=None, max_examples=10)
+settings.load_profile("full")
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis' plugin has loaded --hypothesis-profile
+def pytest_configure(config: pytest.Config) -> None:
+    if CI and settings.get_current_profile_name() != "full":
+        raise pytest.UsageError("CI runs the property tests at full size: drop --hypothesis-profile")
 
 
 def _reachable_url(env: str, default: str) -> str:
@@ -21,7 +39,7 @@ def _reachable_url(env: str, default: str) -> str:
     except sa.exc.SQLAlchemyError as exc:
         safe = sa.make_url(url).render_as_string(hide_password=True)
         reason = f"{env}: cannot reach {safe} ({type(exc.orig or exc).__name__})"
-        if os.environ.get("CI", "").lower() == "true":
+        if CI:
             pytest.fail(reason)
         pytest.skip(reason)
     finally:

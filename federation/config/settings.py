@@ -2,7 +2,8 @@
 
 Errors name the path of the bad key (`sources[2].entities.assets.fields.cost.currency`), the
 bad value and what was expected. Values that came from `${ENV}` references, and keys that
-hold secrets, are never echoed.
+hold secrets, are never echoed (problems.py masks them by their position in the file); a key
+given twice is refused (document.py).
 """
 
 from __future__ import annotations
@@ -12,30 +13,22 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.base import SourceConfig, parse_duration
 from connectors.registry import available_kinds, connector_class
-from federation.config.roles import AuthConfig, RoleConfig, policy_checks
+from federation.config.document import read_yaml, substitute_env
+from federation.config.problems import ConfigError, Problems
+from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
 from transforms.registry import TRANSFORMS, compatible, output_type
 
 CONFIG_ENV = "ASSETGRAPH_CONFIG"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_KEY = re.compile(r"(password|secret|token|api_?key|credential|url|dsn)", re.I)
 
-
-class ConfigError(Exception):
-    """A config that cannot be used. `problems` holds one line per bad key."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: invalid configuration\n{lines}")
+__all__ = ["CONFIG_ENV", "Config", "ConfigError", "Settings", "config_path", "load_config", "parse_config"]
 
 
 class _Strict(BaseModel):
@@ -128,12 +121,20 @@ class DemoConfig(_Strict):
     vendor_port: int = Field(default=8931, ge=0, le=65535)
 
 
+class LoggingConfig(_Strict):
+    #: text: one readable line per event; json: one JSON object per line (for collectors)
+    format: Literal["text", "json"] = "text"
+    #: the gateway's own lines at this level and above (debug, info, warning, error)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class Settings(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     vocabularies: VocabularyConfig = Field(default_factory=VocabularyConfig)
     reconcile: dict[str, EntityRules] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig | None = None
     #: authentication (federation/policy_config.py); absent: every caller is anonymous
     auth: AuthConfig | None = None
@@ -178,93 +179,40 @@ class Config:
 # ----------------------------------------------------------------------------- loading
 
 
-def _substitute_env(node: Any, path: str, secret_paths: dict[str, str], problems: list[str]) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in strings; remember which paths hold secrets."""
-    if isinstance(node, dict):
-        return {
-            k: _substitute_env(v, f"{path}.{k}" if path else str(k), secret_paths, problems)
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_substitute_env(v, f"{path}[{i}]", secret_paths, problems) for i, v in enumerate(node)]
-    if isinstance(node, str) and "${" in node:
-
-        def repl(m: re.Match[str]) -> str:
-            value = os.environ.get(m.group(1), m.group(2))
-            if value is None:
-                problems.append(f"{path}: environment variable {m.group(1)} is not set")
-                return ""
-            return value
-
-        value = _ENV_REF.sub(repl, node)
-        secret_paths[path] = value
-        return value
-    return node
-
-
-def _loc_to_path(prefix: str, loc: tuple[Any, ...]) -> str:
-    out = prefix
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and part.startswith(("function-", "union[", "tagged-union")):
-            continue  # pydantic's validator and union steps are not config keys
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _describe(err: dict[str, Any], path: str, secret_paths: dict[str, str]) -> str:
-    msg = err["msg"].removeprefix("Value error, ")
-    secret = secret_paths.get(path)
-    if secret:
-        msg = msg.replace(repr(secret), "(the value from the environment)").replace(secret, "***")
-    last = path.rsplit(".", 1)[-1]
-    hide = path in secret_paths or _SECRET_KEY.search(last) or err["type"] == "missing"
-    if hide or isinstance(err.get("input"), dict | list):
-        return f"{path}: {msg}"
-    value = repr(err.get("input"))
-    if len(value) > 80:
-        value = value[:77] + "..."
-    return f"{path}: {msg} (got {value})"
-
-
-def _errors(exc: ValidationError, prefix: str, secret_paths: dict[str, str]) -> list[str]:
-    return [_describe(e, _loc_to_path(prefix, e["loc"]), secret_paths) for e in exc.errors()]
-
-
 def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = None) -> Config:
     """Validate an already-parsed YAML document. Raises ConfigError listing every problem."""
     if not isinstance(raw, dict):
         raise ConfigError(source, ["the top level must be a mapping (key: value lines)"])
-    problems: list[str] = []
-    secret_paths: dict[str, str] = {}
-    data = _substitute_env(raw, "", secret_paths, problems)
+    doc = substitute_env(raw)
+    problems = Problems(doc)
+    for loc, message in doc.unset:
+        problems.add(loc, message)
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(doc.data)
     except ValidationError as exc:
-        problems += _errors(exc, "", secret_paths)
-        raise ConfigError(source, problems) from None
+        problems.add_validation(exc)
+        problems.raise_if_any(source)
+        raise AssertionError("unreachable") from None
 
     sources: list[SourceConfig] = []
     kinds = available_kinds()
     for i, entry in enumerate(settings.sources):
-        where = f"sources[{i}]"
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind not in kinds:
-            problems.append(
-                f"{where}.kind: expected one of {', '.join(kinds)}"
-                + (f" (got {kind!r})" if kind is not None else " (missing)")
-            )
+            if kind is None:
+                problems.add(("sources", i, "kind"), f"missing; expected one of {', '.join(kinds)}")
+            else:
+                problems.add(("sources", i, "kind"), f"expected one of {', '.join(kinds)}", value=kind)
             continue
         try:
-            model = connector_class(kind).config_model
-            sources.append(model.model_validate(entry))
+            sources.append(connector_class(kind).config_model.model_validate(entry))
         except ValidationError as exc:
-            problems += _errors(exc, where, secret_paths)
-    problems += _cross_checks(settings, sources)
-    if problems:
-        raise ConfigError(source, problems)
+            problems.add_validation(exc, ("sources", i))
+    # a source refused above is still named in precedence lists: those are not problems too
+    names = [e["name"] for e in settings.sources if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    for line in _cross_checks(settings, sources, names):
+        problems.add_line(line)
+    problems.raise_if_any(source)
     return Config(settings=settings, sources=sources, base_dir=base_dir or Path.cwd())
 
 
@@ -274,6 +222,14 @@ def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
     for i, source in enumerate(sources):
         for entity, stream in source.entities.items():
             for name, mapping in stream.fields.items():
+                for column, fields in (mapping.derived_from or {}).items():
+                    allowed = type_fields(entity)
+                    problems += [
+                        f"sources[{i}].entities.{entity}.fields.{name}.derived_from.{column}: "
+                        f"unknown field {f!r} of {entity}; expected one of {', '.join(allowed)}"
+                        for f in fields
+                        if f not in allowed
+                    ]
                 where = f"sources[{i}].entities.{entity}.fields.{name}.transform"
                 if mapping.transform is None:
                     continue
@@ -290,10 +246,9 @@ def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
     return problems
 
 
-def _cross_checks(settings: Settings, sources: list[SourceConfig]) -> list[str]:
+def _cross_checks(settings: Settings, sources: list[SourceConfig], names: list[str]) -> list[str]:
     problems: list[str] = _mapping_checks(sources)
     problems += policy_checks(settings.auth, settings.roles)
-    names = [s.name for s in sources]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"sources: the name {name!r} is used by more than one source")
     for entity, rules in settings.reconcile.items():
@@ -346,12 +301,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw, duplicates = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(p), [f"{where}not valid YAML: {problem}"]) from None
+    if duplicates:
+        raise ConfigError(str(p), duplicates)
     config = parse_config(raw, source=str(p), base_dir=p.resolve().parent)
     config.path = p
     return config

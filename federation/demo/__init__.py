@@ -19,14 +19,14 @@ from federation.config.settings import Config, DemoConfig
 from federation.demo.databases import write_cmdb, write_endpoint
 from federation.demo.estate import make_estate
 from federation.demo.files import write_finance, write_inventory
-from federation.demo.saas import start_simulator
+from federation.demo.saas import VendorPortTaken, start_simulator
 
 #: bump when the generated files change shape, so existing demo folders are regenerated
 GENERATOR_VERSION = 1
 MARKER = ".demo-generated.json"
 FILES = ("cmdb.sqlite", "endpoint_team.sqlite", "inventory.csv", "finance.xlsx")
 
-__all__ = ["FILES", "GENERATOR_VERSION", "MARKER", "generate_demo", "read_marker"]
+__all__ = ["FILES", "GENERATOR_VERSION", "MARKER", "VendorPortTaken", "generate_demo", "read_marker"]
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:
@@ -47,7 +47,8 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
     the folder. Skipped when the folder already holds this generator's output for the same
     seed and size, unless `force`. A demo file deleted by hand is not written again: that is
     how a source is made to fail (the gateway keeps its last good snapshot); delete the
-    marker or the folder to start afresh."""
+    marker or the folder to start afresh. Raises VendorPortTaken when another program holds
+    `demo.vendor_port`."""
     demo = config.settings.demo or DemoConfig()
     # the simulated Okta and Microsoft 365 (saas.py) run in this process, whatever the files
     start_simulator(

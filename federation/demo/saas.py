@@ -3,8 +3,9 @@
 The estate's people become Okta users (the estate's leavers are DEPROVISIONED) and Microsoft
 365 users holding seats of four SKUs; leavers keep some seats, as they do in real tenants
 until someone reclaims them. `start_simulator` serves both on 127.0.0.1 at `demo.vendor_port`
-(once per process; a port already serving them — another assetgraph process — is reused),
-where config.yaml's `okta` and `m365` sources read them like the real services.
+(once per process; port 0 takes any free port), where config.yaml's `okta` and `m365` sources
+read them like the real services. A port another program holds is refused: the sources would
+otherwise read whatever answers there.
 """
 
 from __future__ import annotations
@@ -39,9 +40,21 @@ SKUS = (
 )
 APPS = (("0oa1slack", "slack", "Slack", 0.8), ("0oa2zoom", "zoom", "Zoom", 0.5))
 
-#: port → (running simulator, the estate it serves)
+#: port asked for (0: any) → (running simulator, the estate it serves)
 _servers: dict[int, tuple[VendorServer, object]] = {}
 _lock = threading.Lock()
+
+
+class VendorPortTaken(Exception):
+    """The demo's vendor port is held by another program (or another assetgraph process)."""
+
+    def __init__(self, port: int, reason: str) -> None:
+        self.port = port
+        super().__init__(
+            f"demo.vendor_port: 127.0.0.1:{port} is taken ({reason}), so the demo's okta and m365 "
+            "sources would read whatever answers there. Stop the program that holds it, or pick a "
+            f"free port: set demo.vendor_port and ASSETGRAPH_DEMO_VENDORS=http://127.0.0.1:<port>"
+        )
 
 
 def _id(prefix: str, text: str, length: int = 17) -> str:
@@ -172,27 +185,31 @@ def simulator(estate: Estate, port: int = 0) -> VendorServer:
     return VendorServer(vendors(estate), port=port)
 
 
-def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = None) -> str | None:
-    """Serve the demo's Okta and Microsoft 365 at 127.0.0.1:`port`, once per process; a later
-    call for another estate (`estate_key`: seed and size) swaps the data it serves.
-    Returns the URL, or None when the port is taken (then whoever holds it serves them)."""
+def _port(server: VendorServer) -> int:
+    return int(server.httpd.server_address[1])
+
+
+def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = None) -> str:
+    """Serve the demo's Okta and Microsoft 365 at 127.0.0.1:`port` (0: any free port), once per
+    process; a later call for another estate (`estate_key`: seed and size) swaps the data it
+    serves. Returns the URL. Raises VendorPortTaken when another program holds the port."""
     with _lock:
-        running = _servers.get(port)
-        if running is None:
+        # this process's simulator on that port, whether it was asked for by number or as 0
+        mine = [k for k, (srv, _) in _servers.items() if k == port or (port and _port(srv) == port)]
+        key = mine[0] if mine else None
+        if key is None:
             try:
                 server = simulator(make(), port).start()
             except OSError as exc:
-                log.warning(
-                    "demo vendor simulator: port %d is taken (%s); using whoever serves it", port, exc
-                )
-                return None
+                raise VendorPortTaken(port, exc.strerror or str(exc)) from None
             _servers[port] = (server, estate_key)
-        else:
-            server, served = running
-            if served != estate_key:
-                server.vendors = {v.name: v for v in vendors(make())}  # requests see old or new
-                _servers[port] = (server, estate_key)
+            log.info("demo vendor simulator (okta, msgraph) at %s", server.url)
+            return server.url
+        server, served = _servers[key]
+        if served != estate_key:
+            server.vendors = {v.name: v for v in vendors(make())}  # requests see old or new
+            _servers[key] = (server, estate_key)
         return server.url
 
 
-__all__ = ["m365", "okta_users", "simulator", "start_simulator", "vendors"]
+__all__ = ["VendorPortTaken", "m365", "okta_users", "simulator", "start_simulator", "vendors"]

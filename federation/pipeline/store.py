@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -30,6 +31,8 @@ import duckdb
 import pandas as pd
 
 from federation.model import DUCKDB_TYPES, TABLES
+
+log = logging.getLogger("assetgraph.store")
 
 #: auxiliary published tables: name → column definitions
 AUX_TABLES: dict[str, str] = {
@@ -371,6 +374,17 @@ class Publisher:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pointer = self.dir / "CURRENT"
         self.keep = keep
+        self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        """Delete what a process killed mid-publish left: the half-written snapshot, DuckDB's
+        write-ahead log of it, the pointer's temporary. Only the sync-lock holder makes a
+        Publisher, so nothing is writing them now (readers never open them)."""
+        leftovers = [*self.dir.glob("snap-*.tmp"), *self.dir.glob("snap-*.tmp.wal")]
+        leftovers += [p for p in [self.pointer.with_suffix(".tmp")] if p.exists()]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+            log.info("removed %s, left by a publish that did not finish", path.name)
 
     def current_path(self) -> Path | None:
         try:

@@ -17,6 +17,7 @@ import pandas as pd
 from connectors.base import Connector, SourceConfig, SourceError
 from connectors.registry import connector_class
 from federation.config.settings import Config
+from federation.pipeline.log_context import about_source
 from federation.pipeline.reconcile import ReconcileReport, reconcile
 from federation.pipeline.store import Publisher, SourceState, SourceStore
 from transforms.context import TransformContext
@@ -209,7 +210,10 @@ class Syncer:
             for s in self.config.sources
             if (wanted is None and s.enabled) or (wanted is not None and s.name in wanted)
         ]
-        results = [self.sync_source(s, progress) for s in chosen]
+        results = []
+        for source in chosen:
+            with about_source(source.name):  # log lines name the source they concern
+                results.append(self.sync_source(source, progress))
         report = SyncReport(sources=results)
         report.snapshot_id, report.reconcile = self.publish()
         return report

@@ -29,6 +29,7 @@ from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
 from federation.serving.endpoint import GraphQLEndpoint, Security
 from federation.serving.http import ORJSONResponse, install_extensions
+from federation.serving.logs import REQUEST_ID
 from schema.roles import RoleSchemas
 
 
@@ -51,7 +52,11 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = REQUEST_ID.set(request_id)  # log lines written while answering carry it
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 # ----------------------------------------------------------------------------- probes

@@ -2,6 +2,10 @@
 
 Exit codes: 0 success, 1 a user error explained on stderr (bad config, a source that
 cannot be synced), 2 usage.
+
+Text that comes from outside (config values, error messages, source names) is printed as
+rich `Text`, never as markup (`[sql]` stays `[sql]`), and long lines are not cut or folded
+into the table: each problem is one line a terminal may wrap.
 """
 
 from __future__ import annotations
@@ -16,19 +20,27 @@ import yaml
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from connectors.base import parse_duration
 from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
+from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
-from federation.demo import prepare_demo
+from federation.demo import VendorPortTaken, prepare_demo
 from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader, SyncLock
-from federation.pipeline.sync import Syncer
+from federation.pipeline.sync import Syncer, SyncReport
 from federation.serving.app import create_app
+from federation.serving.logs import LOG_FORMATS, configure_logging
 
 err = Console(stderr=True)
 out = Console()
+
+
+def _error(message: str) -> None:
+    """`error: <message>` on stderr, verbatim."""
+    err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True, highlight=False)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,14 +52,23 @@ def _parser() -> argparse.ArgumentParser:
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help=f"config file (default: ${CONFIG_ENV}, else ./config.yaml)")
 
+    def with_logging(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--log-format", choices=LOG_FORMATS, help="text or json (default: logging.format)")
+        p.add_argument(
+            "--log-level",
+            choices=("debug", "info", "warning", "error"),
+            help="the gateway's lines at this level and above (default: logging.level)",
+        )
+
     serve = sub.add_parser("serve", help="sync, then serve GraphQL; resync on schedule")
     with_config(serve)
+    with_logging(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
 
     sync = sub.add_parser("sync", help="sync sources once, publish, and exit")
     with_config(sync)
+    with_logging(sync)
     sync.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every source")
 
     validate = sub.add_parser("validate", help="check a config without starting anything")
@@ -75,12 +96,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(console=err)  # until the config says otherwise
     try:
         config = load_config(getattr(args, "config_file", None) or args.config)
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        _error(str(exc))
         return 1
+    if hasattr(args, "log_format"):
+        logs = config.settings.logging
+        configure_logging(args.log_format or logs.format, args.log_level or logs.level, console=err)
     if args.command == "validate":
         return _validate(config)
     if args.command == "token":
@@ -89,26 +113,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _apikey_create(config, args)
     if args.command == "sync":
         return _sync(config, args.sources)
-    return _serve(config, args.host, args.port, args.log_level)
+    return _serve(config, args.host, args.port)
 
 
 def _validate(config: Config) -> int:
-    out.print(
-        f"{config.path}: ok — {len(config.sources)} sources "
-        f"({', '.join(f'{s.name} [{s.kind}]' for s in config.sources) or 'none'})",
-        highlight=False,
-    )
+    kinds = ", ".join(f"{s.name} [{s.kind}]" for s in config.sources) or "none"
+    out.print(Text(f"{config.path}: ok — {len(config.sources)} sources ({kinds})"), soft_wrap=True)
+    for warning in _inference_warnings(config):
+        err.print(Text("warning: ", style="bold yellow") + Text(warning), soft_wrap=True)
     return 0
+
+
+def _inference_warnings(config: Config) -> list[str]:
+    """What each role can compute from what it reads (federation/access/inference.py)."""
+    auth = config.settings.auth
+    policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
+    return inference_warnings(config, policy)
 
 
 def _known_role(config: Config, role: str) -> bool:
     auth = config.settings.auth
     policy = compile_policy(config.settings.roles, anonymous=auth.anonymous_role if auth else "anonymous")
     if policy.role(role) is None:
-        err.print(
-            f"error: unknown role {role!r}; expected one of {', '.join(sorted(policy.roles))}",
-            highlight=False,
-        )
+        _error(f"unknown role {role!r}; expected one of {', '.join(sorted(policy.roles))}")
         return False
     return True
 
@@ -116,10 +143,9 @@ def _known_role(config: Config, role: str) -> bool:
 def _token(config: Config, args: argparse.Namespace) -> int:
     auth = config.settings.auth
     if auth is None or hs256_secret(auth) is None:
-        err.print(
-            "error: the config has no HS256 secret (auth.jwt_keys with algorithm: HS256); "
-            "tokens for RS256/ES256 keys come from your identity provider",
-            highlight=False,
+        _error(
+            "the config has no HS256 secret (auth.jwt_keys with algorithm: HS256); "
+            "tokens for RS256/ES256 keys come from your identity provider"
         )
         return 1
     if not _known_role(config, args.role):
@@ -127,7 +153,7 @@ def _token(config: Config, args: argparse.Namespace) -> int:
     try:
         ttl = parse_duration(args.ttl)
     except ValueError as exc:
-        err.print(f"error: --ttl: {exc}", highlight=False)
+        _error(f"--ttl: {exc}")
         return 2
     categories = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     attributes = {"email": args.email, "department": args.department, "categories": categories}
@@ -160,27 +186,27 @@ def _sync(config: Config, names: list[str]) -> int:
     known = {s.name for s in config.sources}
     unknown = [n for n in names if n not in known]
     if unknown:
-        err.print(
-            f"error: unknown source {', '.join(unknown)}; expected one of {', '.join(sorted(known))}",
-            highlight=False,
-        )
+        _error(f"unknown source {', '.join(unknown)}; expected one of {', '.join(sorted(known))}")
         return 1
     lock = SyncLock(config.resolve(config.settings.store.path))
     if not lock.acquire():
         holder = lock.path.read_text(encoding="utf-8").strip() or "?"
-        err.print(
-            f"error: another assetgraph process (pid {holder}) holds {lock.path} and syncs on its "
-            "schedule; stop it or wait for it",
-            highlight=False,
+        _error(
+            f"another assetgraph process (pid {holder}) holds {lock.path} and syncs on its "
+            "schedule; stop it or wait for it"
         )
         return 1
     try:
-        prepare_demo(config)
+        try:
+            prepare_demo(config)
+        except VendorPortTaken as exc:
+            _error(str(exc))
+            return 1
         syncer = Syncer(config)
         try:
             with Progress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 TimeElapsedColumn(),
                 console=err,
                 transient=True,
@@ -198,38 +224,49 @@ def _sync(config: Config, names: list[str]) -> int:
             syncer.close()
     finally:
         lock.release()
-    table = Table("source", "status", "records", "quarantined", "seconds", "error")
-    for r in report.sources:
-        table.add_row(
-            r.source,
-            "[green]ok[/]" if r.ok else "[red]failed[/]",
-            f"{r.records:,}",
-            f"{r.quarantined:,}",
-            f"{r.seconds:.2f}",
-            r.error or ("incremental: " + ", ".join(r.incremental) if r.incremental else ""),
-        )
-    out.print(table)
-    if report.reconcile:
-        counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
-        out.print(
-            f"published {report.snapshot_id}: {counts}; "
-            f"{report.reconcile.conflicts:,} conflicting values, "
-            f"{report.reconcile.ambiguities:,} ambiguous matches",
-            highlight=False,
-        )
+    _print_report(report)
     return 1 if report.failed else 0
 
 
-def _serve(config: Config, host: str, port: int, log_level: str) -> int:
-    logging.getLogger("assetgraph").setLevel(log_level.upper())
+def _print_report(report: SyncReport) -> None:
+    """The table of sources (narrow enough for 80 columns), then each failure in full."""
+    table = Table("source", "status", "records", "quarantined", "seconds", "read")
+    for r in report.sources:
+        table.add_row(
+            Text(r.source),
+            Text("ok", style="green") if r.ok else Text("failed", style="red"),
+            f"{r.records:,}",
+            f"{r.quarantined:,}",
+            f"{r.seconds:.2f}",
+            "" if not r.ok else Text("incremental: " + ", ".join(r.incremental)) if r.incremental else "full",
+        )
+    out.print(table)
+    for r in report.failed:
+        _error(f"source {r.source} failed: {r.error}")
+    if report.reconcile:
+        counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
+        out.print(
+            Text(
+                f"published {report.snapshot_id}: {counts}; "
+                f"{report.reconcile.conflicts:,} conflicting values, "
+                f"{report.reconcile.ambiguities:,} ambiguous matches"
+            ),
+            soft_wrap=True,
+        )
+
+
+def _serve(config: Config, host: str, port: int) -> int:
+    for warning in _inference_warnings(config):
+        logging.getLogger("assetgraph.policy").warning("%s", warning)
     prepare_demo(config)
     scheduler = SyncScheduler(config)
     scheduler.start()
     reader = StoreReader(config.resolve(config.settings.store.path))
     app = create_app(config, reader)
-    out.print(f"assetgraph: GraphiQL at http://{host}:{port}/graphql", highlight=False)
+    out.print(Text(f"assetgraph: GraphiQL at http://{host}:{port}/graphql"), soft_wrap=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        # log_config=None: uvicorn's lines go through configure_logging's handler and format
+        uvicorn.run(app, host=host, port=port, log_config=None)
     finally:
         scheduler.stop()
         scheduler.join(timeout=30)

@@ -61,6 +61,10 @@ TEST_ROLES: dict[str, Any] = {
         "inherits": ["service_desk"],
         "types": {"assets": {"columns": ["provenance", "conflicts"]}},
     },
+    # costs with their history, without the host name (which the estate also traces)
+    "cost_history": {
+        "types": {"assets": {"columns": ["asset_tag", "cost", "sources", "provenance", "conflicts"]}},
+    },
     "team_lead": {
         "inherits": ["employee"],
         "types": {

@@ -30,7 +30,9 @@ from hypothesis import strategies as st
 from schema_estate import frames
 
 BATCH = 10
-EXAMPLES = 520  # x BATCH queries per run
+#: x BATCH queries per run: 5,200 under the `full` Hypothesis profile (CI), a few under `quick`
+FULL = settings.get_current_profile_name() == "full"
+EXAMPLES = 520 if FULL else settings.default.max_examples
 SENT = {"queries": 0, "forbidden": 0}
 _LOCK = threading.Lock()
 
@@ -76,12 +78,12 @@ EMPLOYEE_ASSETS = {"id", "asset_tag", "hostname", "name", "category", "manufactu
 NETWORK_ASSETS = {"id", "asset_tag", "serial_number", "hostname", "name", "category", "manufacturer", "model",
                   "status", "location_id", "location", "mac_addresses", "ip_addresses", "os", "last_seen",
                   "warranty_end", "attributes"}  # fmt: skip
-FINANCE_ASSETS = {"id", "asset_tag", "serial_number", "name", "category", "manufacturer", "model", "status",
-                  "department", "purchase_date", "warranty_end", "cost", "cost_currency", "location",
-                  "assigned_to"}  # fmt: skip
+FINANCE_ASSETS = {"id", "asset_tag", "serial_number", "hostname", "name", "category", "manufacturer",
+                  "model", "status", "department", "purchase_date", "warranty_end", "cost", "cost_currency",
+                  "location", "assigned_to"}  # fmt: skip
 DESK_ASSETS = ALL_ASSETS - {"cost", "cost_currency", "purchase_date"}
-#: the keys of `attributes` service_desk may read (config.yaml: attributes.cpu, …)
-DESK_KEYS = {"cpu", "ram_gb", "disk_gb"}
+#: the keys of `attributes` service_desk and network_team may read (config.yaml: attributes.cpu, …)
+HARDWARE_KEYS = DESK_KEYS = {"cpu", "ram_gb", "disk_gb"}
 #: keys asked for by `_has_key`: those of the seed, and one no asset has
 KEYS = ["cpu", "gpu", "rack", "ram_gb", "u"]
 LOCATION_BASICS = {"id", "name", "site", "city", "country"}
@@ -118,7 +120,7 @@ def spec(role: str, actor: dict[str, Any]) -> dict[str, Any]:
             "assets": (NETWORK_ASSETS, lambda r: r["category"] == "network"),
             "locations": (LOCATION_BASICS, EVERY),
         }
-        return {"tables": tables, "aggregate": {"assets"}}
+        return {"tables": tables, "aggregate": {"assets"}, "keys": HARDWARE_KEYS}
     if role == "finance":
         tables = {
             "assets": (FINANCE_ASSETS, EVERY),
@@ -465,6 +467,7 @@ def pool() -> Any:
         yield executor
 
 
+@pytest.mark.timeout(900)  # ~80 s on 2 idle cores; several times that on a loaded machine
 def test_no_value_outside_the_roles_columns_and_rows(
     gateway: Gateway, tokens: dict[Any, str], pool: Any
 ) -> None:
@@ -499,9 +502,9 @@ def test_no_value_outside_the_roles_columns_and_rows(
                 SENT["forbidden"] += "errors" in body
 
     run()
-    assert SENT["queries"] >= 5000, SENT
-    # the generator must exercise both sides: answers and refusals
-    assert 0.1 < SENT["forbidden"] / SENT["queries"] < 0.9, SENT
+    assert SENT["queries"] >= (5000 if FULL else BATCH * EXAMPLES), SENT
+    if FULL:  # the generator must exercise both sides: answers and refusals
+        assert 0.1 < SENT["forbidden"] / SENT["queries"] < 0.9, SENT
 
 
 # ----------------------------------------------------------------------------- keys of attributes
@@ -528,7 +531,7 @@ def attributes_case(draw: st.DrawFn) -> dict[str, Any]:
 def test_keys_of_attributes_never_leak(gateway: Gateway, tokens: dict[Any, str]) -> None:
     seen = {"answered": 0, "forbidden": 0}
 
-    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=300 if FULL else EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
     @given(attributes_case())
     def run(case: dict[str, Any]) -> None:
@@ -542,5 +545,6 @@ def test_keys_of_attributes_never_leak(gateway: Gateway, tokens: dict[Any, str])
         seen["forbidden" if "errors" in body else "answered"] += 1
 
     run()
-    assert seen["answered"] > 50, seen
-    assert seen["forbidden"] > 50, seen
+    if FULL:
+        assert seen["answered"] > 50, seen
+        assert seen["forbidden"] > 50, seen

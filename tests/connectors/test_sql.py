@@ -332,6 +332,18 @@ def test_unreachable_port_says_so_and_hides_the_password(server: str, request: p
     conn.close()
 
 
+def test_a_short_password_is_masked_as_a_token_not_inside_words() -> None:
+    # nothing listens on port 1: the error names the source and the address, with the
+    # password `p` hidden, and the p of `team_db`, `postgresql` or `is the server` left alone
+    conn = make_connector("postgresql+psycopg://app:p@127.0.0.1:1/p", assets=assets_stream())
+    with pytest.raises(SourceError) as info:
+        conn.check()
+    conn.close()
+    message = str(info.value)
+    assert message.startswith("source 'team_db' (postgresql+psycopg://app:***@127.0.0.1:1/p): ")
+    assert "cannot connect to 127.0.0.1:1: is the server running and listening there?" in message
+
+
 @pytest.mark.parametrize("server", ["postgres", "mariadb"])
 def test_unknown_database(server: str, request: pytest.FixtureRequest) -> None:
     url = sa.make_url(request.getfixturevalue(f"{server}_url"))

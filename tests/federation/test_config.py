@@ -213,3 +213,157 @@ def test_validate_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_the_repo_config_is_valid() -> None:
     config = load_config(Path(__file__).resolve().parents[2] / "config.yaml")
     assert {s.name for s in config.sources} >= {"cmdb", "finance", "inventory", "endpoint_team"}
+
+
+# ------------------------------------------------------------------ secrets, by position
+
+
+def _okta(auth: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "okta", "kind": "okta", "base_url": "https://example.okta.com", "auth": auth}
+
+
+@pytest.mark.parametrize(
+    ("source", "secret"),
+    [
+        pytest.param(_okta({"tokn": "${OKTA_TOKEN}"}), "RealEnvSecret-4242", id="env-under-misspelled-key"),
+        pytest.param(_okta({"tokn": "literal-secret-99"}), "literal-secret-99", id="literal-under-auth"),
+        pytest.param(
+            {
+                "name": "snow",
+                "kind": "servicenow",
+                "base_url": "https://x.service-now.com",
+                "auth": {"username": "svc", "pasword": "hunter2-hunter2"},
+            },
+            "hunter2-hunter2",
+            id="misspelled-password",
+        ),
+        pytest.param(_sql_source(refresh="${OKTA_TOKEN}"), "RealEnvSecret-4242", id="env-under-plain-key"),
+        pytest.param(_sql_source(kind="${OKTA_TOKEN}"), "RealEnvSecret-4242", id="env-as-kind"),
+    ],
+)
+def test_no_error_echoes_a_value_from_the_environment_or_under_a_secret_key(
+    source: dict[str, Any], secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKTA_TOKEN", "RealEnvSecret-4242")
+    problems = _problems({"sources": [source]})
+    assert problems
+    assert not any(secret in p for p in problems), problems
+
+
+def test_a_misspelled_key_is_one_problem_that_names_the_key_it_meant(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKTA_TOKEN", "RealEnvSecret-4242")
+    problems = _problems({"sources": [_okta({"tokn": "${OKTA_TOKEN}"})]})
+    assert problems == ["sources[0].auth.tokn: unknown key; did you mean `key`?"]
+
+
+def test_a_short_env_value_is_masked_where_it_sits_not_wherever_its_letters_occur(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHORT", "p")
+    problems = _problems({"sources": [_sql_source(name="endpoint_team", refresh="${SHORT}")]})
+    assert problems == ["sources[0].refresh: expected a duration like 30s, 15m, 1h or 2d, got (hidden)"]
+
+
+def test_the_value_is_quoted_once() -> None:
+    problems = _problems({"sources": [_sql_source(refresh="often")]})
+    assert problems == ["sources[0].refresh: expected a duration like 30s, 15m, 1h or 2d, got 'often'"]
+
+
+def test_one_union_field_gives_one_problem() -> None:
+    stream = {"table": "t", "id": {"a": 1}, "fields": {"serial_number": "serial"}}
+    problems = _problems({"sources": [_sql_source(entities={"assets": stream})]})
+    assert len([p for p in problems if p.startswith("sources[0].entities.assets.id:")]) == 1, problems
+
+
+# ------------------------------------------------------------------ knock-on errors, once
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param({"refresh": "often"}, id="bad-value"),
+        pytest.param({"colour": "blue"}, id="extra-key"),
+        pytest.param({"kind": "oracle_forms"}, id="unknown-kind"),
+    ],
+)
+def test_a_bad_source_is_reported_once_not_again_where_it_is_named(broken: dict[str, Any]) -> None:
+    raw = {
+        "sources": [_sql_source(**broken), _sql_source(name="finance")],
+        "reconcile": {
+            "assets": {"precedence": {"default": ["cmdb", "finance"], "cost": ["finance", "cmdb"],
+                                      "status": ["cmdb"]}},
+            "people": {"precedence": {"default": ["cmdb"]}},
+        },
+    }  # fmt: skip
+    problems = _problems(raw)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("sources[0].")
+
+
+# ------------------------------------------------------------------ duplicate keys, SQL URLs
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param("auth:\n  issuer: a\nserver: {}\nauth:\n  issuer: b\n", 4, id="top-level"),
+        pytest.param(
+            "sources:\n  - name: cmdb\n    kind: sql\n    url: sqlite:///a.db\n    url: sqlite:///b.db\n",
+            5,
+            id="inside-a-source",
+        ),
+        pytest.param("server: {max_limit: 10, max_limit: 20}\n", 1, id="flow-mapping"),
+    ],
+)
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert len(info.value.problems) == 1, info.value.problems
+    assert info.value.problems[0].startswith(f"line {line}, column ")
+    assert "is given twice" in info.value.problems[0]
+
+
+def test_yaml_merge_keys_still_override(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("base: &b {max_limit: 10, default_limit: 5}\n", encoding="utf-8")
+    text = "x-server: &s {max_limit: 10, default_limit: 5}\nserver:\n  <<: *s\n  max_limit: 20\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:  # x-server is not a section; the merge itself is fine
+        load_config(path)
+    assert info.value.problems == ["x-server: Extra inputs are not permitted"]
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        pytest.param("postgresql+psycopg://u:pw@db:port/x", "not a URL SQLAlchemy can read", id="bad-port"),
+        pytest.param("just some words", "not a URL SQLAlchemy can read", id="not-a-url"),
+        pytest.param("postgress://u:pw@db/x", "SQLAlchemy has no dialect", id="unknown-dialect"),
+        pytest.param("mssql+pyodbc://u:pw@db/x", "driver of this URL is not installed", id="missing-driver"),
+    ],
+)
+def test_sql_urls_sqlalchemy_cannot_use_are_refused_at_load(url: str, words: str) -> None:
+    problems = _problems({"sources": [_sql_source(url=url)]})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("sources[0].url: ")
+    assert words in problems[0]
+    assert "pw" not in problems[0].replace("password", "")
+
+
+def test_validate_prints_kinds_and_errors_verbatim_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump({"sources": [_sql_source()]}), encoding="utf-8")
+    assert main(["validate", str(good)]) == 0
+    assert "cmdb [sql]" in capsys.readouterr().out  # not taken for rich markup
+
+    bad = tmp_path / "bad.yaml"
+    long_name = "a_source_with_a_rather_long_name_to_push_the_line_past_eighty_columns"
+    bad.write_text(yaml.safe_dump({"sources": [_sql_source(name=long_name, refresh="[bold]often")]}))
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    line = "  - sources[0].refresh: expected a duration like 30s, 15m, 1h or 2d, got '[bold]often'"
+    assert line in err.splitlines(), err

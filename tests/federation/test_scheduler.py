@@ -5,24 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import yaml
+import pytest
+from support.demo import write_demo_config
 
 from federation.config.settings import load_config
 from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader
 from federation.pipeline.sync import Syncer
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def _config(tmp_path: Path, refresh: str) -> Path:
-    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    raw["demo"]["assets"] = 100
-    for source in raw["sources"]:
-        source["refresh"] = refresh
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
+def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refresh: str) -> Path:
+    return write_demo_config(tmp_path, monkeypatch, assets=100, every_source={"refresh": refresh})
 
 
 def _wait(condition: object, seconds: float) -> bool:
@@ -34,8 +27,10 @@ def _wait(condition: object, seconds: float) -> bool:
     return False
 
 
-def test_syncs_on_schedule_and_a_second_process_takes_over(tmp_path: Path) -> None:
-    config = load_config(_config(tmp_path, "1s"))
+def test_syncs_on_schedule_and_a_second_process_takes_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(_config(tmp_path, monkeypatch, "1s"))
     reader = StoreReader(config.resolve(config.settings.store.path))
     first = SyncScheduler(config, poll_seconds=0.1)
     second = SyncScheduler(config, poll_seconds=0.1)
@@ -62,7 +57,7 @@ def test_syncs_on_schedule_and_a_second_process_takes_over(tmp_path: Path) -> No
 
 
 def test_a_failed_round_is_retried_and_the_lock_kept(tmp_path: Path, monkeypatch) -> None:
-    config = load_config(_config(tmp_path, "1s"))
+    config = load_config(_config(tmp_path, monkeypatch, "1s"))
     calls = []
     real_run = Syncer.run
 

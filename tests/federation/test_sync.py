@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
+from support.demo import write_demo_config
 
 from federation.config.settings import Config, load_config
 from federation.demo import prepare_demo
@@ -19,16 +19,11 @@ from federation.pipeline.store import StoreReader, SyncLock
 from federation.pipeline.sync import Syncer
 from federation.serving.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Config:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     """The repo's config.yaml, relocated into tmp_path, with a small estate."""
-    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    raw["demo"]["assets"] = 400
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
-    config = load_config(tmp_path / "config.yaml")
+    config = load_config(write_demo_config(tmp_path, monkeypatch, assets=400))
     prepare_demo(config)
     return config
 
