@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -27,7 +28,11 @@ def holds(condition: Condition, raw: pd.DataFrame, fields: Mapping[str, pd.Serie
         empty = text.isna().to_numpy()
         return empty if condition.is_empty else ~empty
     if condition.matches is not None:
-        found = text.str.contains(condition.matches, regex=True, flags=re.IGNORECASE)
+        with warnings.catch_warnings():  # groups in a pattern are fine: only "found or not" matters
+            warnings.filterwarnings(
+                "ignore", "This pattern is interpreted as a regular expression", UserWarning
+            )
+            found = text.str.contains(condition.matches, regex=True, flags=re.IGNORECASE)
     else:
         wanted = {match_key(w) for w in ([condition.eq] if condition.eq is not None else condition.in_ or [])}
         found = text.str.casefold().isin(wanted) & text.notna()

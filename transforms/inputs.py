@@ -1,8 +1,8 @@
-"""The one column a normaliser reads for a field: a column, the first non-empty of several,
-a template over several, or a constant — then, optionally, translated through a lookup.
+"""The column a normaliser reads for a field: a column, a template over several, or a
+constant — then, optionally, translated through a lookup.
 
-Vectorised: coalescing and templates work a column at a time (a template once per pattern
-of empty parts, of which a batch has a handful), lookups once per distinct value.
+Vectorised: a template is built a column at a time, once per pattern of empty parts (a
+batch has a handful), and a lookup maps each distinct value once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 
 from connectors.fields import FieldMapping, Lookup, match_key, template_parts
 from transforms.attributes import attribute_key
-from transforms.cells import blank_mask, text_view, to_object
+from transforms.cells import text_view, to_object
 from transforms.result import no_errors, reasons
 
 #: how many lookup keys an error message lists before `…`
@@ -20,27 +20,19 @@ _SHOWN_KEYS = 8
 
 
 def field_input(raw: pd.DataFrame, mapping: FieldMapping, name: str) -> pd.Series:
-    """The raw value column of one field mapping (before `when`, `lookup` and normalising).
-    `name`: the normaliser, since `json` takes several columns as one object per row."""
+    """The raw value column of a mapping that reads one value per row (before `when`,
+    `lookup` and normalising): its column, its template, its columns as one object per row
+    for the `json` normaliser, or its constant. (`coalesce` reads each column on its own.)"""
     if mapping.column is not None:
         return raw[mapping.column]
     if mapping.template is not None:
         return template(raw, mapping.template)
-    several = mapping.columns or mapping.coalesce
-    if several:
-        if name == "json" and mapping.columns:
-            keyed = raw[several].rename(columns=attribute_key)
-            return pd.Series(keyed.to_dict("records"), index=raw.index, dtype=object)
-        return coalesce(raw, several)
+    if mapping.columns and name == "json":
+        keyed = raw[mapping.columns].rename(columns=attribute_key)
+        return pd.Series(keyed.to_dict("records"), index=raw.index, dtype=object)
+    if mapping.columns or mapping.coalesce:
+        return raw[(mapping.columns or mapping.coalesce or [])[0]]
     return pd.Series([mapping.value] * len(raw), index=raw.index, dtype=object)
-
-
-def coalesce(raw: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """Per row, the first cell among `columns` that is not empty (by the shared empty rule)."""
-    chosen = raw[columns[0]]
-    for column in columns[1:]:
-        chosen = chosen.astype(object).where(~blank_mask(chosen), raw[column].astype(object))
-    return chosen
 
 
 def template(raw: pd.DataFrame, text: str) -> pd.Series:

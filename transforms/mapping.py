@@ -108,25 +108,53 @@ def _map_field(
     ctx: TransformContext,
     mapped: dict[str, tuple[pd.Series, pd.Series, dict[str, pd.Series]]],
 ) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
-    """(typed values, a reason or None per row, the normaliser's extra columns) for one field:
-    its input, restricted by `when`, translated by `lookup`, then normalised."""
+    """(typed values, a reason or None per row, the normaliser's extra columns) for one field.
+
+    With `coalesce` (or `columns` outside `json`) each column is normalised on its own and the
+    first with a value wins, so a placeholder (`To Be Filled By O.E.M.`) or an unreadable cell
+    in the first column does not hide a good value in the next; a row is an error only when
+    no column gives a value."""
     name = mapping.transform or default_transform(entity, field)
-    values = field_input(raw, mapping, name)
     active = None
     if mapping.when is not None:
-        active = holds(mapping.when, raw, {f: done[0] for f, done in mapped.items()})
-        values = values.where(pd.Series(active, index=values.index), None)
+        active = pd.Series(holds(mapping.when, raw, {f: done[0] for f, done in mapped.items()}))
+    several = mapping.coalesce or (mapping.columns if name != "json" else None)
+    inputs = [raw[column] for column in several] if several else [field_input(raw, mapping, name)]
+    typed, errors, extra = _normalised(inputs[0], raw, mapping, name, entity, field, ctx, active)
+    for values in inputs[1:]:
+        more, more_errors, more_extra = _normalised(values, raw, mapping, name, entity, field, ctx, active)
+        take = (typed.isna() & more.notna()).to_numpy()
+        typed = typed.where(~take, more)
+        errors = first_error(errors, more_errors)
+        extra = {key: column.where(~take, more_extra[key]) for key, column in extra.items()}
+    errors = errors.where(typed.isna().to_numpy(), None)
+    if mapping.required:
+        empty = typed.isna() & errors.isna()
+        if active is not None:
+            empty &= active.to_numpy()
+        errors = errors.where(~empty, f"required but empty ({mapping.describe_source()})")
+    return typed, errors, extra
+
+
+def _normalised(
+    values: pd.Series,
+    raw: pd.DataFrame,
+    mapping: FieldMapping,
+    name: str,
+    entity: str,
+    field: str,
+    ctx: TransformContext,
+    active: pd.Series | None,
+) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
+    """One input column blanked where `when` does not hold, looked up, normalised, typed."""
+    if active is not None:
+        values = values.where(active.set_axis(values.index), None)
     lookup_errors = None
     if mapping.lookup is not None:
         values, lookup_errors = apply_lookup(values, mapping.lookup)
     result = _normalise(values, raw, mapping, name, ctx)
     typed = cast(result.values, output_type(entity, field))
     errors = result.errors if lookup_errors is None else first_error(lookup_errors, result.errors)
-    if mapping.required:
-        empty = typed.isna() & errors.isna()
-        if active is not None:
-            empty &= active
-        errors = errors.where(~empty, f"required but empty ({mapping.describe_source()})")
     return typed, errors, result.extra
 
 
