@@ -23,6 +23,7 @@ import unicodedata
 from functools import lru_cache
 
 import email_validator
+import numpy as np
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 
@@ -32,6 +33,13 @@ from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
 
 _BRACKETED = re.compile(r"<([^<>]*)>\s*$")
+#: plain lower-case ASCII addresses that email-validator accepts unchanged: checked here in
+#: one vectorised pass (most cells), everything else goes through `canonical_email`
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE = rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z]{{2,63}}$"
+#: labels email-validator refuses (`ab--c`, RFC 5890) or decodes (`xn--`): left to it
+_DASHES = r"[.@][a-z0-9]{2}--"
+_MAX_ADDRESS, _MAX_LOCAL = 254, 64
 #: special-use names email-validator refuses (`local`, `test`, …); checked under a stand-in
 _RESERVED = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 _STAND_IN = "example"
@@ -71,12 +79,23 @@ def _unwrap(text: str) -> str:
 
 
 def _emails(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(canonical address or None, reason or None) per cell of a text view; each distinct
-    cell is checked once."""
-    parsed = {cell: canonical_email(cell) for cell in text.dropna().unique()}
-    address = text.map({cell: a for cell, (a, _) in parsed.items()}, na_action="ignore")
-    reason = text.map({cell: r for cell, (_, r) in parsed.items()}, na_action="ignore")
-    return to_object(address), to_object(reason)
+    """(canonical address or None, reason or None) per cell of a text view. Plain ASCII
+    addresses are only lower-cased; each distinct other cell is checked once."""
+    lowered = text.str.lower()
+    simple = lowered.str.match(_SIMPLE).fillna(False).astype(bool)
+    simple &= (lowered.str.len() <= _MAX_ADDRESS) & (lowered.str.find("@") <= _MAX_LOCAL)
+    simple &= ~lowered.str.contains(_DASHES).fillna(False).astype(bool)
+    address = to_object(lowered.where(simple)).to_numpy(dtype=object, copy=True)
+    reason = np.full(len(text), None, dtype=object)
+    rest = (~simple & text.notna()).to_numpy()
+    if rest.any():
+        cells = text[rest].astype(object).to_numpy()
+        parsed = {cell: canonical_email(cell) for cell in set(cells)}
+        address[rest] = [parsed[cell][0] for cell in cells]
+        reason[rest] = [parsed[cell][1] for cell in cells]
+    return pd.Series(address, index=text.index, dtype=object), pd.Series(
+        reason, index=text.index, dtype=object
+    )
 
 
 def email(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:

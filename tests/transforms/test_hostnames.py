@@ -17,6 +17,7 @@ import pytest
         pytest.param("XN--MLLER-PC-65A", "müller-pc", id="punycode-upper"),
         pytest.param("xn--zz", "xn--zz", id="not-really-punycode"),
         pytest.param("\uff2c\uff34\uff0d\uff10\uff10\uff14\uff12", "lt-0042", id="full-width"),
+        pytest.param("Mi9TPro-TéléphoneM", "mi9tpro-téléphonem", id="glpi-android-phone"),
         pytest.param("ПК-01", "пк-01", id="cyrillic"),
         pytest.param("工作站-7", "工作站-7", id="cjk"),
         pytest.param("", None, id="empty"),

@@ -3,6 +3,8 @@ the engine over whole batches — tables of source rows in, unified values out."
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -414,3 +416,27 @@ def test_empty_batch():
     batch = run(frame, fields, entity="people")
     assert batch.rows.empty
     assert batch.quarantine.empty
+
+
+# ---------------------------------------------------------------- a real export, when present
+
+SNIPE_USERS = (
+    Path(__file__).resolve().parents[3] / "shared" / "peers" / "snipe-it" / "sample_csvs" / "users-sample.csv"
+)
+
+
+def test_snipe_it_users_export_names_and_emails():
+    """Snipe-IT's users export: `{First Name} {Last Name}` and every email maps, none lost."""
+    if not SNIPE_USERS.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"peer file missing in CI: {SNIPE_USERS}")
+        pytest.skip(f"peer file not present at {SNIPE_USERS}")
+    frame = pd.read_csv(SNIPE_USERS, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    fields = {"name": {"template": "{First Name} {Last Name}"}, "email": "Email", "username": "Username"}
+    batch = map_stream(frame, "people", StreamConfig(id="Username", fields=fields), CTX, source="snipe")
+    assert batch.quarantine.empty, batch.quarantine["reason"].tolist()
+    expected = [" ".join(p for p in (f.strip(), la.strip()) if p) or None
+                for f, la in zip(frame["First Name"], frame["Last Name"], strict=True)]  # fmt: skip
+    assert batch.rows["name"].tolist() == expected
+    assert batch.rows["email"].tolist() == [e.strip().lower() or None for e in frame["Email"]]
+    assert len(batch.rows) == 100

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from connectors.fields import FieldMapping
 from transforms.context import TransformContext
-from transforms.people import email, person_key
+from transforms.people import canonical_email, email, person_key
 
 
 @pytest.mark.parametrize(
@@ -139,3 +139,27 @@ def test_email_and_person_key_agree_and_ignore_case(local, domain):
     assert _one(email, f"{_shout(local)}@{_shout(domain)}")[0] == address
     punycode = idna.encode(domain, uts46=True).decode("ascii")
     assert _one(person_key, f"{local}@{punycode.upper()}") == (address, None)
+
+
+_atoms = st.lists(
+    st.text(st.sampled_from("aZ09-_+!'`~|{}=?#$%&*/^"), min_size=1, max_size=6), min_size=1, max_size=3
+)
+_ascii_part = st.one_of(_atoms.map(".".join), st.text(st.sampled_from("aZ0.-@ "), min_size=1, max_size=8))
+_ascii_label = st.one_of(
+    st.text(st.sampled_from("abXY09-"), min_size=1, max_size=8),
+    st.sampled_from(["ab--cd", "xn--mller-kva", "-a", "a-", "a_b", "x" * 64]),
+)
+_ascii_domain = st.lists(_ascii_label, min_size=1, max_size=4).map(".".join)
+
+
+@FAST
+@given(
+    local=_ascii_part, domain=_ascii_domain, tld=st.sampled_from(["com", "COM", "local", "c0m", "x", "de-"])
+)
+def test_the_vectorised_path_agrees_with_email_validator(local, domain, tld):
+    """Plain ASCII addresses are checked by one vectorised pattern, the rest one by one by
+    email-validator: both must accept and refuse the same addresses, with the same result."""
+    cell = f"{local}@{domain}.{tld}"
+    address, reason = _one(email, cell)
+    expected, why = canonical_email(cell)
+    assert (address, reason is None) == (expected, why is None), (cell, reason, why)
