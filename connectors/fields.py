@@ -43,6 +43,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: (config key, attribute) of a condition, in the order messages list them
+_CONDITION_KEYS = (
+    ("column", "column"), ("field", "field"), ("eq", "eq"), ("in", "in_"), ("matches", "matches"),
+    ("is_empty", "is_empty"), ("not", "not_"), ("any", "any"), ("all", "all"),
+)  # fmt: skip
+
+
 class Condition(_Strict):
     """A test on one row, for `when:`. Either a subject and one test:
 
@@ -90,22 +97,18 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_shape(self) -> Condition:
-        subjects = [k for k in ("column", "field") if getattr(self, k) is not None]
-        tests = [k for k, v in (("eq", self.eq), ("in", self.in_), ("matches", self.matches),
-                                ("is_empty", self.is_empty)) if v is not None]  # fmt: skip
-        combinators = [
-            k for k, v in (("not", self.not_), ("any", self.any), ("all", self.all)) if v is not None
-        ]
-        shape = (
-            "a condition is {column: NAME} or {field: NAME} with one test (eq, in, matches,"
-            " is_empty), or one of {not: COND}, {any: [COND, ...]}, {all: [COND, ...]}"
-        )
-        given = ", ".join(subjects + tests + combinators) or "nothing"
-        if combinators:
-            if len(combinators) > 1 or subjects or tests:
-                raise ValueError(f"{shape}; got {given}")
-        elif len(subjects) != 1 or len(tests) != 1:
-            raise ValueError(f"{shape}; got {given}")
+        given = [key for key, attr in _CONDITION_KEYS if getattr(self, attr) is not None]
+        subjects = [k for k in given if k in ("column", "field")]
+        tests = [k for k in given if k in ("eq", "in", "matches", "is_empty")]
+        combinators = [k for k in given if k in ("not", "any", "all")]
+        ok = len(combinators) == 1 and not (subjects or tests)
+        ok |= not combinators and len(subjects) == 1 and len(tests) == 1
+        if not ok:
+            raise ValueError(
+                "a condition is {column: NAME} or {field: NAME} with one test (eq, in, matches,"
+                " is_empty), or one of {not: COND}, {any: [COND, ...]}, {all: [COND, ...]}; got "
+                + (", ".join(given) or "nothing")
+            )
         return self
 
     def leaves(self, path: str = "when") -> Iterator[tuple[str, Condition]]:
