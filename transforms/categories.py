@@ -3,7 +3,10 @@
 Plurals are understood (`Laptops`, `Switches`, `Docking Stations`): a word not in the table
 is tried again without a trailing `es`/`s`. Built-in aliases whose target is not among the
 configured categories are left out, so a trimmed category list makes those words unknown
-(a row error) instead of mapping to a category that does not exist.
+(a row error) instead of mapping to a category that does not exist. A configured category
+beats a built-in alias of the same word: with `printer` among `vocabularies.categories`,
+`Printers` is a printer, not a peripheral (`category_aliases` and a mapping's `values:`
+still win over both).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from connectors.fields import FieldMapping
 from transforms.cells import text_view
 from transforms.context import TransformContext
 from transforms.result import Normalised
-from transforms.vocabulary import alias_table, translate, word_keys
+from transforms.vocabulary import alias_table, translate, word_key, word_keys
 
 _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "laptop": (
@@ -127,7 +130,12 @@ BUILTIN_CATEGORY_ALIASES: dict[str, str] = {
 
 
 def category(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:
-    builtin = {w: c for w, c in BUILTIN_CATEGORY_ALIASES.items() if c in ctx.categories}
+    configured = {word_key(c) for c in ctx.categories}
+    builtin = {
+        w: c
+        for w, c in BUILTIN_CATEGORY_ALIASES.items()
+        if c in ctx.categories and word_key(w) not in configured
+    }
     table = alias_table(ctx.categories, builtin, ctx.category_aliases, mapping.values)
     text = text_view(values)
     keys = word_keys(text)

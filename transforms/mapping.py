@@ -1,7 +1,9 @@
 """The mapping engine: one raw batch of a source stream → unified rows + quarantined rows.
 
-Per field, one normaliser call over the whole column; the per-row error columns are then
-combined, and a row with any error (or without a usable id) goes to quarantine whole.
+Per field: its input column (transforms/inputs.py), blanked on rows where its `when` does
+not hold (transforms/conditions.py), translated by its `lookup`, then one normaliser call
+over the whole column. The per-row error columns are combined, and a row with any error (or
+without a usable id) goes to quarantine whole.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from connectors.base import StreamConfig
-from connectors.fields import FieldMapping
+from connectors.fields import FieldMapping, evaluation_order
 from federation.model import TABLES, ColumnType, Table
-from transforms.attributes import attribute_key
-from transforms.cells import blank_mask, text_view, to_object
+from transforms.cells import text_view, to_object
+from transforms.conditions import holds
 from transforms.context import TransformContext
+from transforms.inputs import apply_lookup, field_input
 from transforms.quarantine import combine_reasons, empty_quarantine, raw_json
 from transforms.registry import (
     CURRENCY_AWARE,
@@ -26,7 +29,7 @@ from transforms.registry import (
     default_transform,
     output_type,
 )
-from transforms.result import Normalised, reasons
+from transforms.result import Normalised, first_error, reasons
 
 
 class MappingError(ValueError):
@@ -61,29 +64,24 @@ def map_stream(
         raise MappingError(f"source {source}: unknown entity {entity!r}")
     table = TABLES[entity]
     raw = frame.reset_index(drop=True)
-    _check(raw, entity, stream, source, table)
+    order = _check(raw, entity, stream, source, table)
     n = len(raw)
 
     record_id, id_errors = _record_ids(raw, stream.id_columns)
+    # fields a `when` reads are mapped first; columns and reasons keep the declared order
+    mapped: dict[str, tuple[pd.Series, pd.Series, dict[str, pd.Series]]] = {}
+    for field in order:
+        mapped[field] = _map_field(raw, stream.fields[field], entity, field, ctx, mapped)
     columns: dict[str, pd.Series] = {"record_id": record_id}
     labelled: list[tuple[str | None, pd.Series]] = [(None, id_errors)]
     extras: dict[str, pd.Series] = {}
-    for field, mapping in stream.fields.items():
-        name = mapping.transform or default_transform(entity, field)
-        result = _normalise(raw, mapping, name, ctx)
-        column_type = output_type(entity, field)
-        values = cast(result.values, column_type)
-        errors = result.errors
-        if mapping.required:
-            empty = values.isna() & errors.isna()
-            wanted = ", ".join(mapping.source_columns) or "the constant value"
-            errors = errors.where(~empty, f"required but empty ({wanted})")
+    for field, (values, errors, extra) in ((f, mapped[f]) for f in stream.fields):
         columns[output_column(table, field)] = values
         labelled.append((field, errors))
-        for key, extra in result.extra.items():
+        for key, column in extra.items():
             target = f"{field}_{key}"
             if target in table.mapped_fields and target not in stream.fields:
-                extras[target] = cast(extra, output_type(entity, target))
+                extras[target] = cast(column, output_type(entity, target))
     columns.update(extras)
 
     reason = combine_reasons(n, labelled)
@@ -102,13 +100,75 @@ def map_stream(
     return MappedBatch(rows, quarantine)
 
 
-def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, table: Table) -> None:
+def _map_field(
+    raw: pd.DataFrame,
+    mapping: FieldMapping,
+    entity: str,
+    field: str,
+    ctx: TransformContext,
+    mapped: dict[str, tuple[pd.Series, pd.Series, dict[str, pd.Series]]],
+) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
+    """(typed values, a reason or None per row, the normaliser's extra columns) for one field.
+
+    With `coalesce` (or `columns` outside `json`) each column is normalised on its own and the
+    first with a value wins, so a placeholder (`To Be Filled By O.E.M.`) or an unreadable cell
+    in the first column does not hide a good value in the next; a row is an error only when
+    no column gives a value."""
+    name = mapping.transform or default_transform(entity, field)
+    active = None
+    if mapping.when is not None:
+        active = pd.Series(holds(mapping.when, raw, {f: done[0] for f, done in mapped.items()}))
+    several = mapping.coalesce or (mapping.columns if name != "json" else None)
+    inputs = [raw[column] for column in several] if several else [field_input(raw, mapping, name)]
+    typed, errors, extra = _normalised(inputs[0], raw, mapping, name, entity, field, ctx, active)
+    for values in inputs[1:]:
+        more, more_errors, more_extra = _normalised(values, raw, mapping, name, entity, field, ctx, active)
+        take = (typed.isna() & more.notna()).to_numpy()
+        typed = typed.where(~take, more)
+        errors = first_error(errors, more_errors)
+        extra = {key: column.where(~take, more_extra[key]) for key, column in extra.items()}
+    errors = errors.where(typed.isna().to_numpy(), None)
+    if mapping.required:
+        empty = typed.isna() & errors.isna()
+        if active is not None:
+            empty &= active.to_numpy()
+        errors = errors.where(~empty, f"required but empty ({mapping.describe_source()})")
+    return typed, errors, extra
+
+
+def _normalised(
+    values: pd.Series,
+    raw: pd.DataFrame,
+    mapping: FieldMapping,
+    name: str,
+    entity: str,
+    field: str,
+    ctx: TransformContext,
+    active: pd.Series | None,
+) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
+    """One input column blanked where `when` does not hold, looked up, normalised, typed."""
+    if active is not None:
+        values = values.where(active.set_axis(values.index), None)
+    lookup_errors = None
+    if mapping.lookup is not None:
+        values, lookup_errors = apply_lookup(values, mapping.lookup)
+    result = _normalise(values, raw, mapping, name, ctx)
+    typed = cast(result.values, output_type(entity, field))
+    errors = result.errors if lookup_errors is None else first_error(lookup_errors, result.errors)
+    return typed, errors, result.extra
+
+
+def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, table: Table) -> list[str]:
+    """Config errors against this batch's columns; returns the order to map fields in."""
     available = [str(c) for c in raw.columns]
     shown = ", ".join(available) or "(none)"
     where = f"source {source}, entity {entity}"
     for column in stream.id_columns:
         if column not in raw.columns:
             raise MappingError(f"{where}: id column {column!r} is not in the data; columns are: {shown}")
+    order, problems = evaluation_order(stream.fields)
+    if problems:
+        raise MappingError(f"{where}: " + "; ".join(problems))
     for field, mapping in stream.fields.items():
         if field not in table.mapped_fields:
             raise MappingError(
@@ -126,16 +186,26 @@ def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, ta
                 f"{where}, field {field}: transform {name!r} gives {TRANSFORM_TYPES[name]}"
                 f" values but {field} is {column_type}"
             )
-        wanted = list(mapping.source_columns)
-        if mapping.currency_column:
-            if name not in CURRENCY_AWARE:
-                raise MappingError(f"{where}, field {field}: currency_column applies to money fields only")
-            wanted.append(mapping.currency_column)
-        for column in wanted:
+        if mapping.currency_column and name not in CURRENCY_AWARE:
+            raise MappingError(f"{where}, field {field}: currency_column applies to money fields only")
+        for key, column in _columns_read(mapping):
             if column not in raw.columns:
                 raise MappingError(
-                    f"{where}, field {field}: column {column!r} is not in the data; columns are: {shown}"
+                    f"{where}, fields.{field}.{key}: column {column!r} is not in the data;"
+                    f" columns are: {shown}"
                 )
+    return order
+
+
+def _columns_read(mapping: FieldMapping) -> list[tuple[str, str]]:
+    """(config key, source column) for every column a mapping reads."""
+    keys = [k for k in ("column", "columns", "coalesce", "template") if getattr(mapping, k) is not None]
+    read = [(key, column) for key in keys for column in mapping.value_columns]
+    if mapping.when is not None:
+        read += [(f"{path}.column", leaf.column) for path, leaf in mapping.when.leaves() if leaf.column]
+    if mapping.currency_column:
+        read.append(("currency_column", mapping.currency_column))
+    return read
 
 
 def _record_ids(raw: pd.DataFrame, id_columns: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -171,9 +241,10 @@ def _record_ids(raw: pd.DataFrame, id_columns: list[str]) -> tuple[pd.Series, pd
     return record_id, errors.where(errors.notna(), None)
 
 
-def _normalise(raw: pd.DataFrame, mapping: FieldMapping, name: str, ctx: TransformContext) -> Normalised:
+def _normalise(
+    values: pd.Series, raw: pd.DataFrame, mapping: FieldMapping, name: str, ctx: TransformContext
+) -> Normalised:
     normaliser = TRANSFORMS[name]
-    values = _input(raw, mapping, name)
     if mapping.currency_column and name in CURRENCY_AWARE:
         currencies = raw[mapping.currency_column]
         return normaliser(values, mapping, ctx, currencies)  # type: ignore[call-arg]
@@ -203,22 +274,6 @@ def _homogeneous(values: pd.Series) -> bool:
 
 def _spread(unique_values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     return unique_values.take(codes).set_axis(index)
-
-
-def _input(raw: pd.DataFrame, mapping: FieldMapping, name: str) -> pd.Series:
-    """The one column a normaliser reads: the mapped column, the first non-empty of several
-    (for json: a dict per row keyed by column name), or the constant."""
-    if mapping.column is not None:
-        return raw[mapping.column]
-    if mapping.columns:
-        if name == "json":
-            keyed = raw[mapping.columns].rename(columns=attribute_key)
-            return pd.Series(keyed.to_dict("records"), index=raw.index, dtype=object)
-        chosen = raw[mapping.columns[0]]
-        for column in mapping.columns[1:]:
-            chosen = chosen.astype(object).where(~blank_mask(chosen), raw[column].astype(object))
-        return chosen
-    return pd.Series([mapping.value] * len(raw), index=raw.index, dtype=object)
 
 
 def cast(values: pd.Series, column_type: ColumnType) -> pd.Series:

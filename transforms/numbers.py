@@ -12,6 +12,8 @@ from transforms.result import Normalised, reasons
 
 #: 1,234,567.89 style thousands separators (commas only; a lone "1,5" is not read)
 _GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+#: the unified `int` column is 64-bit: |n| < 2^63 fits (as a float64, 2^63 itself does not)
+_INT_LIMIT = 2.0**63
 
 
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -37,8 +39,12 @@ def number(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> N
 
 
 def integer(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> Normalised:
+    """Whole numbers up to ±2^63 (the unified `int` column); larger ones are row errors."""
     numbers, text, bad = parse_numbers(values)
     fractional = numbers.notna() & (numbers != np.round(numbers))
-    message = "cannot read '" + text.astype(object).astype(str) + "' as a whole number"
-    out = numbers.where(~fractional).round().astype("Int64")
-    return Normalised(out, reasons(bad | fractional, message))
+    too_large = numbers.abs() >= _INT_LIMIT
+    shown = "'" + text.astype(object).astype(str) + "'"
+    message = (shown + " is too large for a whole number").where(too_large, shown).astype(object)
+    message = message.where(too_large, "cannot read " + message + " as a whole number")
+    out = numbers.where(~fractional & ~too_large).round().astype("Int64")
+    return Normalised(out, reasons(bad | fractional | too_large, message))

@@ -10,7 +10,7 @@ from transforms.context import TransformContext
 from transforms.result import Normalised, reasons
 
 #: serials firmware and vendors report when there is none, compared upper case with
-#: everything but letters and digits removed (`To Be Filled By O.E.M.` → TOBEFILLEDBYOEM)
+#: everything but letters and digits (of any script) removed (`To Be Filled By O.E.M.` → TOBEFILLEDBYOEM)
 PLACEHOLDER_SERIALS = frozenset(
     {
         "NOTSPECIFIED",
@@ -76,7 +76,7 @@ def serial(values: pd.Series, mapping: FieldMapping, ctx: TransformContext) -> N
     text = text_view(values)
     errors = _scientific_errors(text, "serial")
     upper = text.str.upper().str.replace(r"\s+", "", regex=True).str.strip(".")
-    key = upper.str.replace(r"[^0-9A-Z]", "", regex=True)
+    key = upper.str.replace(r"[\W_]", "", regex=True)  # letters and digits of any script
     placeholder = key.isin(PLACEHOLDER_SERIALS) | key.str.match(_PLACEHOLDER_PATTERN).fillna(False).astype(
         bool
     )

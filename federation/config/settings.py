@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.base import SourceConfig, parse_duration
+from connectors.fields import evaluation_order
 from connectors.registry import available_kinds, connector_class
 from federation.config.document import read_yaml, substitute_env
 from federation.config.problems import ConfigError, Problems
@@ -217,10 +218,12 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
 
 
 def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
-    """Transform names exist and fit the field they fill (checked here, not at first sync)."""
+    """Transform names exist and fit the field they fill, and `when` conditions read fields
+    the stream maps, without a cycle (checked here, not at first sync)."""
     problems = []
     for i, source in enumerate(sources):
         for entity, stream in source.entities.items():
+            problems += [f"sources[{i}].entities.{entity}.{p}" for p in evaluation_order(stream.fields)[1]]
             for name, mapping in stream.fields.items():
                 for column, fields in (mapping.derived_from or {}).items():
                     allowed = type_fields(entity)

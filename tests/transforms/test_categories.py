@@ -68,3 +68,25 @@ def test_custom_category_list_drops_builtins_for_missing_categories(apply):
     result = apply("category", ["Switch", "iPad", "computer"], context=ctx)
     assert result.values.tolist() == ["network", None, "computer"]
     assert result.errors.iloc[1].startswith("unknown category 'iPad'; expected one of computer")
+
+
+WITH_PRINTER = ("laptop", "printer", "peripheral")
+
+
+@pytest.mark.parametrize(
+    ("categories", "aliases", "value", "expected"),
+    [
+        pytest.param(WITH_PRINTER, {}, "Printer", "printer", id="configured-beats-builtin"),
+        pytest.param(WITH_PRINTER, {}, "Printers", "printer", id="plural"),
+        pytest.param(WITH_PRINTER, {}, "Keyboard", "peripheral", id="other-builtins-stay"),
+        pytest.param(("laptop", "Docking Station", "peripheral"), {}, "docking-stations", "Docking Station",
+                     id="multi-word-category"),
+        pytest.param(WITH_PRINTER, {"Printer": "peripheral"}, "Printer", "peripheral",
+                     id="config-alias-still-wins"),
+        pytest.param(("laptop", "peripheral"), {}, "Printer", "peripheral", id="without-the-category"),
+    ],
+)  # fmt: skip
+def test_configured_category_beats_builtin_alias(apply, categories, aliases, value, expected):
+    ctx = TransformContext(categories=categories, category_aliases=aliases)
+    result = apply("category", [value], context=ctx)
+    assert (result.values.iloc[0], result.errors.iloc[0]) == (expected, None)

@@ -29,6 +29,7 @@ def test_number(one, value, expected):
         pytest.param(56.0, 56, id="excel-float"),
         pytest.param("12.0", 12, id="text-float-integral"),
         pytest.param("1,000", 1000, id="grouped"),
+        pytest.param("9007199254740992", 2**53, id="2^53"),
         pytest.param(None, None, id="empty"),
     ],
 )
@@ -43,6 +44,15 @@ def test_int(one, value, expected):
         pytest.param("number", "12 kg", "cannot read '12 kg' as a number", id="unit"),
         pytest.param("int", "12.5", "cannot read '12.5' as a whole number", id="fraction"),
         pytest.param("int", "many", "cannot read 'many' as a whole number", id="int-text"),
+        pytest.param(
+            "int",
+            "99999999999999999999999",
+            "'99999999999999999999999' is too large for a whole number",
+            id="int-past-64-bits",
+        ),
+        pytest.param("int", 9.3e18, "'9.3e+18' is too large for a whole number", id="int-float-past-64-bits"),
+        pytest.param("int", -(2**63), "'-9223372036854775808' is too large for a whole number", id="int-min"),
+        pytest.param("number", "1e400", "cannot read '1e400' as a number", id="overflow"),
     ],
 )
 def test_errors(one, name, value, message):

@@ -52,6 +52,8 @@ def test_placeholders_become_null(one, value):
             id="uuid-kept",
         ),
         pytest.param("1786VM80X07", "1786VM80X07", id="snipe-model-number-like"),
+        pytest.param("Ä1", "Ä1", id="non-ascii-letter-is-not-a-repeated-character"),
+        pytest.param("жк-1", "ЖК-1", id="cyrillic"),
         pytest.param("", None, id="empty"),
         pytest.param(None, None, id="none"),
     ],
