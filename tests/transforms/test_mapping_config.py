@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from federation.cli import main
 
 from federation.config.settings import ConfigError, parse_config
+from federation.serving.cli import main
 from transforms.context import TransformContext
 from transforms.mapping import map_stream
 
