@@ -34,8 +34,8 @@ from support.demo import write_demo_config
 from support.serving import serving
 
 from federation.config.settings import Config, load_config
+from federation.demo import prepare_demo
 from federation.demo.estate import make_estate
-from federation.pipeline.scheduler import prepare_demo
 from federation.pipeline.store import StoreReader
 from federation.pipeline.sync import Syncer
 from federation.serving.app import create_app

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schema.policy import RoleAccess
-
 from connectors.base import SourceConfig
-from federation.access.policy import Policy
-from federation.config.roles import TYPE_EXTRAS
+from federation.access.policy import Policy, RoleAccess
 from federation.config.settings import Config
 from federation.model import TABLES
 from transforms.attributes import attribute_key
@@ -96,7 +93,7 @@ def _derived(role: str, access: RoleAccess, index: int, source: SourceConfig) ->
 
 def _source_revealing(role: str, access: RoleAccess) -> list[str]:
     out = []
-    for table, extras in TYPE_EXTRAS.items():
+    for table, extras in ((name, t.extras) for name, t in TABLES.items() if t.extras):
         if not access.exposed(table):
             continue
         for extra in extras:

@@ -25,7 +25,7 @@ from connectors.fields import FieldMapping
 from federation.model import TABLES
 from transforms.context import TransformContext
 from transforms.mapping import cast, map_stream
-from transforms.registry import DEFAULT_TRANSFORMS, TRANSFORM_TYPES, TRANSFORMS
+from transforms.registry import TRANSFORM_TYPES, TRANSFORMS, default_transform
 
 #: a few seconds per normaliser at most, in CI too
 SWEEP = settings(
@@ -128,9 +128,9 @@ def test_never_raises_and_gives_one_value_or_one_reason_per_row(name, values, wh
 
 
 def _field_for(name: str) -> tuple[str, str] | None:
-    for entity, fields in DEFAULT_TRANSFORMS.items():
-        for field, transform in fields.items():
-            if transform == name and field in TABLES[entity].column_names:
+    for entity, table in TABLES.items():
+        for field in table.column_names:
+            if table.column(field).mapped and default_transform(entity, field) == name:
                 return entity, field
     return None
 
