@@ -65,8 +65,8 @@ def guard_breaches(
             drop = (before - after) / before
             if drop > guard.max_drop:
                 problems.append(
-                    f"{entity}: {after:,} records where the last good snapshot has {before:,} "
-                    f"(-{_percent(drop)}, more than guard.max_drop {_percent(guard.max_drop)})"
+                    f"{entity}: {after:,} records, down from {before:,} (-{_percent(drop)}, "
+                    f"over guard.max_drop {_percent(guard.max_drop)})"
                 )
         if not after:
             continue
@@ -76,10 +76,10 @@ def guard_breaches(
             missing = int(_empty(frame[column]).sum()) if column in frame.columns else after
             filled = (after - missing) / after
             if filled < share:
-                want = "every record" if share >= 1 else f"at least {_percent(share)} of them"
+                want = "every record" if share >= 1 else f"{_percent(share)} of them"
                 problems.append(
                     f"{entity}.{field}: empty in {missing:,} of {after:,} records "
-                    f"(guard.required wants it in {want})"
+                    f"(guard.required: {want})"
                 )
     return problems
 
@@ -87,6 +87,6 @@ def guard_breaches(
 def held_reason(source: str, problems: list[str]) -> str:
     """The error a held source shows in `sources { error }` and in `assetgraph sync`."""
     return (
-        f"held by its guard: {'; '.join(problems)}. The last good snapshot stays; if the "
-        f"source is right, accept the read with `assetgraph sync --accept {source}`"
+        f"held by its guard: {'; '.join(problems)}. The last good snapshot stays; if the read "
+        f"is right, accept it: assetgraph sync --accept {source}"
     )

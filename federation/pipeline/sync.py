@@ -61,6 +61,8 @@ class SyncReport:
     reconcile: ReconcileReport | None = None
     #: the round's steps in the order they happened
     events: list[SyncEvent] = field(default_factory=list)
+    #: the pid of the process that ran it when it was requested of another (None: this one)
+    served_by: int | None = None
 
     @property
     def failed(self) -> list[SourceResult]:

@@ -10,12 +10,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from federation.pipeline.sync import SyncReport
 
 err = Console(stderr=True)
 out = Console()
@@ -36,9 +40,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
 
-    sync = sub.add_parser("sync", help="sync sources once, publish, and exit")
+    sync = sub.add_parser(
+        "sync",
+        help="sync sources once, publish, and exit (asks a running server to, if there is one)",
+    )
     with_config(sync)
     sync.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every source")
+    sync.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="read SOURCE again and publish it even if its guard objects (repeatable)",
+    )
+    sync.add_argument(
+        "--timeout",
+        help="how long to wait for a running server's sync (default: sync.request_timeout)",
+    )
 
     validate = sub.add_parser("validate", help="check a config without starting anything")
     with_config(validate)
@@ -78,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "apikey":
         return _apikey_create(config, args)
     if args.command == "sync":
-        return _sync(config, args.sources)
+        return _sync(config, args.sources, args.accept, args.timeout)
     return _serve(config, args.host, args.port, args.log_level)
 
 
@@ -155,57 +173,53 @@ def _apikey_create(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _sync(config: Config, names: list[str]) -> int:
-    from federation.pipeline.scheduler import prepare_demo
-    from federation.pipeline.store import SyncLock
-    from federation.pipeline.sync import Syncer
+def _sync(config: Config, names: list[str], accept: list[str], timeout: str | None) -> int:
+    from connectors.base import parse_duration
+    from federation.pipeline.on_demand import SyncRequestError, request_sync
 
-    known = {s.name for s in config.sources}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        err.print(
-            f"error: unknown source {', '.join(unknown)}; expected one of {', '.join(sorted(known))}",
-            highlight=False,
-        )
-        return 1
-    lock = SyncLock(config.resolve(config.settings.store.path))
-    if not lock.acquire():
-        holder = lock.path.read_text(encoding="utf-8").strip() or "?"
-        err.print(
-            f"error: another assetgraph process (pid {holder}) holds {lock.path} and syncs on its "
-            "schedule; stop it or wait for it",
-            highlight=False,
-        )
-        return 1
     try:
-        prepare_demo(config)
-        syncer = Syncer(config)
+        wait = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        err.print(f"error: --timeout: {exc}", highlight=False)
+        return 2
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(source: str, entity: str | None, seen: int) -> None:
+            label = f"{source}.{entity}" if entity else source
+            if label not in tasks:
+                tasks[label] = bar.add_task(label)
+            bar.update(tasks[label], description=f"{label}: {seen:,} records read")
+
+        def queued(holder: str) -> None:
+            bar.add_task(f"asked the running assetgraph ({holder}) to sync; waiting for it")
+
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                tasks: dict[str, int] = {}
+            report = request_sync(
+                config, names or None, accept=accept, timeout=wait, progress=progress, on_queued=queued
+            )
+        except SyncRequestError as exc:
+            err.print(f"error: {exc}", highlight=False)
+            return 1
+    _print_report(report)
+    return 1 if report.failed else 0
 
-                def progress(source: str, entity: str | None, seen: int) -> None:
-                    label = f"{source}.{entity}" if entity else source
-                    if label not in tasks:
-                        tasks[label] = bar.add_task(label)
-                    bar.update(tasks[label], description=f"{label}: {seen:,} records read")
 
-                report = syncer.run(names or None, progress)
-        finally:
-            syncer.close()
-    finally:
-        lock.release()
+_STATUS = {"ok": "[green]ok[/]", "held": "[yellow]held[/]", "failed": "[red]failed[/]"}
+
+
+def _print_report(report: SyncReport) -> None:
     table = Table("source", "status", "records", "quarantined", "seconds", "error")
     for r in report.sources:
         table.add_row(
             r.source,
-            "[green]ok[/]" if r.ok else "[red]failed[/]",
+            _STATUS.get(r.status, r.status),
             f"{r.records:,}",
             f"{r.quarantined:,}",
             f"{r.seconds:.2f}",
@@ -214,13 +228,13 @@ def _sync(config: Config, names: list[str]) -> int:
     out.print(table)
     if report.reconcile:
         counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
+        by = f" by the running server (pid {report.served_by})" if report.served_by else ""
         out.print(
-            f"published {report.snapshot_id}: {counts}; "
+            f"published {report.snapshot_id}{by}: {counts}; "
             f"{report.reconcile.conflicts:,} conflicting values, "
             f"{report.reconcile.ambiguities:,} ambiguous matches",
             highlight=False,
         )
-    return 1 if report.failed else 0
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
