@@ -78,8 +78,7 @@ def guard_breaches(
             if filled < share:
                 want = "every record" if share >= 1 else f"{_percent(share)} of them"
                 problems.append(
-                    f"{entity}.{field}: empty in {missing:,} of {after:,} records "
-                    f"(guard.required: {want})"
+                    f"{entity}.{field}: empty in {missing:,} of {after:,} records (guard.required: {want})"
                 )
     return problems
 
