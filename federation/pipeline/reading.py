@@ -194,9 +194,25 @@ def deadline_message(source: SourceConfig) -> str:
 
 #: what a finished read hands the writer: its result, or the exception it raised
 Outcome = ReadResult | BaseException
-#: the writer's hooks: a read ended (in time) / a read was abandoned at its deadline
-OnOutcome = Callable[[SourceConfig, Outcome], None]
-OnAbandoned = Callable[[SourceConfig], None]
+
+#: with every source either done or in flight, and no read ending for this long, the writer
+#: is told (`Hooks.idle`): it publishes what the finished sources brought instead of
+#: holding it back until the slowest read ends
+IDLE_SECONDS = 2.0
+
+
+@dataclass
+class Hooks:
+    """What the writer does as the round goes; each is called on the writer's thread."""
+
+    #: a read ended in time: its result or its exception
+    finished: Callable[[SourceConfig, Outcome], None]
+    #: a read passed its deadline and was abandoned
+    abandoned: Callable[[SourceConfig], None]
+    #: a read was started
+    started: Callable[[SourceConfig], None] = lambda source: None
+    #: nothing waits to start and no read has ended for IDLE_SECONDS
+    idle: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -213,8 +229,9 @@ class ReadRound:
     round (abandoned at their deadline) are remembered, so a source is never read twice at
     once."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, idle_seconds: float = IDLE_SECONDS) -> None:
         self.concurrency = concurrency
+        self.idle_seconds = idle_seconds
         self._leftover: dict[str, threading.Thread] = {}
 
     def still_running(self, name: str) -> bool:
@@ -228,23 +245,11 @@ class ReadRound:
         self,
         sources: list[SourceConfig],
         read: Callable[[SourceConfig, threading.Event], ReadResult],
-        on_outcome: OnOutcome,
-        on_abandoned: OnAbandoned,
-        on_started: Callable[[SourceConfig], None] | None = None,
+        hooks: Hooks,
     ) -> None:
-        waiting = list(sources)
         running: dict[str, _Running] = {}
-        done: queue.Queue[tuple[str, threading.Event, Outcome]] = queue.Queue()
-
-        def work(source: SourceConfig, cancelled: threading.Event) -> None:
-            try:
-                outcome: Outcome = read(source, cancelled)
-            except BaseException as exc:  # handed to the writer, never lost in a thread
-                outcome = exc
-            done.put((source.name, cancelled, outcome))
-
         try:
-            self._loop(waiting, running, done, work, on_outcome, on_abandoned, on_started)
+            self._loop(list(sources), running, read, hooks)
         finally:
             for late in running.values():  # the writer failed: nobody waits for these now
                 late.cancelled.set()
@@ -254,12 +259,19 @@ class ReadRound:
         self,
         waiting: list[SourceConfig],
         running: dict[str, _Running],
-        done: queue.Queue[tuple[str, threading.Event, Outcome]],
-        work: Callable[[SourceConfig, threading.Event], None],
-        on_outcome: OnOutcome,
-        on_abandoned: OnAbandoned,
-        on_started: Callable[[SourceConfig], None] | None,
+        read: Callable[[SourceConfig, threading.Event], ReadResult],
+        hooks: Hooks,
     ) -> None:
+        done: queue.Queue[tuple[str, threading.Event, Outcome]] = queue.Queue()
+
+        def work(source: SourceConfig, cancelled: threading.Event) -> None:
+            try:
+                outcome: Outcome = read(source, cancelled)
+            except BaseException as exc:  # handed to the writer, never lost in a thread
+                outcome = exc
+            done.put((source.name, cancelled, outcome))
+
+        quiet_since: float | None = time.monotonic()  # None: the writer was told already
         while waiting or running:
             while waiting and len(running) < self.concurrency:
                 source = waiting.pop(0)
@@ -270,12 +282,13 @@ class ReadRound:
                 running[source.name] = _Running(
                     source, thread, cancelled, time.monotonic() + source.read_deadline.total_seconds()
                 )
-                if on_started is not None:
-                    on_started(source)
+                hooks.started(source)
                 thread.start()
-            nearest = min(r.deadline for r in running.values())
+            wake = min(r.deadline for r in running.values())
+            if quiet_since is not None and not waiting:
+                wake = min(wake, quiet_since + self.idle_seconds)
             try:
-                name, cancelled, outcome = done.get(timeout=max(0.0, nearest - time.monotonic()))
+                name, cancelled, outcome = done.get(timeout=max(0.0, wake - time.monotonic()))
             except queue.Empty:
                 now = time.monotonic()
                 for late in [r for r in running.values() if r.deadline <= now]:
@@ -283,10 +296,15 @@ class ReadRound:
                     self._leftover[late.source.name] = late.thread
                     del running[late.source.name]
                     log.warning("source %s: abandoned at its deadline", late.source.name)
-                    on_abandoned(late.source)
+                    hooks.abandoned(late.source)
+                    quiet_since = now
+                if quiet_since is not None and not waiting and now >= quiet_since + self.idle_seconds:
+                    quiet_since = None
+                    hooks.idle()
                 continue
             current = running.get(name)
             if current is None or current.cancelled is not cancelled:
                 continue  # a read abandoned earlier: its result is thrown away
             del running[name]
-            on_outcome(current.source, outcome)
+            hooks.finished(current.source, outcome)
+            quiet_since = time.monotonic()

@@ -22,6 +22,7 @@ from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.reading import (
     FULL_READ_KEY,
     Baseline,
+    Hooks,
     Outcome,
     Progress,
     ReadResult,
@@ -113,9 +114,11 @@ class Syncer:
         progress: Progress | None = None,
         *,
         accept: set[str] | frozenset[str] = frozenset(),
+        publish: bool = False,
     ) -> tuple[list[SourceResult], list[SyncEvent]]:
         """Read the sources side by side, write each as its read arrives (guard permitting:
-        the sources in `accept` skip their guard once); results in the order given."""
+        the sources in `accept` skip their guard once); results in the order given. With
+        `publish`, what has been written is published while slow reads go on."""
         results: dict[str, SourceResult] = {}
         events: list[SyncEvent] = []
         clocks: dict[str, float] = {}
@@ -155,7 +158,17 @@ class Syncer:
         def abandoned(source: SourceConfig) -> None:
             results[source.name] = self._fail(source, deadline_message(source), clocks, events, "abandoned")
 
-        self.reads.run(ready, read, finished, abandoned, started)
+        published_count = 0
+
+        def idle() -> None:
+            # the finished sources need not wait for the slowest read: publish them now
+            nonlocal published_count
+            if publish and len(results) > published_count:
+                published_count = len(results)
+                self.publish()
+                events.append(SyncEvent("", "published"))
+
+        self.reads.run(ready, read, Hooks(finished, abandoned, started, idle))
         return [results[s.name] for s in sources], events
 
     def _baseline(self, source: SourceConfig) -> Baseline:
@@ -251,7 +264,7 @@ class Syncer:
             for s in self.config.sources
             if (wanted is None and s.enabled) or (wanted is not None and s.name in wanted)
         ]
-        results, events = self.sync_sources(chosen, progress, accept=accepted)
+        results, events = self.sync_sources(chosen, progress, accept=accepted, publish=True)
         report = SyncReport(sources=results, events=events)
         report.snapshot_id, report.reconcile = self.publish()
         events.append(SyncEvent("", "published"))

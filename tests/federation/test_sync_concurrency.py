@@ -132,6 +132,23 @@ def test_a_hanging_source_is_abandoned_at_its_deadline_while_the_others_publish(
     ]
 
 
+def test_finished_sources_are_published_while_a_slow_read_goes_on(
+    tmp_path: Path, hanging: tuple[VendorServer, dict[str, HangingOkta]], syncers: list[Syncer]
+) -> None:
+    server, _ = hanging
+    config = make_config(tmp_path, [okta(server, "hang1", deadline="3s"), csv_source(tmp_path, "a")])
+    syncer = Syncer(config)
+    syncers.append(syncer)
+    syncer.reads.idle_seconds = 0.2  # publish what is done once no read has ended for 0.2s
+    report = syncer.run()
+    events = steps(report)
+    published = [i for i, e in enumerate(events) if e == ("", "published")]
+    assert len(published) == 2
+    # a's rows went out before the hanging read was given up, then once more with its failure
+    assert events.index(("a", "written")) < published[0] < events.index(("hang1", "abandoned"))
+    assert published[1] == len(events) - 1
+
+
 def test_reads_overlap_up_to_the_concurrency_and_no_further(
     tmp_path: Path, hanging: tuple[VendorServer, dict[str, HangingOkta]], syncers: list[Syncer]
 ) -> None:
