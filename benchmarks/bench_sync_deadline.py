@@ -8,7 +8,8 @@ A loopback Okta that accepts every request and never answers (`--timeout` per re
      auditor measured (the round waits for every retry of the hanging source, then the rest);
   2. side by side with the default deadline (10 x timeout);
   3. side by side with `deadline: 5s` on the hanging source.
-Prints the round's wall time and when each CSV source was written, from the round's start.
+Prints the round's wall time, and when each CSV source was written and each snapshot
+published, from the round's start.
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ def round_time(root: Path, server: VendorServer, args: argparse.Namespace, mode:
     finally:
         syncer.close()
     written = [f"{e.source} {e.at - start:.1f}s" for e in report.events if e.what == "written"]
+    published = [f"{e.at - start:.1f}s" for e in report.events if e.what == "published"]
     okta_error = next(r.error for r in report.sources if r.source == "okta") or ""
-    print(f"{mode:>12}: round {wall:6.1f}s; written: {', '.join(written)}")
-    print(f"{'':>12}  okta: {okta_error[:110]}")
+    print(f"{mode:>12}: round {wall:5.1f}s; written: {', '.join(written)}")
+    print(f"{'':>12}  published at {', '.join(published)}")
+    print(f"{'':>12}  okta: {okta_error[:100]}")
 
 
 def main() -> None:

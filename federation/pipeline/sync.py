@@ -20,7 +20,6 @@ from connectors.base import SourceConfig, SourceError
 from federation.config.settings import Config
 from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.reading import (
-    FULL_READ_KEY,
     Baseline,
     Hooks,
     Outcome,
@@ -39,7 +38,7 @@ from transforms.mapping import MappingError
 
 log = logging.getLogger("assetgraph.sync")
 
-__all__ = ["FULL_READ_KEY", "Progress", "SourceResult", "SyncEvent", "SyncReport", "Syncer"]
+__all__ = ["Progress", "SourceResult", "SyncEvent", "SyncReport", "Syncer", "transform_context"]
 
 
 @dataclass
