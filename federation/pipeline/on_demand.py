@@ -76,8 +76,15 @@ class SyncTicket:
         if timeout is None:
             timeout = self.config.settings.sync.request_timeout
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
-        root = self.config.resolve(self.config.settings.store.path)
-        lock = SyncLock(root)
+        lock = SyncLock(self.config.resolve(self.config.settings.store.path))
+        try:
+            return self._wait(lock, seconds, progress)
+        except KeyboardInterrupt:  # the asker gave up: a request nobody took goes with it
+            if self.queue.withdraw(self.id):
+                self.queue.forget(self.id)
+            raise
+
+    def _wait(self, lock: SyncLock, seconds: float, progress: Progress | None) -> SyncReport:
         give_up = time.monotonic() + seconds
         offset = 0
         while True:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
@@ -189,7 +189,7 @@ def _sync(config: Config, names: list[str], accept: list[str], timeout: str | No
         console=err,
         transient=True,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(source: str, entity: str | None, seen: int) -> None:
             label = f"{source}.{entity}" if entity else source
