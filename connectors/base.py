@@ -12,16 +12,34 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from connectors.fields import FieldMapping
 from federation.model import TABLES
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+#: a source's total read deadline, when not set, is this many times its per-request timeout
+DEADLINE_PER_TIMEOUT = 10
+
+
+def parse_percent(value: Any) -> float:
+    """`20%` → 0.2. Only the written form with `%` is accepted: a bare 0.2 could mean either."""
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if not match or float(match.group(1)) > 100:
+        raise ValueError("expected a percentage from 0% to 100%, like 20%")
+    return float(match.group(1)) / 100
+
+
+#: a share written as a percentage (`95%`), held as a fraction (0.95)
+Percent = Annotated[float, BeforeValidator(parse_percent)]
 
 
 def parse_duration(value: str | int | timedelta) -> timedelta:
@@ -60,6 +78,31 @@ class StreamConfig(BaseModel):
         return [self.id] if isinstance(self.id, str) else list(self.id)
 
 
+class GuardConfig(BaseModel):
+    """What a read must look like to replace the source's last good snapshot. A read that
+    breaks it is held back: the last good snapshot stays, the source shows stale with the
+    reason, until the source reads well again or an admin accepts the read
+    (`assetgraph sync --accept NAME`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: the most a full read may shrink an entity, against the last good snapshot's count
+    #: (`20%`; `100%` or null: no limit). The default refuses a read that lost over half.
+    max_drop: Percent | None = 0.5
+    #: fields that must be filled: a list (`[email]`: in every record), or field → the share
+    #: of records that must have it (`{email: 95%}`); `entity.field` for one entity only
+    required: dict[str, Percent] = Field(default_factory=dict)
+
+    @field_validator("required", mode="before")
+    @classmethod
+    def _required(cls, value: Any) -> Any:
+        if isinstance(value, list) and all(isinstance(name, str) for name in value):
+            return {name: "100%" for name in value}
+        if isinstance(value, dict):
+            return value
+        raise ValueError("expected a list of fields ([email]) or field: share ({email: 95%})")
+
+
 class SourceConfig(BaseModel):
     """Settings every source has; each connector kind subclasses this with its own."""
 
@@ -74,12 +117,28 @@ class SourceConfig(BaseModel):
     #: read everything again this often even where a cursor allows incremental reads, so
     #: records deleted at the source leave the graph (`null`: never)
     full_refresh: timedelta | None = timedelta(days=1)
+    #: the whole read of this source (every request, retry and page) must end within this;
+    #: past it the read is abandoned and the source fails (default: 10 times `timeout`)
+    deadline: timedelta | None = None
+    #: checks a read must pass before it replaces the last good snapshot
+    guard: GuardConfig = Field(default_factory=GuardConfig)
     entities: dict[str, StreamConfig]
 
-    @field_validator("refresh", "timeout", "full_refresh", mode="before")
+    @field_validator("refresh", "timeout", "full_refresh", "deadline", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> timedelta | None:
         return None if value is None else parse_duration(value)
+
+    @field_validator("timeout", "deadline")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("expected a duration above zero, like 30s")
+        return value
+
+    @property
+    def read_deadline(self) -> timedelta:
+        return self.deadline or self.timeout * DEADLINE_PER_TIMEOUT
 
     @model_validator(mode="after")
     def _known_entities_and_fields(self) -> SourceConfig:
@@ -93,7 +152,31 @@ class SourceConfig(BaseModel):
                         f"entities.{entity}.fields.{name}: unknown field of {entity}; "
                         f"expected one of {', '.join(allowed)}"
                     )
+        for name in self.guard.required:
+            entity, _, field = name.rpartition(".")
+            if entity and entity not in self.entities:
+                raise ValueError(
+                    f"guard.required.{name}: {entity} is not an entity of this source; "
+                    f"expected one of {', '.join(self.entities)}"
+                )
+            candidates = [entity] if entity else list(self.entities)
+            if not any(field in TABLES[e].mapped_fields for e in candidates if e in TABLES):
+                known = sorted({f for e in candidates if e in TABLES for f in TABLES[e].mapped_fields})
+                raise ValueError(
+                    f"guard.required.{name}: no entity of this source has a field {field!r}; "
+                    f"expected one of {', '.join(known)}"
+                )
         return self
+
+    def required_fields(self, entity: str) -> dict[str, float]:
+        """guard.required as it applies to one entity: field → share of records."""
+        out: dict[str, float] = {}
+        fields = TABLES[entity].mapped_fields
+        for name, share in self.guard.required.items():
+            scope, _, field = name.rpartition(".")
+            if (scope in ("", entity)) and field in fields:
+                out[field] = share
+        return out
 
 
 @dataclass

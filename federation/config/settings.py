@@ -46,6 +46,18 @@ class StoreConfig(_Strict):
     memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB)$")
 
 
+class SyncSettings(_Strict):
+    #: sources read at the same time in one sync round (each within its own `deadline`)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    #: how long `assetgraph sync` waits for a running server to carry out its request
+    request_timeout: timedelta = timedelta(minutes=30)
+
+    @field_validator("request_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
 class CurrencyConfig(_Strict):
     base: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     #: 1 unit of the currency = this many units of the base currency
@@ -131,6 +143,7 @@ class LoggingConfig(_Strict):
 
 class Settings(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     vocabularies: VocabularyConfig = Field(default_factory=VocabularyConfig)
     reconcile: dict[str, EntityRules] = Field(default_factory=dict)

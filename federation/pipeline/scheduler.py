@@ -2,12 +2,15 @@
 
 Every serving process runs one scheduler thread, but only the one that holds the store's
 sync lock syncs; the others keep trying to take the lock, so when the syncing process
-stops, another takes over. Each source syncs on its own `refresh` interval.
+stops, another takes over. Each source syncs on its own `refresh` interval, and on request:
+the lock holder watches the store's request folder (`sync_requests`), so `assetgraph sync`
+and the `sync_source` mutation work while a server runs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -15,20 +18,32 @@ from datetime import UTC, datetime
 from federation.config.settings import Config
 from federation.pipeline import metrics
 from federation.pipeline.store import SyncLock
-from federation.pipeline.sync import SourceResult, Syncer
+from federation.pipeline.sync import SourceResult, Syncer, SyncReport
+from federation.pipeline.sync_requests import RequestQueue, SyncRequest
 
 log = logging.getLogger("assetgraph.scheduler")
 
 #: how often a process without the lock tries to take it, and the loop's longest sleep
 POLL_SECONDS = 5.0
+#: how often the lock holder looks for sync requests while it waits
+REQUEST_POLL_SECONDS = 0.25
 
 
 class SyncScheduler(threading.Thread):
-    def __init__(self, config: Config, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        request_poll_seconds: float = REQUEST_POLL_SECONDS,
+    ) -> None:
         super().__init__(name="assetgraph-sync", daemon=True)
         self.config = config
         self.poll_seconds = poll_seconds
-        self.lock = SyncLock(config.resolve(config.settings.store.path))
+        self.request_poll_seconds = request_poll_seconds
+        root = config.resolve(config.settings.store.path)
+        self.lock = SyncLock(root)
+        self.requests = RequestQueue(root)
         self._stopping = threading.Event()
         self._due: dict[str, float] = {}
         self.first_sync_done = threading.Event()
@@ -47,9 +62,11 @@ class SyncScheduler(threading.Thread):
                 try:
                     if syncer is None:
                         syncer = Syncer(self.config)
+                        self.requests.prune()
+                    self._serve_requests(syncer)
                     due = self._due_sources()
                     if due:
-                        self._sync(syncer, due)
+                        self._run(syncer, due)
                     failures = 0
                     pause = self._sleep_seconds()
                 except Exception:
@@ -59,11 +76,33 @@ class SyncScheduler(threading.Thread):
                     pause = min(self.poll_seconds * 2**failures, 300.0)
                     log.exception("sync failed; retrying in %.0fs", pause)
                     metrics.SYNC_RUN_FAILURES.inc()
-                self._stopping.wait(pause)
+                self._rest(pause)
         finally:
             if syncer is not None:
                 syncer.close()
             self.lock.release()
+
+    def _rest(self, seconds: float) -> None:
+        """Sleep until the next source is due, waking early for a sync request."""
+        until = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = until - time.monotonic()
+            if left <= 0 or (self.lock.held and self.requests.pending()):
+                return
+            self._stopping.wait(min(left, self.request_poll_seconds))
+
+    def _serve_requests(self, syncer: Syncer) -> None:
+        for request_id in self.requests.pending():
+            request = self.requests.take(request_id)
+            if request is None:
+                continue
+            try:
+                report = self._run(syncer, request.sources, request)
+            except Exception as exc:
+                self.requests.finish(request.id, error=f"the sync failed: {type(exc).__name__}: {exc}")
+                raise
+            report.served_by = os.getpid()
+            self.requests.finish(request.id, report)
 
     def _due_sources(self) -> list[str]:
         now = time.monotonic()
@@ -74,20 +113,26 @@ class SyncScheduler(threading.Thread):
             return self.poll_seconds
         return max(0.2, min(self.poll_seconds * 12, min(self._due.values()) - time.monotonic()))
 
-    def _sync(self, syncer: Syncer, names: list[str]) -> None:
+    def _run(self, syncer: Syncer, names: list[str] | None, request: SyncRequest | None = None) -> SyncReport:
         started = datetime.now(UTC)
-        report = syncer.run(names)
+        if request is None:
+            report = syncer.run(names)
+        else:
+            progress = self.requests.progress_writer(request.id)
+            report = syncer.run(names, progress, accept=request.accept)
         for result in report.sources:
             source = self.config.source(result.source)
             self._due[result.source] = time.monotonic() + source.refresh.total_seconds()
             observe_sync(result)
         log.info(
-            "synced %s in %.1fs; published %s",
-            ", ".join(names),
+            "synced %s%s in %.1fs; published %s",
+            ", ".join(r.source for r in report.sources),
+            f" (asked by pid {request.pid})" if request else "",
             (datetime.now(UTC) - started).total_seconds(),
             report.snapshot_id,
         )
         self.first_sync_done.set()
+        return report
 
 
 def observe_sync(result: SourceResult) -> None:

@@ -129,7 +129,7 @@ class StoreReader:
 class SourceState:
     source: str
     kind: str
-    status: str = "never_synced"  # ok | failed | never_synced | syncing
+    status: str = "never_synced"  # ok | failed | held | never_synced | syncing
     last_sync_at: datetime | None = None
     last_success_at: datetime | None = None
     record_count: int = 0
@@ -238,10 +238,10 @@ class SourceStore:
             ],
         )
 
-    def record_failure(self, source: str, kind: str, error: str) -> SourceState:
-        """Keep the last good snapshot; remember the failure."""
+    def record_failure(self, source: str, kind: str, error: str, *, status: str = "failed") -> SourceState:
+        """Keep the last good snapshot; remember the failure (`held`: a read its guard refused)."""
         state = self.state(source) or SourceState(source, kind)
-        state.status = "failed"
+        state.status = status
         state.kind = kind
         state.last_sync_at = _now()
         state.error = error

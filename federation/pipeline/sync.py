@@ -1,35 +1,45 @@
 """Sync: read sources through their connectors, normalise, snapshot, reconcile, publish.
 
-One process syncs at a time (it holds the store's sync lock). A source that fails keeps its
-last good snapshot and is reported stale with its error; the others are published anyway.
+One process syncs at a time (it holds the store's sync lock). Within a round, sources are
+read side by side (`sync.concurrency`, each within its `deadline`) and written one at a time
+by the calling thread. A source that fails keeps its last good snapshot and is reported stale
+with its error; a read that breaks the source's `guard` is held the same way until it passes
+or is accepted; the others are published anyway.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pandas as pd
-
-from connectors.base import Connector, SourceConfig, SourceError
-from connectors.registry import connector_class
+from connectors.base import SourceConfig, SourceError
 from federation.config.settings import Config
+from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.log_context import about_source
+from federation.pipeline.reading import (
+    Baseline,
+    Hooks,
+    Outcome,
+    Progress,
+    ReadResult,
+    ReadRound,
+    SyncEvent,
+    deadline_message,
+    failure_message,
+    read_source,
+)
 from federation.pipeline.reconcile import ReconcileReport, reconcile
-from federation.pipeline.store import Publisher, SourceState, SourceStore
+from federation.pipeline.store import Publisher, SourceState, SourceStore, snapshot_table
 from transforms.context import TransformContext
-from transforms.mapping import MappingError, map_stream
+from transforms.mapping import MappingError
 
 log = logging.getLogger("assetgraph.sync")
 
-#: the time of a source's last full read, kept with its cursors
-FULL_READ_KEY = "__full_read_at__"
-
-#: progress callback: (source, entity, records read so far) — entity None when starting
-Progress = Callable[[str, str | None, int], None]
+__all__ = ["Progress", "SourceResult", "SyncEvent", "SyncReport", "Syncer", "transform_context"]
 
 
 @dataclass
@@ -41,6 +51,8 @@ class SourceResult:
     seconds: float = 0.0
     error: str | None = None
     incremental: list[str] = field(default_factory=list)
+    #: ok | failed | held (the read broke the source's guard; its last snapshot stays)
+    status: str = "failed"
 
 
 @dataclass
@@ -48,6 +60,10 @@ class SyncReport:
     sources: list[SourceResult]
     snapshot_id: str | None = None
     reconcile: ReconcileReport | None = None
+    #: the round's steps in the order they happened
+    events: list[SyncEvent] = field(default_factory=list)
+    #: the pid of the process that ran it when it was requested of another (None: this one)
+    served_by: int | None = None
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -71,7 +87,8 @@ def _now() -> datetime:
 
 
 class Syncer:
-    """Owns the source snapshots; call only while holding the store's SyncLock."""
+    """Owns the source snapshots; call only while holding the store's SyncLock, from one
+    thread (the reads run on their own threads; every write happens on the caller's)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -79,143 +96,182 @@ class Syncer:
         self.store = SourceStore(root, config.settings.store.memory_limit)
         self.publisher = Publisher(root, keep=config.settings.store.keep)
         self.ctx = transform_context(config)
+        self.reads = ReadRound(config.settings.sync.concurrency)
 
     def close(self) -> None:
         self.store.close()
 
-    # one source ------------------------------------------------------------------------
-    def sync_source(self, source: SourceConfig, progress: Progress | None = None) -> SourceResult:
-        started = _now()
-        t0 = time.perf_counter()
-        result = SourceResult(source=source.name, ok=False)
-        previous = self.store.state(source.name)
-        try:
-            connector = connector_class(source.kind)(source, base_dir=self.config.base_dir)
-        except Exception as exc:  # a broken third-party connector must not stop the others
-            return self._fail(source, result, f"cannot start the {source.kind} connector: {exc}", t0)
-        try:
-            connector.check()
-            frames: dict[str, pd.DataFrame] = {}
-            quarantine: list[pd.DataFrame] = []
-            cursors: dict[str, str] = dict((previous.cursors or {}) if previous else {})
-            # a full read now and then: incremental reads never see records deleted at the source
-            last_full = cursors.get(FULL_READ_KEY)
-            full = source.full_refresh is not None and (
-                last_full is None or started - datetime.fromisoformat(last_full) >= source.full_refresh
-            )
-            if full:
-                cursors = {}
-            incremental: set[str] = set()
-            for entity, stream in source.entities.items():
-                cursor = cursors.get(entity) if stream.cursor else None
-                if self.store.columns(source.name, entity) is None:
-                    cursor = None
-                rows, bad, new_cursor = self._read_stream(
-                    connector, source, entity, cursor, started, progress
+    # sources ---------------------------------------------------------------------------
+    def sync_source(
+        self, source: SourceConfig, progress: Progress | None = None, *, accept: bool = False
+    ) -> SourceResult:
+        """Read and write one source (not published: see `run`)."""
+        return self.sync_sources([source], progress, accept={source.name} if accept else set())[0][0]
+
+    def sync_sources(
+        self,
+        sources: list[SourceConfig],
+        progress: Progress | None = None,
+        *,
+        accept: set[str] | frozenset[str] = frozenset(),
+        publish: bool = False,
+    ) -> tuple[list[SourceResult], list[SyncEvent]]:
+        """Read the sources side by side, write each as its read arrives (guard permitting:
+        the sources in `accept` skip their guard once); results in the order given. With
+        `publish`, what has been written is published while slow reads go on."""
+        results: dict[str, SourceResult] = {}
+        events: list[SyncEvent] = []
+        clocks: dict[str, float] = {}
+        baselines: dict[str, Baseline] = {}
+        ready: list[SourceConfig] = []
+        for source in sources:
+            clocks[source.name] = time.perf_counter()
+            if self.reads.still_running(source.name):
+                error = (
+                    "its previous read, abandoned at its deadline, has not ended yet; the last "
+                    "good snapshot stays until a read ends in time"
                 )
-                stored = self.store.columns(source.name, entity)
-                if cursor is not None and len(rows) and set(rows.columns) != set(stored or ()):
-                    # the mapping changed since the last sync: read everything again
-                    cursor = None
-                    rows, bad, new_cursor = self._read_stream(
-                        connector, source, entity, None, started, progress
-                    )
-                frames[entity] = rows
-                if len(bad):
-                    quarantine.append(bad.assign(entity=entity))
-                if cursor is not None:
-                    incremental.add(entity)
-                if new_cursor is not None:
-                    cursors[entity] = new_cursor
-                elif not stream.cursor:
-                    cursors.pop(entity, None)
-            if full or FULL_READ_KEY not in cursors:
-                cursors[FULL_READ_KEY] = started.isoformat()
-            q = (
-                pd.concat(quarantine, ignore_index=True)
-                if quarantine
-                else pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
+                results[source.name] = self._fail(source, error, clocks, events)
+                continue
+            baselines[source.name] = self._baseline(source)
+            ready.append(source)
+
+        def read(source: SourceConfig, cancelled: threading.Event) -> ReadResult:
+            return read_source(
+                source,
+                baselines[source.name],
+                self.ctx,
+                base_dir=self.config.base_dir,
+                started=_now(),
+                progress=progress,
+                cancelled=cancelled,
             )
+
+        def started(source: SourceConfig) -> None:
+            clocks[source.name] = time.perf_counter()
+            events.append(SyncEvent(source.name, "started"))
+
+        def finished(source: SourceConfig, outcome: Outcome) -> None:
+            baseline, accepted = baselines[source.name], source.name in accept
+            results[source.name] = self._write(source, outcome, baseline, accepted, clocks, events)
+
+        def abandoned(source: SourceConfig) -> None:
+            results[source.name] = self._fail(source, deadline_message(source), clocks, events, "abandoned")
+
+        published_count = 0
+
+        def idle() -> None:
+            # the finished sources need not wait for the slowest read: publish them now
+            nonlocal published_count
+            if publish and len(results) > published_count:
+                published_count = len(results)
+                self.publish()
+                events.append(SyncEvent("", "published"))
+
+        self.reads.run(ready, read, Hooks(finished, abandoned, started, idle))
+        return [results[s.name] for s in sources], events
+
+    def _baseline(self, source: SourceConfig) -> Baseline:
+        previous = self.store.state(source.name)
+        tables = self.store.tables()
+        columns: dict[str, list[str] | None] = {}
+        counts: dict[str, int] = {}
+        for entity in source.entities:
+            name = snapshot_table(source.name, entity)
+            columns[entity] = self.store.columns(source.name, entity) if name in tables else None
+            if name in tables:
+                counts[entity] = self.store.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+        cursors = dict((previous.cursors or {}) if previous else {})
+        return Baseline(cursors=cursors, columns=columns, counts=counts)
+
+    def _write(
+        self,
+        source: SourceConfig,
+        outcome: Outcome,
+        baseline: Baseline,
+        accepted: bool,
+        clocks: dict[str, float],
+        events: list[SyncEvent],
+    ) -> SourceResult:
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, SourceError | MappingError):
+                with about_source(source.name):
+                    log.error("sync of %s failed unexpectedly", source.name, exc_info=outcome)
+            return self._fail(source, failure_message(outcome), clocks, events)
+        breaches = guard_breaches(source, outcome.frames, outcome.incremental, baseline.counts)
+        if breaches and not accepted:
+            return self._fail(source, held_reason(source.name, breaches), clocks, events, "held")
+        if breaches:
+            with about_source(source.name):
+                reasons = "; ".join(breaches)
+                log.warning("source %s: read accepted despite its guard: %s", source.name, reasons)
+        try:
             state = self.store.replace_source(
                 source.name,
                 source.kind,
-                frames,
-                q,
-                cursors,
-                incremental=incremental,
-                started_at=started,
+                outcome.frames,
+                outcome.quarantine,
+                outcome.cursors,
+                incremental=outcome.incremental,
+                started_at=outcome.started,
             )
-        except SourceError as exc:
-            return self._fail(source, result, str(exc), t0)
-        except MappingError as exc:
-            return self._fail(source, result, f"mapping error: {exc}", t0)
         except Exception as exc:
-            log.exception("sync of %s failed unexpectedly", source.name)
-            return self._fail(
-                source, result, f"unexpected {type(exc).__name__} while syncing (see the log)", t0
-            )
-        finally:
-            connector.close()
-        result.ok = True
-        result.records = state.record_count
-        result.quarantined = len(q)
-        result.incremental = sorted(incremental)
-        result.seconds = time.perf_counter() - t0
-        return result
+            log.exception("writing the snapshot of %s failed", source.name)
+            return self._fail(source, failure_message(exc), clocks, events)
+        events.append(SyncEvent(source.name, "written"))
+        return SourceResult(
+            source=source.name,
+            ok=True,
+            status="ok",
+            records=state.record_count,
+            quarantined=len(outcome.quarantine),
+            incremental=sorted(outcome.incremental),
+            seconds=time.perf_counter() - clocks[source.name],
+        )
 
-    def _fail(self, source: SourceConfig, result: SourceResult, error: str, t0: float) -> SourceResult:
-        self.store.record_failure(source.name, source.kind, error)
-        log.warning("source %s failed: %s", source.name, error)
-        result.error = error
-        result.seconds = time.perf_counter() - t0
-        return result
-
-    def _read_stream(
+    def _fail(
         self,
-        connector: Connector,
         source: SourceConfig,
-        entity: str,
-        cursor: str | None,
-        fetched_at: datetime,
-        progress: Progress | None,
-    ) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
-        stream = source.entities[entity]
-        rows: list[pd.DataFrame] = []
-        bad: list[pd.DataFrame] = []
-        new_cursor = None
-        seen = 0
-        if progress:
-            progress(source.name, entity, 0)
-        for batch in connector.read(entity, cursor):
-            mapped = map_stream(batch.frame, entity, stream, self.ctx, source=source.name)
-            rows.append(mapped.rows)
-            bad.append(mapped.quarantine)
-            new_cursor = batch.cursor or new_cursor
-            seen += len(batch.frame)
-            if progress:
-                progress(source.name, entity, seen)
-        frame = _concat(rows)
-        if len(frame):
-            # a record changed twice within one read: the later version wins
-            frame = frame.drop_duplicates("record_id", keep="last").reset_index(drop=True)
-        frame["fetched_at"] = pd.Timestamp(fetched_at)
-        return frame, _concat(bad), new_cursor
+        error: str,
+        clocks: dict[str, float],
+        events: list[SyncEvent],
+        what: str = "failed",
+    ) -> SourceResult:
+        status = "held" if what == "held" else "failed"
+        self.store.record_failure(source.name, source.kind, error, status=status)
+        with about_source(source.name):  # log lines name the source they concern
+            log.warning("source %s %s: %s", source.name, status, error)
+        events.append(SyncEvent(source.name, what))
+        return SourceResult(
+            source=source.name,
+            ok=False,
+            status=status,
+            error=error,
+            seconds=time.perf_counter() - clocks[source.name],
+        )
 
     # everything -------------------------------------------------------------------------
-    def run(self, names: Iterable[str] | None = None, progress: Progress | None = None) -> SyncReport:
-        """Sync the named sources (default: all enabled), then publish a new snapshot."""
-        wanted = list(names) if names is not None else None
+    def run(
+        self,
+        names: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        *,
+        accept: Iterable[str] = (),
+    ) -> SyncReport:
+        """Sync the named sources, then publish a new snapshot. Without names: every enabled
+        source, or only the accepted ones when `accept` names any. Sources in `accept` are
+        written even if their read breaks their guard (an admin has looked at it)."""
+        accepted = set(accept)
+        wanted = None if names is None and not accepted else {*(names or ()), *accepted}
         chosen = [
             s
             for s in self.config.sources
             if (wanted is None and s.enabled) or (wanted is not None and s.name in wanted)
         ]
-        results = []
-        for source in chosen:
-            with about_source(source.name):  # log lines name the source they concern
-                results.append(self.sync_source(source, progress))
-        report = SyncReport(sources=results)
+        results, events = self.sync_sources(chosen, progress, accept=accepted, publish=True)
+        report = SyncReport(sources=results, events=events)
         report.snapshot_id, report.reconcile = self.publish()
+        events.append(SyncEvent("", "published"))
         return report
 
     def publish(self) -> tuple[str, ReconcileReport]:
@@ -256,10 +312,3 @@ class Syncer:
                 )
             )
         self.store.con.executemany("INSERT INTO pub.source_status VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame({"record_id": pd.Series([], dtype=object)})
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

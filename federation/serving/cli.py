@@ -14,11 +14,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import uvicorn
 import yaml
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -28,11 +29,15 @@ from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
 from federation.demo import VendorPortTaken, prepare_demo
+from federation.pipeline.on_demand import SyncRequestError, request_sync
 from federation.pipeline.scheduler import SyncScheduler
-from federation.pipeline.store import StoreReader, SyncLock
-from federation.pipeline.sync import Syncer, SyncReport
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import SyncReport
 from federation.serving.app import create_app
 from federation.serving.logs import LOG_FORMATS, configure_logging
+
+if TYPE_CHECKING:
+    from federation.pipeline.sync import SyncReport
 
 err = Console(stderr=True)
 out = Console()
@@ -66,10 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
 
-    sync = sub.add_parser("sync", help="sync sources once, publish, and exit")
+    sync = sub.add_parser(
+        "sync",
+        help="sync sources once, publish, and exit (asks a running server to, if there is one)",
+    )
     with_config(sync)
     with_logging(sync)
     sync.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every source")
+    sync.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="read SOURCE again and publish it even if its guard objects (repeatable)",
+    )
+    sync.add_argument(
+        "--timeout",
+        help="how long to wait for a running server's sync (default: sync.request_timeout)",
+    )
 
     validate = sub.add_parser("validate", help="check a config without starting anything")
     with_config(validate)
@@ -112,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "apikey":
         return _apikey_create(config, args)
     if args.command == "sync":
-        return _sync(config, args.sources)
+        return _sync(config, args.sources, args.accept, args.timeout)
     return _serve(config, args.host, args.port)
 
 
@@ -182,50 +201,47 @@ def _apikey_create(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _sync(config: Config, names: list[str]) -> int:
-    known = {s.name for s in config.sources}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        _error(f"unknown source {', '.join(unknown)}; expected one of {', '.join(sorted(known))}")
-        return 1
-    lock = SyncLock(config.resolve(config.settings.store.path))
-    if not lock.acquire():
-        holder = lock.path.read_text(encoding="utf-8").strip() or "?"
-        _error(
-            f"another assetgraph process (pid {holder}) holds {lock.path} and syncs on its "
-            "schedule; stop it or wait for it"
-        )
-        return 1
+def _sync(config: Config, names: list[str], accept: list[str], timeout: str | None) -> int:
     try:
+        wait = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        _error(f"--timeout: {exc}")
+        return 2
+    try:
+        prepare_demo(config)
+    except VendorPortTaken as exc:
+        _error(str(exc))
+        return 1
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(source: str, entity: str | None, seen: int) -> None:
+            label = f"{source}.{entity}" if entity else source
+            if label not in tasks:
+                tasks[label] = bar.add_task(label)
+            bar.update(tasks[label], description=f"{label}: {seen:,} records read")
+
+        def queued(holder: str) -> None:
+            bar.add_task(f"asked the running assetgraph ({holder}) to sync; waiting for it")
+
         try:
-            prepare_demo(config)
-        except VendorPortTaken as exc:
+            report = request_sync(
+                config, names or None, accept=accept, timeout=wait, progress=progress, on_queued=queued
+            )
+        except SyncRequestError as exc:
             _error(str(exc))
             return 1
-        syncer = Syncer(config)
-        try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}", markup=False),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                tasks: dict[str, int] = {}
-
-                def progress(source: str, entity: str | None, seen: int) -> None:
-                    label = f"{source}.{entity}" if entity else source
-                    if label not in tasks:
-                        tasks[label] = bar.add_task(label)
-                    bar.update(tasks[label], description=f"{label}: {seen:,} records read")
-
-                report = syncer.run(names or None, progress)
-        finally:
-            syncer.close()
-    finally:
-        lock.release()
     _print_report(report)
     return 1 if report.failed else 0
+
+
+_STATUS_STYLE = {"ok": "green", "held": "yellow", "failed": "red"}
 
 
 def _print_report(report: SyncReport) -> None:
@@ -234,7 +250,7 @@ def _print_report(report: SyncReport) -> None:
     for r in report.sources:
         table.add_row(
             Text(r.source),
-            Text("ok", style="green") if r.ok else Text("failed", style="red"),
+            Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             f"{r.records:,}",
             f"{r.quarantined:,}",
             f"{r.seconds:.2f}",
@@ -242,12 +258,13 @@ def _print_report(report: SyncReport) -> None:
         )
     out.print(table)
     for r in report.failed:
-        _error(f"source {r.source} failed: {r.error}")
+        _error(f"source {r.source} {'is held' if r.status == 'held' else 'failed'}: {r.error}")
     if report.reconcile:
         counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
+        by = f" by the running server (pid {report.served_by})" if report.served_by else ""
         out.print(
             Text(
-                f"published {report.snapshot_id}: {counts}; "
+                f"published {report.snapshot_id}{by}: {counts}; "
                 f"{report.reconcile.conflicts:,} conflicting values, "
                 f"{report.reconcile.ambiguities:,} ambiguous matches"
             ),

@@ -144,7 +144,7 @@ def _hostname(**mapping: Any) -> dict[str, Any]:
         ),
         pytest.param(
             {"location": {"column": "Site", "lookup": {"LDN": "London"}}},
-            f"{FIELDS}.location.lookup.table: Field required",
+            f"{FIELDS}.location.lookup.LDN: unknown key; did you mean `table`?",
             id="lookup-bare",
         ),
         pytest.param(
