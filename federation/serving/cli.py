@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -236,12 +237,35 @@ def _serve(config: Config, host: str, port: int, log_level: str) -> int:
     reader = StoreReader(config.resolve(config.settings.store.path))
     app = create_app(config, reader)
     out.print(f"assetgraph: GraphiQL at http://{host}:{port}/graphql", highlight=False)
+    metrics_server = _metrics_server(config, reader, log_level)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if metrics_server is not None:
+            metrics_server.should_exit = True
         scheduler.stop()
         scheduler.join(timeout=30)
     return 0
+
+
+def _metrics_server(config: Config, reader: Any, log_level: str) -> Any:
+    """`server.metrics.port`: /metrics alone on its own port, in a thread (None if unset)."""
+    import threading
+
+    import uvicorn
+
+    from federation.serving.app import create_metrics_app
+
+    settings = config.settings.server.metrics
+    if settings.port is None:
+        return None
+    app = create_metrics_app(settings, reader)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="off")
+    )
+    threading.Thread(target=server.run, name="metrics", daemon=True).start()
+    out.print(f"assetgraph: metrics at http://{settings.host}:{settings.port}/metrics", highlight=False)
+    return server
 
 
 if __name__ == "__main__":
