@@ -36,6 +36,8 @@ from strawberry.schema.schema import validate_document
 DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024
 #: (document, schema, rules) found valid, remembered
 VALIDATED_ENTRIES = 8192
+#: documents parsed by the endpoint and not yet taken by execution (popped when taken)
+HANDOVER_BYTES = 8 * 1024 * 1024
 #: estimated bytes of AST per token (a node object, its name, location and lists)
 _BYTES_PER_TOKEN = 400
 
@@ -59,6 +61,7 @@ class Documents:
         self._valid: LRUCache[tuple[bytes, GraphQLSchema, tuple[Any, ...]], bool] = LRUCache(
             VALIDATED_ENTRIES
         )
+        self._handed: LRUCache[bytes, DocumentNode] = LRUCache(HANDOVER_BYTES, getsizeof=_size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     def __len__(self) -> int:
@@ -73,10 +76,19 @@ class Documents:
         """The cached document, else a fresh parse (not cached): GraphQLError when the text is
         not GraphQL, is nested too deeply, or has more than `max_tokens` tokens, comments
         included (graphql-core counts them, and stops while skipping a run of them)."""
-        found = self.cached(key if key is not None else digest(query))
+        key = key if key is not None else digest(query)
+        with self._lock:
+            found = self._documents.get(key) or self._handed.pop(key, None)
         if found is not None:
             return found
         return parse(query, max_tokens=self.max_tokens)
+
+    def hand_over(self, key: bytes, document: DocumentNode) -> None:
+        """Keep a document the endpoint parsed for the execution that follows (taken once,
+        within a small byte budget: not a cache)."""
+        with self._lock:
+            if key not in self._documents and _size(document) <= self._handed.maxsize:
+                self._handed[key] = document
 
     def operation_type(self, query: str, operation_name: str | None) -> str:
         """`query`, `mutation`, `subscription`, or `unknown` when the document does not parse

@@ -59,6 +59,8 @@ log = logging.getLogger("assetgraph.graphql")
 WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)
 #: threads checking API keys (scrypt: ~16 MiB and ~50-130 ms of CPU each)
 API_KEY_THREADS = 2
+#: threads parsing documents (pure Python: more would only contend for the GIL)
+PARSE_THREADS = 2
 #: HTTP status → `extensions.code` counted in the errors metric
 _STATUS_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "NOT_READY"}
 NOT_READY = "no data yet: the first sync has not finished"
@@ -112,6 +114,7 @@ class GraphQLEndpoint:
         self.ide_html = graphiql_html() if server.graphiql else None
         self.documents = documents_for(server.max_tokens)
         self._auth_limiter: anyio.CapacityLimiter | None = None
+        self._parse_limiter: anyio.CapacityLimiter | None = None
         self.cache: LRUCache[tuple[str, bytes], tuple[bytes, str, int]] | None = (
             LRUCache(server.cache_size) if server.cache_size > 0 else None
         )
@@ -154,13 +157,19 @@ class GraphQLEndpoint:
         return response
 
     async def _intake(self, request: Request, audit: Audit) -> tuple[int, str, Response]:
-        """Read, authenticate, parse (off the event loop), then answer: (status, outcome, response)."""
+        """Read, parse (off the event loop), authenticate, then answer: (status, outcome, response).
+        The document is parsed before the credential is checked so that the access log names
+        the operation of a refused request without parsing it again."""
         try:
             params = await read_params(request, self.server)
             audit.params = params
+            if self._parse_limiter is None:
+                self._parse_limiter = anyio.CapacityLimiter(PARSE_THREADS)
+            op_type, syntax_error = await anyio.to_thread.run_sync(
+                self._prepare, params, audit, limiter=self._parse_limiter
+            )
             actor = await self._authenticate(request)
             audit.actor = actor
-            op_type, syntax_error = await anyio.to_thread.run_sync(self._prepare, params, audit)
             audit.op_type = op_type
             if syntax_error is not None:  # answered here: nothing to execute, nothing to cache
                 body = {"errors": shape_errors([syntax_error], audit.request_id)}
@@ -187,19 +196,20 @@ class GraphQLEndpoint:
             return 401, "unauthenticated", response
         except RequestError as exc:
             audit.outcome = "BAD_USER_INPUT"
-            return (
-                exc.status,
-                "bad_request",
-                ORJSONResponse(error_body(exc.message, "BAD_USER_INPUT"), exc.status),
-            )
+            response = ORJSONResponse(error_body(exc.message, "BAD_USER_INPUT"), exc.status)
+            if exc.status in (413, 414):  # the rest of the body is not wanted: stop the sender
+                response.headers["connection"] = "close"
+            return exc.status, "bad_request", response
 
     def _prepare(self, params: GraphQLParams, audit: Audit) -> tuple[str, GraphQLError | None]:
         """(operation type, the syntax error if the document does not parse). Runs in a
         thread: parsing a large document must not stall the event loop."""
+        key = digest(params.query)
         try:
-            audit.document = self.documents.parse(params.query)
+            audit.document = self.documents.parse(params.query, key)
         except GraphQLError as exc:
             return "unknown", exc
+        self.documents.hand_over(key, audit.document)  # executing it will not parse it again
         return operation_of(audit.document, params.operation_name), None
 
     async def _answer(
@@ -291,12 +301,7 @@ class GraphQLEndpoint:
         name: str | None = None
         params = audit.params
         access = self.security.policy.role(actor.get("role", ""))
-        document = audit.document
-        if document is None and params is not None:  # refused before it was parsed
-            try:
-                document = self.documents.parse(params.query)
-            except (GraphQLError, RecursionError):
-                document = None
+        document = audit.document  # None: refused before it was parsed, or not GraphQL
         if params is not None:
             name = operation_name_of(document, params.operation_name) if document else params.operation_name
         if params is not None and document is not None and access is not None:
