@@ -125,6 +125,13 @@ def _token(config: Config, args: argparse.Namespace) -> int:
     except ValueError as exc:
         err.print(f"error: --ttl: {exc}", highlight=False)
         return 2
+    if ttl > auth.max_token_lifetime:
+        err.print(
+            f"error: --ttl: longer than auth.max_token_lifetime ({auth.max_token_lifetime}): "
+            "the gateway would refuse the token",
+            highlight=False,
+        )
+        return 2
     categories = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     attributes = {"email": args.email, "department": args.department, "categories": categories}
     subject = args.subject or args.email or f"dev-{args.role}"
@@ -230,8 +237,10 @@ def _serve(config: Config, host: str, port: int, log_level: str) -> int:
     from federation.pipeline.scheduler import SyncScheduler
     from federation.pipeline.store import StoreReader
     from federation.serving.app import create_app
+    from federation.serving.http import ClipArguments
 
     logging.getLogger("assetgraph").setLevel(log_level.upper())
+    logging.getLogger("uvicorn.access").addFilter(ClipArguments())
     scheduler = SyncScheduler(config)
     scheduler.start()
     reader = StoreReader(config.resolve(config.settings.store.path))

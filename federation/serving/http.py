@@ -24,7 +24,7 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.extensions import (
     AddValidationRules,
@@ -53,6 +53,16 @@ def clip(value: Any, limit: int = MAX_LOGGED_CHARS) -> Any:
     if isinstance(value, str) and len(value) > limit:
         return value[: limit - 1] + "…"
     return value
+
+
+class ClipArguments(logging.Filter):
+    """Cuts the string arguments of a log record (uvicorn's access log writes the whole URL,
+    GET query string included): no client-chosen string makes a log line long."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(clip(arg, 1024) for arg in record.args)
+        return True
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -225,11 +235,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RequestError("the client went away before sending the whole body") from None
     return b"".join(chunks)
 
 
