@@ -12,8 +12,9 @@
       shouldPersistHeaders: false,
       defaultEditorToolsVisibility: true,
       defaultQuery:
-        "# Send a token in Headers below: {\"Authorization\": \"Bearer <token>\"}\n" +
-        "# (`assetgraph token --role it_leader` prints one for the demo).\n" +
+        "# Send a token in Headers below:\n" +
+        "#   {\"Authorization\": \"Bearer <token>\"}\n" +
+        "# `assetgraph token --role it_leader` prints one for the demo.\n" +
         "{\n  assets(limit: 5) {\n    asset_tag\n    hostname\n    status\n  }\n}\n",
     })
   );
