@@ -247,6 +247,7 @@ def _serve(config: Config, host: str, port: int, log_level: str) -> int:
     app = create_app(config, reader)
     out.print(f"assetgraph: GraphiQL at http://{host}:{port}/graphql", highlight=False)
     metrics_server = _metrics_server(config, reader, log_level)
+    _settle_heap(app)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
@@ -255,6 +256,20 @@ def _serve(config: Config, host: str, port: int, log_level: str) -> int:
         scheduler.stop()
         scheduler.join(timeout=30)
     return 0
+
+
+def _settle_heap(app: Any) -> None:
+    """Build every role's schema now, then move everything alive into the garbage collector's
+    permanent generation: a full collection no longer walks the whole heap (~250 ms on the
+    demo, with the event loop stopped; ~2 ms after), however a client makes us allocate."""
+    import gc
+
+    security = app.state.graphql.security
+    if security is not None:
+        for access in security.policy.roles.values():
+            security.schemas.schema(access)
+    gc.collect()
+    gc.freeze()
 
 
 def _metrics_server(config: Config, reader: Any, log_level: str) -> Any:

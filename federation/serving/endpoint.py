@@ -57,8 +57,9 @@ log = logging.getLogger("assetgraph.graphql")
 
 #: threads executing GraphQL (each keeps one DuckDB cursor per snapshot)
 WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)
-#: threads checking API keys (scrypt: ~16 MiB and ~50-130 ms of CPU each)
-API_KEY_THREADS = 2
+#: threads checking API keys (scrypt: ~16 MiB and ~50-130 ms of a core each; it releases the
+#: GIL, so one thread leaves the other core to the event loop)
+API_KEY_THREADS = 1
 #: threads parsing documents (pure Python: more would only contend for the GIL)
 PARSE_THREADS = 2
 #: HTTP status → `extensions.code` counted in the errors metric
