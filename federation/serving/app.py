@@ -139,15 +139,20 @@ def metrics_endpoint(reader: StoreReader, token: str | None) -> Callable[[Reques
     return endpoint
 
 
-async def _metrics_off(request: Request) -> Response:
-    return ORJSONResponse(
-        error_body(
-            "/metrics is not served here: set server.metrics.port (a separate port) or "
-            "server.metrics.token (a bearer token) in the config",
-            "NOT_FOUND",
-        ),
-        404,
-    )
+def _metrics_elsewhere(config: MetricsConfig) -> Callable[[Request], Any]:
+    """GET /metrics on the GraphQL port without a token: 404, saying where it is."""
+    if config.port is not None:
+        message = f"/metrics is served on port {config.port} (server.metrics.port), not here"
+    else:
+        message = (
+            "/metrics is off: set server.metrics.port (a separate port) or "
+            "server.metrics.token (a bearer token) in the config"
+        )
+
+    async def endpoint(request: Request) -> Response:
+        return ORJSONResponse(error_body(message, "NOT_FOUND"), 404)
+
+    return endpoint
 
 
 def create_metrics_app(config: MetricsConfig, reader: StoreReader) -> Starlette:
@@ -178,12 +183,13 @@ def create_app(
         return ORJSONResponse({"status": "ready", "snapshot": snapshot.id})
 
     token = server.metrics.token
+    serve_metrics = metrics_endpoint(reader, token) if token else _metrics_elsewhere(server.metrics)
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/graphql/", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint(reader, token) if token else _metrics_off, methods=["GET"]),
+        Route("/metrics", serve_metrics, methods=["GET"]),
     ]
     if server.graphiql:
         routes.append(Route(ASSET_PREFIX + "{name}", graphiql_asset, methods=["GET"]))
