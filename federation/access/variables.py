@@ -25,8 +25,15 @@ class _Missing(Exception):
 
 
 def _value(operand: Any, actor: Mapping[str, Any]) -> Any:
-    if isinstance(operand, list):
-        return [_value(v, actor) for v in operand]
+    if isinstance(operand, list):  # a list attribute inside a list operand adds its items
+        out: list[Any] = []
+        for item in operand:
+            value = _value(item, actor)
+            if isinstance(item, Variable) and isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
     if not isinstance(operand, Variable):
         return operand
     value = actor.get(operand.name)

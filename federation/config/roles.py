@@ -77,6 +77,22 @@ class ApiKeyConfig(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+class FailedAttemptsConfig(Strict):
+    """Wrong API keys tolerated before the sender is refused (429) until the window ends,
+    without the key being checked."""
+
+    #: failures per client address
+    per_client: int = Field(default=10, ge=1)
+    #: failures per key id, whichever clients sent them
+    per_key: int = Field(default=30, ge=1)
+    window: timedelta = timedelta(minutes=15)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
 class AuthConfig(Strict):
     jwt_keys: list[JwtKeyConfig] = Field(default_factory=list)
     issuer: str | None = None
@@ -85,15 +101,25 @@ class AuthConfig(Strict):
     leeway: timedelta = timedelta(seconds=30)
     #: tokens must carry `exp`
     require_exp: bool = True
+    #: a token whose `exp` is further than this from now (or from its `iat`) is refused
+    max_token_lifetime: timedelta = timedelta(hours=24)
     claims: ClaimsConfig = Field(default_factory=ClaimsConfig)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    failed_attempts: FailedAttemptsConfig = Field(default_factory=FailedAttemptsConfig)
     #: the role of a request that carries no credential
     anonymous_role: str = "anonymous"
 
-    @field_validator("leeway", mode="before")
+    @field_validator("leeway", "max_token_lifetime", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("max_token_lifetime")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError("expected a lifetime of at least 1m")
+        return value
 
     @field_validator("leeway")
     @classmethod

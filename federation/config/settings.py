@@ -109,19 +109,42 @@ class EntityRules(_Strict):
         return None if value is None else parse_duration(value)
 
 
+class MetricsConfig(_Strict):
+    """Where Prometheus reads /metrics: it names the sources and which of them is down, so it
+    is not served to anyone who can reach /graphql. Neither set: /metrics is off."""
+
+    #: serve /metrics alone on this port of `host` (`assetgraph serve`), as exporters do
+    port: int | None = Field(default=None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+    #: also serve /metrics on the GraphQL port, to `Authorization: Bearer <token>` only
+    #: (write ${ENV}; at least 16 characters); when set, the metrics port asks for it too
+    token: str | None = Field(default=None, min_length=16)
+
+
 class ServerConfig(_Strict):
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=1000, ge=1)
     max_depth: int = Field(default=8, ge=1)
     max_aliases: int = Field(default=30, ge=1)
+    #: longest query accepted, in GraphQL tokens (comments count)
     max_tokens: int = Field(default=5000, ge=10)
     #: objects one root field may return, estimated from its limits before it runs
     max_rows: int = Field(default=250_000, ge=1)
     #: seconds one root field's statement may run before it is interrupted (0: no deadline)
     deadline_seconds: float = Field(default=10.0, ge=0)
+    #: largest request body (or GET query string) accepted, in bytes: larger is refused (413)
+    #: before it is read whole
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: deepest nesting of objects and lists in `variables` and in input values written in
+    #: the query (a `where` of nested `_and`s)
+    max_input_depth: int = Field(default=32, ge=2, le=128)
     #: cached GraphQL results (keyed by query, variables and snapshot)
     cache_size: int = Field(default=512, ge=0)
     graphiql: bool = True
+    #: browser origins allowed to call /graphql (CORS), e.g. https://admin.example.com;
+    #: none by default (same-origin only); "*" allows any
+    cors_origins: list[str] = Field(default_factory=list)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
 
 class DemoConfig(_Strict):

@@ -1,10 +1,14 @@
 """The Starlette app: /graphql (GraphiQL in the browser), /healthz, /readyz, /metrics.
 
-The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`.
+The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`. /metrics names the
+sources and which is down, so it is not public: `server.metrics.token` serves it on this port to
+that bearer token only, `server.metrics.port` serves it alone on another port
+(`create_metrics_app`); with neither it is off. CORS allows only `server.cors_origins`.
 """
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,13 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.access.auth import Authenticator
 from federation.access.policy import compile_policy
-from federation.config.settings import Config
+from federation.config.settings import Config, MetricsConfig
 from federation.pipeline import metrics
 from federation.pipeline.store import StoreReader
 from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
 from federation.serving.endpoint import GraphQLEndpoint, Security
-from federation.serving.http import ORJSONResponse, install_extensions
+from federation.serving.graphiql import ASSET_PREFIX, graphiql_asset
+from federation.serving.http import ORJSONResponse, error_body, install_extensions
 from federation.serving.logs import REQUEST_ID
 from schema.roles import RoleSchemas
 
@@ -57,6 +62,27 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
+
+
+class NoSniffMiddleware:
+    """`X-Content-Type-Options: nosniff` on every response: a browser takes each body for
+    the type it is sent as (a JSON error echoing input is never run as HTML or script)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-content-type-options"]
+                message["headers"] = [*headers, (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
 
 
 # ----------------------------------------------------------------------------- probes
@@ -98,6 +124,51 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     )
 
 
+def metrics_endpoint(reader: StoreReader, token: str | None) -> Callable[[Request], Any]:
+    """GET /metrics (Prometheus text); with `token`, only for `Authorization: Bearer <token>`."""
+    snapshot_age = _snapshot_published_at(reader)
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def endpoint(request: Request) -> Response:
+        if expected is not None:
+            sent = request.headers.get("authorization", "").strip().encode("utf-8", "replace")
+            if not hmac.compare_digest(sent, expected):
+                response = ORJSONResponse(
+                    error_body(
+                        "/metrics needs `Authorization: Bearer <server.metrics.token>`", "UNAUTHENTICATED"
+                    ),
+                    401,
+                )
+                response.headers["www-authenticate"] = 'Bearer realm="metrics"'
+                return response
+        metrics.SNAPSHOT_AGE.set(await anyio.to_thread.run_sync(snapshot_age))
+        body, content_type = metrics.render()
+        return Response(body, headers={"content-type": content_type})
+
+    return endpoint
+
+
+def _metrics_elsewhere(config: MetricsConfig) -> Callable[[Request], Any]:
+    """GET /metrics on the GraphQL port without a token: 404, saying where it is."""
+    if config.port is not None:
+        message = f"/metrics is served on port {config.port} (server.metrics.port), not here"
+    else:
+        message = (
+            "/metrics is off: set server.metrics.port (a separate port) or "
+            "server.metrics.token (a bearer token) in the config"
+        )
+
+    async def endpoint(request: Request) -> Response:
+        return ORJSONResponse(error_body(message, "NOT_FOUND"), 404)
+
+    return endpoint
+
+
+def create_metrics_app(config: MetricsConfig, reader: StoreReader) -> Starlette:
+    """/metrics alone, for `server.metrics.port` (still asking for the token when one is set)."""
+    return Starlette(routes=[Route("/metrics", metrics_endpoint(reader, config.token), methods=["GET"])])
+
+
 def create_app(
     config: Config,
     reader: StoreReader,
@@ -110,8 +181,8 @@ def create_app(
     own schema (config `auth:` and `roles:`); a given `schema` (tests, benchmarks of the bare
     serving layer) needs `actor`, who every caller is, and serves it everything."""
     security = make_security(config, reader) if schema is None else None
-    graphql = GraphQLEndpoint(schema, config.settings.server, reader, actor, security=security)
-    snapshot_age = _snapshot_published_at(reader)
+    server = config.settings.server
+    graphql = GraphQLEndpoint(schema, server, reader, actor, security=security)
 
     async def healthz(request: Request) -> Response:
         return ORJSONResponse({"status": "ok"})
@@ -122,28 +193,28 @@ def create_app(
             return ORJSONResponse({"status": "starting"}, 503)
         return ORJSONResponse({"status": "ready", "snapshot": snapshot.id})
 
-    async def metrics_endpoint(request: Request) -> Response:
-        metrics.SNAPSHOT_AGE.set(await anyio.to_thread.run_sync(snapshot_age))
-        body, content_type = metrics.render()
-        return Response(body, headers={"content-type": content_type})
-
+    token = server.metrics.token
+    serve_metrics = metrics_endpoint(reader, token) if token else _metrics_elsewhere(server.metrics)
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/graphql/", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/metrics", serve_metrics, methods=["GET"]),
     ]
-    middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "POST"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-Id"],
-        ),
-    ]
+    if server.graphiql:
+        routes.append(Route(ASSET_PREFIX + "{name}", graphiql_asset, methods=["GET"]))
+    middleware = [Middleware(RequestIdMiddleware), Middleware(NoSniffMiddleware)]
+    if server.cors_origins:  # none: browsers keep /graphql to pages of its own origin
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=server.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-api-key"],
+                expose_headers=["X-Request-Id"],
+            )
+        )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.graphql = graphql
     return app

@@ -7,6 +7,8 @@ bounded thread pool, each thread with its own DuckDB cursor (`Snapshot.cursor()`
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import threading
 import time
@@ -19,37 +21,48 @@ import anyio.to_thread
 import orjson
 import strawberry
 from cachetools import LRUCache
+from graphql import DocumentNode, GraphQLError
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from federation.access.auth import AuthenticationError, Authenticator
+from federation.access.auth import AuthenticationError, Authenticator, RateLimitedError
 from federation.access.policy import Policy, RoleAccess, unrestricted
 from federation.config.settings import ServerConfig
 from federation.pipeline import metrics
 from federation.pipeline.store import Snapshot, StoreReader
 from federation.serving.access_log import AccessLog
+from federation.serving.documents import digest, documents_for, operation_name_of, operation_of
+from federation.serving.graphiql import graphiql_html, graphiql_response
 from federation.serving.http import (
     GraphQLParams,
     ORJSONResponse,
     RequestError,
+    clip,
     dumps,
     error_body,
     install_extensions,
     iter_codes,
-    operation_type,
     read_params,
     shape_errors,
 )
 from schema.context import RequestContext
-from schema.roles import RoleSchemas, operation_name, touched_fields
+from schema.roles import RoleSchemas, touched_fields
+
+log = logging.getLogger("assetgraph.graphql")
 
 #: threads executing GraphQL (each keeps one DuckDB cursor per snapshot)
 WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)
+#: threads checking API keys (scrypt: ~16 MiB and ~50-130 ms of a core each; it releases the
+#: GIL, so one thread leaves the other core to the event loop)
+API_KEY_THREADS = 1
+#: threads parsing documents (pure Python: more would only contend for the GIL)
+PARSE_THREADS = 2
+#: HTTP status → `extensions.code` counted in the errors metric
+_STATUS_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "NOT_READY"}
 NOT_READY = "no data yet: the first sync has not finished"
 _POST_OPS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _GET_OPS = frozenset({OperationType.QUERY})
@@ -91,10 +104,13 @@ class GraphQLEndpoint:
         self.reader = reader
         self.actor = actor
         self.security = security
-        self._touched: LRUCache[str, tuple[list[str], list[str]]] = LRUCache(1024)
+        self._touched: LRUCache[bytes, tuple[list[str], list[str]]] = LRUCache(1024)
         self._touched_lock = threading.Lock()  # cachetools caches are not thread-safe
-        self.ide_html = get_graphql_ide_html("graphiql") if server.graphiql else None
-        self.cache: LRUCache[tuple[Any, ...], tuple[bytes, str, int, frozenset[str]]] | None = (
+        self.ide_html = graphiql_html() if server.graphiql else None
+        self.documents = documents_for(server.max_tokens)
+        self._auth_limiter: anyio.CapacityLimiter | None = None
+        self._parse_limiter: anyio.CapacityLimiter | None = None
+        self.cache: LRUCache[tuple[str, bytes], tuple[bytes, str, int, frozenset[str]]] | None = (
             LRUCache(server.cache_size) if server.cache_size > 0 else None
         )
         self._cache_snapshot: str | None = None
@@ -105,6 +121,9 @@ class GraphQLEndpoint:
 
     # ------------------------------------------------------------------ HTTP
     async def handle(self, request: Request) -> Response:
+        """Every request gets a response with a code, a metric and (with `security`) an
+        access-log row, whatever happens to it: an unforeseen exception is answered 500
+        INTERNAL with the request id, and logged once with it."""
         started = time.perf_counter()
         request_id: str = request.state.request_id
         if request.method == "GET" and "query" not in request.query_params:
@@ -112,47 +131,81 @@ class GraphQLEndpoint:
             if "text/html" in accept:
                 if self.ide_html is None:
                     return ORJSONResponse(error_body("GraphiQL is disabled", "NOT_FOUND"), 404)
-                return HTMLResponse(self.ide_html)
+                return graphiql_response(self.ide_html)
         media_type = _media_type(request)
-        op_type = "unknown"
         audit = Audit(request_id)
         try:
-            params = await read_params(request)
-            audit.params = params
-            actor = self._authenticate(request)
-            audit.actor = actor
-            op_type = operation_type(params.query, params.operation_name, self.server.max_tokens)
-            audit.op_type = op_type
-            if request.method == "GET" and op_type not in ("query", "unknown"):
-                raise RequestError(f"a {op_type} must be sent with POST, not GET", status=405)
-            snapshot = self.reader.current()
-            if snapshot is None:
-                status, outcome = 503, "not_ready"
-                audit.outcome = "NOT_READY"
-                response = ORJSONResponse(error_body(NOT_READY, "NOT_READY"), 503)
-            else:
-                status, outcome, response = await self._answer(
-                    request, params, snapshot, op_type, request_id, actor, audit
-                )
-        except AuthenticationError as exc:
-            status, outcome = 401, "unauthenticated"
-            audit.outcome = "UNAUTHENTICATED"
-            response = ORJSONResponse(error_body(str(exc), "UNAUTHENTICATED"), 401)
-            response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
-        except RequestError as exc:
-            status, outcome = exc.status, "bad_request"
-            audit.outcome = "BAD_USER_INPUT"
-            response = ORJSONResponse(error_body(exc.message, "BAD_USER_INPUT"), exc.status)
+            status, outcome, response = await self._intake(request, audit)
+        except Exception:  # the one place that catches everything: see the docstring
+            log.exception("request %s: unexpected error", request_id)
+            status, outcome = 500, "error"
+            audit.outcome = "INTERNAL"
+            response = ORJSONResponse(error_body("internal error", "INTERNAL", request_id=request_id), status)
         if status >= 400:
-            code = {503: "NOT_READY", 401: "UNAUTHENTICATED"}.get(status, "BAD_USER_INPUT")
-            metrics.ERRORS.labels(code=code).inc()
+            metrics.ERRORS.labels(code=_STATUS_CODES.get(status, "BAD_USER_INPUT")).inc()
         response.headers["content-type"] = media_type
         if self.security is not None and self.security.access_log is not None:
             audit.duration_ms = (time.perf_counter() - started) * 1000
             response.background = BackgroundTask(self._record, audit)
-        metrics.REQUESTS.labels(operation_type=op_type, status=outcome).inc()
+        metrics.REQUESTS.labels(operation_type=audit.op_type, status=outcome).inc()
         metrics.REQUEST_SECONDS.observe(time.perf_counter() - started)
         return response
+
+    async def _intake(self, request: Request, audit: Audit) -> tuple[int, str, Response]:
+        """Read, parse (off the event loop), authenticate, then answer: (status, outcome, response).
+        The document is parsed before the credential is checked so that the access log names
+        the operation of a refused request without parsing it again."""
+        try:
+            params = await read_params(request, self.server)
+            audit.params = params
+            if self._parse_limiter is None:
+                self._parse_limiter = anyio.CapacityLimiter(PARSE_THREADS)
+            op_type, syntax_error = await anyio.to_thread.run_sync(
+                self._prepare, params, audit, limiter=self._parse_limiter
+            )
+            actor = await self._authenticate(request)
+            audit.actor = actor
+            audit.op_type = op_type
+            if syntax_error is not None:  # answered here: nothing to execute, nothing to cache
+                body = {"errors": shape_errors([syntax_error], audit.request_id)}
+                for code in iter_codes(body):
+                    metrics.ERRORS.labels(code=code).inc()
+                audit.outcome = next(iter_codes(body), "BAD_USER_INPUT")
+                return 200, "error", ORJSONResponse(body)
+            if request.method == "GET" and op_type not in ("query", "unknown"):
+                raise RequestError(f"a {op_type} must be sent with POST, not GET", status=405)
+            snapshot = self.reader.current()
+            if snapshot is None:
+                audit.outcome = "NOT_READY"
+                return 503, "not_ready", ORJSONResponse(error_body(NOT_READY, "NOT_READY"), 503)
+            return await self._answer(request, params, snapshot, op_type, audit.request_id, actor, audit)
+        except RateLimitedError as exc:
+            audit.outcome = "RATE_LIMITED"
+            response = ORJSONResponse(error_body(str(exc), "RATE_LIMITED"), 429)
+            response.headers["retry-after"] = str(int(exc.retry_after) + 1)
+            return 429, "rate_limited", response
+        except AuthenticationError as exc:
+            audit.outcome = "UNAUTHENTICATED"
+            response = ORJSONResponse(error_body(str(exc), "UNAUTHENTICATED"), 401)
+            response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
+            return 401, "unauthenticated", response
+        except RequestError as exc:
+            audit.outcome = "BAD_USER_INPUT"
+            response = ORJSONResponse(error_body(exc.message, "BAD_USER_INPUT"), exc.status)
+            if exc.status in (413, 414):  # the rest of the body is not wanted: stop the sender
+                response.headers["connection"] = "close"
+            return exc.status, "bad_request", response
+
+    def _prepare(self, params: GraphQLParams, audit: Audit) -> tuple[str, GraphQLError | None]:
+        """(operation type, the syntax error if the document does not parse). Runs in a
+        thread: parsing a large document must not stall the event loop."""
+        key = digest(params.query)
+        try:
+            audit.document = self.documents.parse(params.query, key)
+        except GraphQLError as exc:
+            return "unknown", exc
+        self.documents.hand_over(key, audit.document)  # executing it will not parse it again
+        return operation_of(audit.document, params.operation_name), None
 
     async def _answer(
         self,
@@ -173,7 +226,8 @@ class GraphQLEndpoint:
                 actor_key = orjson.dumps(access.cache_key(actor), default=str)
             else:
                 actor_key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS, default=str)
-            key = (snapshot.id, actor_key, params.query, variables, params.operation_name)
+            # a fixed-size key: the texts themselves would be held as long as the entry lives
+            key = (snapshot.id, result_key(actor_key, params, variables))
             cached = self._cache_get(snapshot.id, key)
             if cached is not None:
                 metrics.CACHE_HITS.inc()
@@ -204,11 +258,20 @@ class GraphQLEndpoint:
         return 200, "ok", Response(content)
 
     # ------------------------------------------------------------------ security
-    def _authenticate(self, request: Request) -> dict[str, Any]:
+    async def _authenticate(self, request: Request) -> dict[str, Any]:
+        """The actor; an API key not verified yet (scrypt) is checked in a thread."""
         if self.security is None:
             assert self.actor is not None
             return self.actor(request)
-        return self.security.authenticator.authenticate(request.headers)
+        authenticator = self.security.authenticator
+        client = request.client.host if request.client is not None else None
+        if not authenticator.costly(request.headers):
+            return authenticator.authenticate(request.headers, client)
+        if self._auth_limiter is None:
+            self._auth_limiter = anyio.CapacityLimiter(API_KEY_THREADS)
+        return await anyio.to_thread.run_sync(
+            authenticator.authenticate, request.headers, client, limiter=self._auth_limiter
+        )
 
     def _access(self, actor: dict[str, Any]) -> RoleAccess | None:
         if self.security is None:  # one fixed schema: its callers read it all, as told
@@ -232,27 +295,36 @@ class GraphQLEndpoint:
         actor = audit.actor or {}
         types: list[str] = []
         fields: list[str] = []
+        name: str | None = None
         params = audit.params
         access = self.security.policy.role(actor.get("role", ""))
+        document = audit.document  # None: refused before it was parsed, or not GraphQL
+        if params is not None:
+            name = operation_name_of(document, params.operation_name) if document else params.operation_name
         if audit.reads:  # what the executed root fields asked for, variables included
             types = sorted(r for r in audit.reads if "." not in r)
             fields = sorted(r for r in audit.reads if "." in r)
-        elif params is not None and access is not None:  # refused before anything ran
+        elif params is not None and document is not None and access is not None:  # refused early
+            key = digest(params.query)
             with self._touched_lock:
-                found = self._touched.get(params.query)
+                found = self._touched.get(key)
             if found is None:  # what was asked, hidden fields included (against the full schema)
                 schemas = self.security.schemas
-                found = touched_fields(schemas.full(), params.query, schemas.kinds)
+                try:
+                    found = touched_fields(schemas.full(), params.query, schemas.kinds)
+                except Exception:  # the row is written without them rather than lost
+                    log.exception("request %s: cannot list the fields it touched", audit.request_id)
+                    found = ([], [])
                 with self._touched_lock:
-                    self._touched[params.query] = found
+                    self._touched[key] = found
             types, fields = found
         self.security.access_log.record(
             {
                 "request_id": audit.request_id,
-                "role": actor.get("role") or "(unauthenticated)",
-                "subject": actor.get("subject") or actor.get("email"),
-                "via": actor.get("via"),
-                "operation_name": operation_name(params.query, params.operation_name) if params else None,
+                "role": clip(actor.get("role")) or "(unauthenticated)",
+                "subject": clip(actor.get("subject") or actor.get("email")),
+                "via": clip(actor.get("via")),
+                "operation_name": clip(name),
                 "operation_type": audit.op_type,
                 "types": types,
                 "fields": fields,
@@ -303,7 +375,7 @@ class GraphQLEndpoint:
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it
-        access = ctx.access
+        access = getattr(ctx, "access", None)
         detailed = access is not None and access.allowed("sources")
         for table in sorted(ctx.touched):
             for name, error, last_success in self._stale_sources(ctx.snapshot).get(table, ()):
@@ -368,6 +440,8 @@ class Audit:
     request_id: str
     actor: dict[str, Any] | None = None
     params: GraphQLParams | None = None
+    #: the parsed document, once parsed (the access log reads its operation name)
+    document: DocumentNode | None = None
     op_type: str = "unknown"
     rows: int = 0
     #: types and fields the executed root fields asked for (None: nothing ran)
@@ -381,3 +455,13 @@ def _media_type(request: Request) -> str:
     if _GRAPHQL_RESPONSE in accept and "application/json" not in accept:
         return _GRAPHQL_RESPONSE
     return "application/json"
+
+
+def result_key(actor_key: bytes, params: GraphQLParams, variables: bytes) -> bytes:
+    """The result cache's key for one request (besides the snapshot): a SHA-256."""
+    h = hashlib.sha256()
+    for part in (actor_key, params.query.encode("utf-8", "surrogatepass"), variables):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    h.update((params.operation_name or "").encode("utf-8", "surrogatepass"))
+    return h.digest()

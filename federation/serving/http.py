@@ -2,6 +2,10 @@
 
 The Starlette routes live in `federation/app.py`; this module holds what they share and what
 other modules (the schema builder) may need: `SCHEMA_EXTENSIONS` and `install_extensions`.
+
+Requests are read with limits before anything else looks at them: the body (or GET query
+string) is refused past `server.max_body_bytes` while it arrives, `operationName` past
+`MAX_NAME_CHARS`, `variables` nested past `server.max_input_depth`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -18,34 +21,48 @@ import strawberry
 from graphql import (
     GraphQLError,
     GraphQLSyntaxError,
-    OperationDefinitionNode,
     ValidationContext,
     ValidationRule,
-    parse,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 
 from federation.config.settings import ServerConfig
+from federation.serving.documents import DocumentCacheExtension, documents_for, input_depth_rule
 
 log = logging.getLogger("assetgraph.graphql")
 
 #: marks the extension factories this module made, so they are never installed twice
 _MARK = "_assetgraph_extension"
-#: parsed and validated documents kept (ParserCache / ValidationCache)
-DOCUMENT_CACHE_SIZE = 1024
-#: graphql-core's message when MaxTokensLimiter stops the parser
 #: graphql-core's parser refusing a document: too many tokens, or nested past its own limit
 _TOO_COMPLEX_SYNTAX = ("Document contains more than", "Document is nested too deeply")
+#: longest `operationName` accepted (a GraphQL name; it goes to the access log)
+MAX_NAME_CHARS = 256
+#: longest client-supplied string written to a log line or the access log
+MAX_LOGGED_CHARS = 256
+
+
+def clip(value: Any, limit: int = MAX_LOGGED_CHARS) -> Any:
+    """A string cut to `limit` characters (marked with …), for logs; other values as they are."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
+
+
+class ClipArguments(logging.Filter):
+    """Cuts the string arguments of a log record (uvicorn's access log writes the whole URL,
+    GET query string included): no client-chosen string makes a log line long."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(clip(arg, 1024) for arg in record.args)
+        return True
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -105,8 +122,9 @@ def SCHEMA_EXTENSIONS(server: ServerConfig) -> list[Callable[[], SchemaExtension
     """Extension factories for `strawberry.Schema(..., extensions=...)`.
 
     The limiters' validation rules are built once here and reused by every request: strawberry
-    would otherwise build new rule classes per request, and the ValidationCache (keyed by the
+    would otherwise build new rule classes per request, and the document cache (keyed by the
     rules) would never hit. Limit violations carry `extensions.code = QUERY_TOO_COMPLEX`.
+    Parsing (`max_tokens`, comments counted) and caching: `federation/serving/documents.py`.
     """
     rules = [
         _coded_rule(rule, "QUERY_TOO_COMPLEX")
@@ -116,11 +134,11 @@ def SCHEMA_EXTENSIONS(server: ServerConfig) -> list[Callable[[], SchemaExtension
         )
         for rule in limiter.validation_rules
     ]
+    rules.append(_coded_rule(input_depth_rule(server.max_input_depth), "QUERY_TOO_COMPLEX"))
+    documents = documents_for(server.max_tokens)
     factories: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: DocumentCacheExtension(documents),
     ]
     for factory in factories:
         setattr(factory, _MARK, True)
@@ -163,7 +181,21 @@ class GraphQLParams:
     operation_name: str | None
 
 
-def _params(raw: Any) -> GraphQLParams:
+def nested_deeper(value: Any, limit: int) -> bool:
+    """True if `value`'s dicts and lists nest deeper than `limit` (iterative: a value nested
+    past Python's recursion limit is an answer here, not a crash)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            depth += 1
+            if depth > limit:
+                return True
+            stack.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+def _params(raw: Any, max_input_depth: int) -> GraphQLParams:
     if isinstance(raw, list):
         raise RequestError("batched requests are not supported: send one operation per request")
     if not isinstance(raw, dict):
@@ -179,39 +211,63 @@ def _params(raw: Any) -> GraphQLParams:
             raise RequestError("`variables` is not valid JSON") from None
     if variables is not None and not isinstance(variables, dict):
         raise RequestError("`variables` must be a JSON object")
+    if variables and nested_deeper(variables, max_input_depth):
+        raise RequestError(
+            f"`variables` nest objects and lists more than {max_input_depth} levels deep; simplify them"
+        )
     name = raw.get("operationName")
     if name is not None and not isinstance(name, str):
         raise RequestError("`operationName` must be a string")
+    if name is not None and len(name) > MAX_NAME_CHARS:
+        raise RequestError(f"`operationName` is longer than {MAX_NAME_CHARS} characters")
     return GraphQLParams(query, variables or None, name or None)
 
 
-async def read_params(request: Request) -> GraphQLParams:
-    if request.method == "GET":
-        return _params(dict(request.query_params))
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await request.body()
-    if content_type == "application/graphql":
-        return _params({"query": body.decode("utf-8", "replace")})
-    if content_type in ("application/json", "") or content_type.endswith("+json"):
-        try:
-            raw = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise RequestError(f"the request body is not valid JSON: {exc}") from None
-        return _params(raw)
-    raise RequestError(f"unsupported content type {content_type!r}: send application/json", status=415)
-
-
-@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def operation_type(query: str, operation_name: str | None, max_tokens: int) -> str:
-    """`query`, `mutation`, `subscription`, or `unknown` when the document does not parse."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to pass `limit` bytes: from its
+    Content-Length, else while it arrives, so a large body is never held whole."""
+    declared = request.headers.get("content-length")
+    too_large = RequestError(f"the request body is larger than {limit} bytes (server.max_body_bytes)", 413)
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise RequestError("Content-Length is not a number")
+        if int(declared) > limit:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
     try:
-        doc = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return "unknown"
-    ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        ops = [op for op in ops if op.name is not None and op.name.value == operation_name]
-    return ops[0].operation.value if len(ops) == 1 else "unknown"
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RequestError("the client went away before sending the whole body") from None
+    return b"".join(chunks)
+
+
+async def read_params(request: Request, server: ServerConfig) -> GraphQLParams:
+    if request.method == "GET":
+        if len(request.scope.get("query_string", b"")) > server.max_body_bytes:
+            raise RequestError(
+                f"the query string is longer than {server.max_body_bytes} bytes: send a POST", 414
+            )
+        return _params(dict(request.query_params), server.max_input_depth)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/graphql", "application/json", "") and not content_type.endswith(
+        "+json"
+    ):
+        raise RequestError(
+            f"unsupported content type {clip(content_type, 64)!r}: send application/json", status=415
+        )
+    body = await read_body(request, server.max_body_bytes)
+    if content_type == "application/graphql":
+        return _params({"query": body.decode("utf-8", "replace")}, server.max_input_depth)
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"the request body is not valid JSON: {clip(str(exc), 120)}") from None
+    return _params(raw, server.max_input_depth)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -254,8 +310,8 @@ def shape_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         log.error(
             "request %s: unexpected error at %s: %s",
             request_id,
-            ".".join(map(str, error.path or [])) or "-",
-            error.message,
+            clip(".".join(map(str, error.path or [])) or "-"),
+            clip(error.message, 1000),
             exc_info=(type(original), original, original.__traceback__),
         )
         out["message"] = "internal error"

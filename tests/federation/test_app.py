@@ -146,8 +146,17 @@ def seed(root: Path, hostnames: tuple[str, ...] = ("alpha", "beta", "gamma")) ->
     )
 
 
+METRICS_TOKEN = "metrics-token-for-the-app-tests"
+
+
 def make_config(tmp_path: Path, **server: Any) -> Config:
-    limits = {"max_depth": 4, "max_aliases": 3, "max_tokens": 200, **server}
+    limits = {
+        "max_depth": 4,
+        "max_aliases": 3,
+        "max_tokens": 200,
+        "metrics": {"token": METRICS_TOKEN},
+        **server,
+    }
     return Config(settings=Settings(server=ServerConfig(**limits)), sources=[], base_dir=tmp_path)
 
 
@@ -165,6 +174,9 @@ def client(store: Path, tmp_path: Path) -> Iterator[httpx.Client]:
         yield http
 
 
+METRICS_AUTH = {"authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def gql(http: httpx.Client, query: str, **body: Any) -> dict[str, Any]:
     response = http.post("/graphql", json={"query": query, **body})
     assert response.status_code == 200, response.text
@@ -172,7 +184,7 @@ def gql(http: httpx.Client, query: str, **body: Any) -> dict[str, Any]:
 
 
 def metric(http: httpx.Client, name: str) -> float:
-    text = http.get("/metrics").text
+    text = http.get("/metrics", headers=METRICS_AUTH).text
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
 
@@ -247,17 +259,29 @@ def test_graphql_response_media_type(client: httpx.Client) -> None:
     assert response.headers["content-type"].startswith("application/graphql-response+json")
 
 
-def test_cors_preflight(client: httpx.Client) -> None:
-    response = client.options(
-        "/graphql",
-        headers={
-            "origin": "https://dashboards.example",
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "content-type",
-        },
-    )
-    assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
+PREFLIGHT = {
+    "origin": "https://dashboards.example",
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "content-type",
+}
+
+
+def test_cors_allows_no_origin_by_default(client: httpx.Client) -> None:
+    response = client.options("/graphql", headers=PREFLIGHT)
+    assert "access-control-allow-origin" not in response.headers
+    response = client.post("/graphql", json={"query": "{ hello }"}, headers={"origin": PREFLIGHT["origin"]})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_allows_the_configured_origins(store: Path, tmp_path: Path) -> None:
+    config = make_config(tmp_path, cors_origins=["https://dashboards.example"])
+    app = create_app(config, StoreReader(store), small_schema(), actor=ADMIN)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        response = http.options("/graphql", headers=PREFLIGHT)
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "https://dashboards.example"
+        other = http.options("/graphql", headers={**PREFLIGHT, "origin": "https://evil.example"})
+        assert other.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
 # ----------------------------------------------------------------------------- errors
@@ -456,7 +480,7 @@ def test_health_ready_and_not_ready(tmp_path: Path) -> None:
 def test_metrics(client: httpx.Client) -> None:
     gql(client, "{ hello }")
     gql(client, "{ forbidden }")
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS_AUTH)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
