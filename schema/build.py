@@ -267,6 +267,7 @@ def build_schema(
     allow_aggregations: Mapping[str, bool] | None = None,
     extensions: Sequence[Any] = (),
     root_fields: Mapping[str, Any] | None = None,
+    mutation_fields: Mapping[str, Any] | None = None,
     count_only: Collection[str] = (),
     keyed: Mapping[str, Collection[str]] | None = None,
 ) -> strawberry.Schema:
@@ -280,6 +281,7 @@ def build_schema(
     `extensions`: more strawberry schema extensions (parser/validation caches), run after
     the one that completes validation messages.
     `root_fields`: more root fields (strawberry fields by name), e.g. the access log.
+    `mutation_fields`: root fields of `mutation_root` (strawberry fields by name).
     `count_only`: tables whose aggregates offer `count` only (no statistics, no group_by).
     `keyed`: table → JSON columns the role reads only key by key: they stay in `T_bool_exp`
     but leave `T_order_by` and `T_select_column` (no sorting, grouping or distinct on them).
@@ -307,8 +309,15 @@ def build_schema(
     for name, field in {**auxiliary.root_fields(view), **(root_fields or {})}.items():
         setattr(query, name, field)
     strawberry.type(query, name="query_root")
+    mutation = None
+    if mutation_fields:
+        mutation = _new("Mutation")
+        for name, field in mutation_fields.items():
+            setattr(mutation, name, field)
+        strawberry.type(mutation, name="mutation_root")
     return strawberry.Schema(
         query=query,
+        mutation=mutation,
         extensions=[ExplainErrors, *extensions],
         config=StrawberryConfig(auto_camel_case=False, default_resolver=_read, scalar_map=SCALAR_MAP),
         execution_context_class=CompiledExecution,

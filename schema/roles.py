@@ -46,6 +46,9 @@ from schema.build import build_schema
 
 _STATS = ("sum", "avg", "min", "max")
 _ROOT = "query_root"
+_MUTATION_ROOT = "mutation_root"
+#: mutation root field → the capability it needs
+MUTATION_CAPABILITIES = {"sync_source": "sync"}
 
 
 def _no_access(info: strawberry.Info) -> str:
@@ -184,6 +187,11 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
         elif name in ("sources", "quarantine", "ambiguities", "access_log") and not access.allowed(name):
             raise ForbiddenError(f"`{name}` is not readable by role `{access.role}`", role=access.role)
         return
+    if type_name == _MUTATION_ROOT:
+        capability = MUTATION_CAPABILITIES.get(name)
+        if capability is not None and not access.allowed(capability):
+            raise ForbiddenError(f"`{name}` is not allowed for role `{access.role}`", role=access.role)
+        return
     kind = kinds.get(type_name)
     if kind is None:
         return
@@ -231,6 +239,7 @@ class RoleSchemas:
         *,
         install: Callable[[strawberry.Schema], Any] | None = None,
         root_fields: Any = None,
+        mutation_fields: Any = None,
         tables: Mapping[str, Table] = TABLES,
     ) -> None:
         self.policy = policy
@@ -239,6 +248,8 @@ class RoleSchemas:
         self.tables = tables
         #: access → extra root fields (the access log), or None
         self.root_fields = root_fields
+        #: access → its mutation root fields (sync_source, …), or None
+        self.mutation_fields = mutation_fields
         self.kinds = type_kinds(tables)
         self._schemas: dict[str, strawberry.Schema] = {}
         self._full: GraphQLSchema | None = None
@@ -261,6 +272,7 @@ class RoleSchemas:
                     count_only=access.count_only(),
                     keyed=access.keyed_columns(),
                     root_fields=extra,
+                    mutation_fields=dict(self.mutation_fields(access)) if self.mutation_fields else None,
                 )
                 if self.install is not None:
                     self.install(found)
@@ -271,7 +283,11 @@ class RoleSchemas:
         if self._full is None:
             with self._lock:
                 if self._full is None:
-                    self._full = build_schema(self.tables, root_fields=self._all_roots())._schema
+                    admin = unrestricted("admin", self.tables)
+                    mutations = dict(self.mutation_fields(admin)) if self.mutation_fields else None
+                    self._full = build_schema(
+                        self.tables, root_fields=self._all_roots(), mutation_fields=mutations
+                    )._schema
         return self._full
 
     def _all_roots(self) -> Any:
@@ -312,6 +328,9 @@ def touched_fields(
     types: set[str] = set()
     fields: set[str] = set()
     for type_name, name in document_uses(schema, document, None):
+        if type_name == _MUTATION_ROOT:
+            types.add(name)
+            continue
         if type_name == _ROOT:
             for suffix in ("_by_pk", "_aggregate", ""):
                 if name.endswith(suffix) and name.removesuffix(suffix) in kinds:

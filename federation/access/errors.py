@@ -36,3 +36,12 @@ class QueryTooComplexError(GraphQLError):
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message, extensions={"code": self.code, **extra})
+
+
+class SourceUnavailableError(GraphQLError):
+    """A source the request needs did not answer (a sync or a write could not happen)."""
+
+    code = "SOURCE_UNAVAILABLE"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, **extra})

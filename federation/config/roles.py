@@ -19,7 +19,7 @@ from federation.model.where import WhereError
 from federation.model.where import parse as parse_where
 
 #: root capabilities beyond the tables
-CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log")
+CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync")
 #: actions kept for the write path (mutations arrive later)
 ACTIONS = ("read", "checkout", "checkin", "update", "insert", "delete", "request", "approve", "sync")
 MAX_LEEWAY = timedelta(minutes=5)
@@ -156,6 +156,8 @@ class RoleConfig(Strict):
     quarantine: bool = False
     ambiguities: bool = False
     access_log: bool = False
+    #: the `sync_source` mutation: sync a source now, or accept a read its guard held
+    sync: bool = False
 
 
 # ----------------------------------------------------------------------------- checks

@@ -29,6 +29,7 @@ from federation.access.policy import compile_policy
 from federation.config.settings import Config, MetricsConfig
 from federation.pipeline import metrics
 from federation.pipeline.store import StoreReader
+from federation.serving import sync_mutation
 from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
 from federation.serving.endpoint import GraphQLEndpoint, Security
@@ -119,6 +120,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
             policy,
             install=lambda schema: install_extensions(schema, settings.server),
             root_fields=access_log_fields(access_log),
+            mutation_fields=sync_mutation.mutation_fields(config),
         ),
         access_log=access_log,
     )
