@@ -18,9 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+import federation.workflow.checkouts as checkouts
+import federation.workflow.history as history
+import federation.workflow.maintenance as maintenance
 from federation.config.settings import Config
 from federation.model.where import Node
-from federation.workflow import checkouts, history, maintenance
 from federation.workflow.database import (
     WorkflowStoreError,
     create_store_engine,
