@@ -20,15 +20,20 @@ from federation.workflow.records import (
     Checkout,
     WorkflowConflict,
     WorkflowError,
+    as_row,
+    optional_uuid,
     require_text,
     require_utc,
     require_uuid,
 )
 from federation.workflow.tables import CHECKOUTS
 
+#: the columns a check-in fills
+_CHECKIN = ("checked_in_at", "checkin_location_id", "condition", "note_in", "checked_in_by")
+
 
 def _asset(asset_id: str) -> str:
-    return require_uuid("asset", asset_id, required=True)  # type: ignore[return-value]
+    return require_uuid("asset", asset_id)
 
 
 def current(conn: sa.Connection, asset_id: str) -> Checkout | None:
@@ -62,7 +67,7 @@ def open_checkout(
 ) -> Checkout:
     """Check `asset_id` out to a person or a location (exactly one of them)."""
     asset = _asset(asset_id)
-    person, location = require_uuid("to_person", to_person_id), require_uuid("to_location", to_location_id)
+    person, location = optional_uuid("to_person", to_person_id), optional_uuid("to_location", to_location_id)
     if (person is None) == (location is None):
         raise WorkflowError(
             "check out to a person or to a location: give exactly one of to_person, to_location"
@@ -79,28 +84,31 @@ def open_checkout(
     found = current(conn, asset)
     if found is not None:
         raise _already_out(found)
-    row = {
-        "id": str(uuid4()),
-        "asset_id": asset,
-        "asset_tag": asset_tag,
-        "to_person_id": person,
-        "to_location_id": location,
-        "checked_out_at": out_at,
-        "expected_checkin": due,
-        "note_out": note,
-        "actor": actor,
-    }
+    record = Checkout(
+        id=str(uuid4()),
+        asset_id=asset,
+        asset_tag=asset_tag,
+        to_person_id=person,
+        to_location_id=location,
+        checked_out_at=out_at,
+        expected_checkin=due,
+        note_out=note,
+        actor=actor,
+        checked_in_at=None,
+        checkin_location_id=None,
+        condition=None,
+        note_in=None,
+        checked_in_by=None,
+    )
     try:
         with conn.begin_nested():
-            conn.execute(CHECKOUTS.insert().values(row))
+            conn.execute(CHECKOUTS.insert().values(as_row(record)))
     except sa.exc.IntegrityError:
         raced = current(conn, asset)
         if raced is None:
             raise
         raise _already_out(raced) from None
-    return Checkout(
-        **row, checked_in_at=None, checkin_location_id=None, condition=None, note_in=None, checked_in_by=None
-    )
+    return record
 
 
 def close_checkout(
@@ -115,7 +123,7 @@ def close_checkout(
 ) -> Checkout:
     """Check `asset_id` back in (to `to_location_id`, if given)."""
     asset = _asset(asset_id)
-    location = require_uuid("to_location", to_location_id)
+    location = optional_uuid("to_location", to_location_id)
     require_text("actor", actor, required=True)
     require_text("condition", condition)
     require_text("note", note)
@@ -127,21 +135,22 @@ def close_checkout(
         raise WorkflowError(
             f"at: {in_at.isoformat()} is before the check-out ({found.checked_out_at.isoformat()})"
         )
-    changes = {
-        "checked_in_at": in_at,
-        "checkin_location_id": location,
-        "condition": condition,
-        "note_in": note,
-        "checked_in_by": actor,
-    }
+    back = replace(
+        found,
+        checked_in_at=in_at,
+        checkin_location_id=location,
+        condition=condition,
+        note_in=note,
+        checked_in_by=actor,
+    )
     done = conn.execute(
         CHECKOUTS.update()
         .where(CHECKOUTS.c.id == found.id, CHECKOUTS.c.checked_in_at.is_(None))
-        .values(changes)
+        .values({name: getattr(back, name) for name in _CHECKIN})
     )
     if done.rowcount != 1:  # checked in by someone else since we looked
         raise WorkflowConflict(f"asset {found.asset_tag or asset} was checked in by another request just now")
-    return replace(found, **changes)
+    return back
 
 
 def open_checkouts(conn: sa.Connection, asset_ids: Sequence[str]) -> dict[str, Checkout]:

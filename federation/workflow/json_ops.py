@@ -31,11 +31,11 @@ class JsonPredicate(ColumnElement[bool]):
 
     def __init__(self, column: sa.ColumnElement[Any], op: str, value: Any) -> None:
         self.column = column
-        self.op = op
+        self.json_op = op
         self.value = value
 
     @property
-    def _from_objects(self) -> list[FromClause]:  # type: ignore[override]
+    def _from_objects(self) -> list[FromClause]:
         return self.column._from_objects
 
 
@@ -46,11 +46,11 @@ def _json_text(value: Any) -> sa.BindParameter[str]:
 @compiles(JsonPredicate, "postgresql")
 def _postgresql(element: JsonPredicate, compiler: SQLCompiler, **kw: Any) -> str:
     column = sa.type_coerce(element.column, JSONB())
-    if element.op == "_has_key":
+    if element.json_op == "_has_key":
         expr: sa.ColumnElement[bool] = column.has_key(sa.bindparam(None, element.value, type_=sa.Text()))
     else:
         operand = sa.cast(_json_text(element.value), JSONB())
-        sql_op = {"_eq": "=", "_neq": "<>", "_contains": "@>"}[element.op]
+        sql_op = {"_eq": "=", "_neq": "<>", "_contains": "@>"}[element.json_op]
         expr = column.op(sql_op, is_comparison=True)(operand)
     return compiler.process(expr, **kw)
 
@@ -58,16 +58,16 @@ def _postgresql(element: JsonPredicate, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(JsonPredicate, "sqlite")
 def _sqlite(element: JsonPredicate, compiler: SQLCompiler, **kw: Any) -> str:
     doc, value = element.column, element.value
-    if element.op == "_has_key":
+    if element.json_op == "_has_key":
         expr = _has_key(doc, value)
-    elif element.op == "_contains":
+    elif element.json_op == "_contains":
         expr = _contains(doc, value, top=True)
     else:
         if isinstance(value, dict | list):
             expr = sa.func.json(doc) == sa.func.json(_json_text(value))
         else:
             expr = _scalar(sa.func.json_type(doc), sa.func.json_extract(doc, "$"), value)
-        if element.op == "_neq":
+        if element.json_op == "_neq":
             expr = sa.not_(expr)
     return compiler.process(expr, **kw)
 

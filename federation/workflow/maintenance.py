@@ -20,11 +20,15 @@ from federation.workflow.records import (
     Maintenance,
     WorkflowConflict,
     WorkflowError,
+    as_row,
     require_text,
     require_utc,
     require_uuid,
 )
 from federation.workflow.tables import MAINTENANCE
+
+#: the columns closing a record sets
+_CLOSING = ("status", "done_at", "closed_by", "notes", "cost")
 
 
 def _cost(cost: Decimal | float | int | str | None) -> Decimal | None:
@@ -40,7 +44,7 @@ def _cost(cost: Decimal | float | int | str | None) -> Decimal | None:
 
 
 def current(conn: sa.Connection, asset_id: str) -> Maintenance | None:
-    asset = require_uuid("asset", asset_id, required=True)
+    asset = require_uuid("asset", asset_id)
     row = conn.execute(
         sa.select(MAINTENANCE).where(MAINTENANCE.c.asset_id == asset, MAINTENANCE.c.status == "open")
     ).first()
@@ -69,7 +73,7 @@ def log_maintenance(
 ) -> Maintenance:
     """Log maintenance of `asset_id`: open until `close_maintenance`, or closed at once when
     `done_at` is given."""
-    asset = require_uuid("asset", asset_id, required=True)
+    asset = require_uuid("asset", asset_id)
     require_text("kind", kind, required=True)
     require_text("actor", actor, required=True)
     for name, value in (("notes", notes), ("ticket", ticket), ("previous_status", previous_status)):
@@ -78,31 +82,31 @@ def log_maintenance(
     done = require_utc("done_at", done_at)
     if done is not None and done < start:
         raise WorkflowError(f"done_at: {done.isoformat()} is before started_at ({start.isoformat()})")
-    row = {
-        "id": str(uuid4()),
-        "asset_id": asset,
-        "kind": kind,
-        "notes": notes,
-        "cost": _cost(cost),
-        "started_at": start,
-        "done_at": done,
-        "ticket": ticket,
-        "status": "open" if done is None else "closed",
-        "previous_status": previous_status,
-        "opened_by": actor,
-        "closed_by": None if done is None else actor,
-    }
+    record = Maintenance(
+        id=str(uuid4()),
+        asset_id=asset,
+        kind=kind,
+        notes=notes,
+        cost=_cost(cost),
+        started_at=start,
+        done_at=done,
+        ticket=ticket,
+        status="open" if done is None else "closed",
+        previous_status=previous_status,
+        opened_by=actor,
+        closed_by=None if done is None else actor,
+    )
     if done is None and (found := current(conn, asset)) is not None:
         raise _already_open(found)
     try:
         with conn.begin_nested():
-            conn.execute(MAINTENANCE.insert().values(row))
+            conn.execute(MAINTENANCE.insert().values(as_row(record)))
     except sa.exc.IntegrityError:
         raced = current(conn, asset)
         if raced is None:
             raise
         raise _already_open(raced) from None
-    return Maintenance(**row)
+    return record
 
 
 def close_maintenance(
@@ -116,7 +120,7 @@ def close_maintenance(
 ) -> Maintenance:
     """Close an open record; `notes` and `cost`, when given, replace the record's (the final
     bill is known at the end). The result's `previous_status` is the status to restore."""
-    record_id = require_uuid("maintenance", maintenance_id, required=True)
+    record_id = require_uuid("maintenance", maintenance_id)
     require_text("actor", actor, required=True)
     require_text("notes", notes)
     done = require_utc("done_at", done_at) or datetime.now(UTC)
@@ -125,29 +129,33 @@ def close_maintenance(
         raise WorkflowError(f"maintenance: no record {record_id}")
     found = Maintenance.from_row(row)
     if found.status != "open":
-        raise WorkflowConflict(f"maintenance {record_id} was already closed at {found.done_at.isoformat()}")  # type: ignore[union-attr]
+        when = found.done_at.isoformat() if found.done_at else "an unknown time"
+        raise WorkflowConflict(f"maintenance {record_id} was already closed at {when}")
     if done < found.started_at:
         raise WorkflowError(
             f"done_at: {done.isoformat()} is before the start ({found.started_at.isoformat()})"
         )
-    changes: dict[str, object] = {"status": "closed", "done_at": done, "closed_by": actor}
-    if notes is not None:
-        changes["notes"] = notes
-    if cost is not None:
-        changes["cost"] = _cost(cost)
+    closed = replace(
+        found,
+        status="closed",
+        done_at=done,
+        closed_by=actor,
+        notes=found.notes if notes is None else notes,
+        cost=found.cost if cost is None else _cost(cost),
+    )
     updated = conn.execute(
         MAINTENANCE.update()
         .where(MAINTENANCE.c.id == record_id, MAINTENANCE.c.status == "open")
-        .values(changes)
+        .values({name: getattr(closed, name) for name in _CLOSING})
     )
     if updated.rowcount != 1:
         raise WorkflowConflict(f"maintenance {record_id} was closed by another request just now")
-    return replace(found, **changes)  # type: ignore[arg-type]
+    return closed
 
 
 def maintenance_of(conn: sa.Connection, asset_ids: Sequence[str]) -> dict[str, list[Maintenance]]:
     """Each asset's maintenance records, newest first (one statement for all of them)."""
-    ids = sorted({require_uuid("asset", a, required=True) for a in asset_ids})  # type: ignore[type-var]
+    ids = sorted({require_uuid("asset", a) for a in asset_ids})
     out: dict[str, list[Maintenance]] = {i: [] for i in ids}
     if not ids:
         return out

@@ -113,8 +113,10 @@ def jsonable(value: Any) -> Any:
         return jsonable(value.value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=repr)
     raise TypeError(f"cannot keep a {type(value).__name__} in the change history")
 
 
@@ -135,13 +137,20 @@ def require_text(name: str, value: str | None, *, required: bool = False) -> str
     return value
 
 
-def require_uuid(name: str, value: str | None, *, required: bool = False) -> str | None:
+def require_uuid(name: str, value: str | None) -> str:
     """`value` as a canonical UUID text (lower case, with dashes)."""
     if value is None:
-        if required:
-            raise WorkflowError(f"{name}: required")
-        return None
+        raise WorkflowError(f"{name}: required")
     try:
         return str(UUID(value))
     except (TypeError, ValueError, AttributeError):
         raise WorkflowError(f"{name}: {value!r} is not a UUID") from None
+
+
+def optional_uuid(name: str, value: str | None) -> str | None:
+    return None if value is None else require_uuid(name, value)
+
+
+def as_row(record: Any) -> dict[str, Any]:
+    """The record's fields as a row of its table."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
