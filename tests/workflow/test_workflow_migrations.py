@@ -100,6 +100,21 @@ def test_the_migrated_schema_is_the_one_the_code_describes(store_url: str) -> No
         engine.dispose()
 
 
+def test_the_constraints_carry_the_names_the_code_gives_them(store_url: str) -> None:
+    open_store(store_url).close()
+    engine = sa.create_engine(store_url)
+    try:
+        inspector = sa.inspect(engine)
+        for table in METADATA.sorted_tables:
+            expected = {str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+            found = {str(c["name"]) for c in inspector.get_check_constraints(table.name)}
+            assert found == expected, table.name
+            if engine.dialect.name == "postgresql":  # SQLite does not keep primary key names
+                assert inspector.get_pk_constraint(table.name)["name"] == table.primary_key.name
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "tables", [pytest.param(True, id="upgraded"), pytest.param(False, id="only-stamped")]
 )

@@ -38,11 +38,11 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(400), comment="the record in that source"),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text, comment="why it was refused, conflicted or failed"),
-        sa.PrimaryKeyConstraint("id", name="pk_changes"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_changes")),
         sa.CheckConstraint(
-            "outcome IN ('accepted', 'refused', 'conflict', 'failed')", name="ck_changes_outcome"
+            "outcome IN ('accepted', 'refused', 'conflict', 'failed')", name=op.f("ck_changes_outcome")
         ),
-        sa.CheckConstraint("outcome = 'accepted' OR reason IS NOT NULL", name="ck_changes_reason"),
+        sa.CheckConstraint("outcome = 'accepted' OR reason IS NOT NULL", name=op.f("ck_changes_reason")),
     )
     op.create_index("ix_changes_entity_entity_id_at", "changes", ["entity", "entity_id", "at"])
     op.create_index("ix_changes_at", "changes", ["at"])
@@ -64,19 +64,19 @@ def upgrade() -> None:
         sa.Column("condition", sa.String(100)),
         sa.Column("note_in", sa.Text),
         sa.Column("checked_in_by", sa.String(320)),
-        sa.PrimaryKeyConstraint("id", name="pk_checkouts"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_checkouts")),
         sa.CheckConstraint(
-            "(to_person_id IS NULL) <> (to_location_id IS NULL)", name="ck_checkouts_one_target"
+            "(to_person_id IS NULL) <> (to_location_id IS NULL)", name=op.f("ck_checkouts_one_target")
         ),
         sa.CheckConstraint(
             "expected_checkin IS NULL OR expected_checkin > checked_out_at",
-            name="ck_checkouts_expected_after_out",
+            name=op.f("ck_checkouts_expected_after_out"),
         ),
         sa.CheckConstraint(
-            "checked_in_at IS NULL OR checked_in_at >= checked_out_at", name="ck_checkouts_in_after_out"
+            "checked_in_at IS NULL OR checked_in_at >= checked_out_at", name=op.f("ck_checkouts_in_after_out")
         ),
         sa.CheckConstraint(
-            "(checked_in_at IS NULL) = (checked_in_by IS NULL)", name="ck_checkouts_checked_in_by"
+            "(checked_in_at IS NULL) = (checked_in_by IS NULL)", name=op.f("ck_checkouts_checked_in_by")
         ),
     )
     op.create_index("ix_checkouts_asset_id_checked_out_at", "checkouts", ["asset_id", "checked_out_at"])
@@ -111,17 +111,17 @@ def upgrade() -> None:
         sa.Column("previous_status", sa.String(32), comment="the asset's status before it opened"),
         sa.Column("opened_by", sa.String(320), nullable=False),
         sa.Column("closed_by", sa.String(320)),
-        sa.PrimaryKeyConstraint("id", name="pk_maintenance"),
-        sa.CheckConstraint("status IN ('open', 'closed')", name="ck_maintenance_status"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenance")),
+        sa.CheckConstraint("status IN ('open', 'closed')", name=op.f("ck_maintenance_status")),
         sa.CheckConstraint(
             "(status = 'open' AND done_at IS NULL AND closed_by IS NULL)"
             " OR (status = 'closed' AND done_at IS NOT NULL AND closed_by IS NOT NULL)",
-            name="ck_maintenance_closed_when_done",
+            name=op.f("ck_maintenance_closed_when_done"),
         ),
         sa.CheckConstraint(
-            "done_at IS NULL OR done_at >= started_at", name="ck_maintenance_done_after_start"
+            "done_at IS NULL OR done_at >= started_at", name=op.f("ck_maintenance_done_after_start")
         ),
-        sa.CheckConstraint("cost IS NULL OR cost >= 0", name="ck_maintenance_cost"),
+        sa.CheckConstraint("cost IS NULL OR cost >= 0", name=op.f("ck_maintenance_cost")),
     )
     op.create_index("ix_maintenance_asset_id_started_at", "maintenance", ["asset_id", "started_at"])
     open_record = sa.text("status = 'open'")
