@@ -129,6 +129,10 @@ class DemoConfig(_Strict):
     vendor_port: int = Field(default=8931, ge=0, le=65535)
 
 
+#: databases the workflow store runs on (tested on both)
+WORKFLOW_BACKENDS = ("sqlite", "postgresql")
+
+
 class WorkflowConfig(_Strict):
     """The gateway's own store (change history, check-outs, maintenance)."""
 
@@ -167,10 +171,6 @@ class WorkflowConfig(_Strict):
         if dialect.is_async:
             raise ValueError(f"{parsed.drivername!r} is an asyncio driver; use postgresql+psycopg")
         return url
-
-
-#: databases the workflow store is tested on
-WORKFLOW_BACKENDS = ("sqlite", "postgresql")
 
 
 class Settings(_Strict):
