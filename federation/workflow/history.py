@@ -17,7 +17,15 @@ import sqlalchemy as sa
 
 from federation.model.where import Node
 from federation.workflow.filters import order_by_to_sqlalchemy, where_to_sqlalchemy
-from federation.workflow.records import Change, WorkflowError, jsonable, require_text, require_utc
+from federation.workflow.records import (
+    Change,
+    WorkflowError,
+    jsonable,
+    optional_uuid,
+    require_text,
+    require_utc,
+    require_uuid,
+)
 from federation.workflow.tables import CHANGES, OUTCOMES, TABLES
 
 #: the newest first, as auditors read a log
@@ -34,13 +42,6 @@ def _valid(change: Change, index: int) -> dict[str, Any]:
         require_text(f"{where}.{name}", getattr(change, name), required=True)
     for name in ("source", "record_id", "reason", "request_id"):
         require_text(f"{where}.{name}", getattr(change, name))
-    for name in ("entity_id", "request_id"):
-        value = getattr(change, name)
-        if value is not None:
-            try:
-                UUID(value)
-            except ValueError:
-                raise WorkflowError(f"{where}.{name}: {value!r} is not a UUID") from None
     if change.outcome not in OUTCOMES:
         raise WorkflowError(f"{where}.outcome: {change.outcome!r}; expected one of {', '.join(OUTCOMES)}")
     if change.outcome != "accepted" and not change.reason:
@@ -54,7 +55,12 @@ def _valid(change: Change, index: int) -> dict[str, Any]:
         for name in (c.name for c in CHANGES.columns)
         if name not in ("id", "at", "before", "after")
     }
-    return row | {"before": before, "after": after}
+    return row | {
+        "entity_id": require_uuid(f"{where}.entity_id", change.entity_id),
+        "request_id": optional_uuid(f"{where}.request_id", change.request_id),
+        "before": before,
+        "after": after,
+    }
 
 
 def record_changes(
@@ -63,12 +69,27 @@ def record_changes(
     """Store `changes` (all or none); they share one time, `at` (default: now, UTC) unless a
     change carries its own. Returns them with `id` and `at` set."""
     now = require_utc("at", at) or datetime.now(UTC)
-    out: list[Change] = []
-    for i, change in enumerate(changes):
-        row = _valid(change, i) | {"at": require_utc(f"changes[{i}].at", change.at) or now}
-        new_id = conn.execute(CHANGES.insert().values(row).returning(CHANGES.c.id)).scalar_one()
-        out.append(replace(change, id=new_id, at=row["at"], before=row["before"], after=row["after"]))
-    return out
+    given = list(changes)
+    rows = [
+        _valid(change, i) | {"at": require_utc(f"changes[{i}].at", change.at) or now}
+        for i, change in enumerate(given)
+    ]
+    if not rows:
+        return []
+    # one INSERT for the batch; the ids come back in the order of the rows
+    inserted = conn.execute(CHANGES.insert().returning(CHANGES.c.id, sort_by_parameter_order=True), rows)
+    return [
+        replace(
+            change,
+            id=new_id,
+            at=row["at"],
+            entity_id=row["entity_id"],
+            request_id=row["request_id"],
+            before=row["before"],
+            after=row["after"],
+        )
+        for change, row, new_id in zip(given, rows, inserted.scalars(), strict=True)
+    ]
 
 
 def select_rows(

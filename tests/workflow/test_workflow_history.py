@@ -114,3 +114,9 @@ def test_an_auditors_query_reads_the_same_rows(store: WorkflowStore) -> None:
     where = parse({"field": {"_eq": "cost"}, "at": {"_gte": "2026-03-03"}}, "changes", tables=WORKFLOW_TABLES)
     assert [c.after for c in store.changes(where=where)] == [20]
     assert store.count("changes") == 3
+
+
+def test_ids_are_kept_in_one_spelling(store: WorkflowStore) -> None:
+    kept = store.record_change(change(entity_id=A1.upper(), request_id="{" + A2.upper() + "}"))
+    assert (kept.entity_id, kept.request_id) == (A1, A2)
+    assert store.history("assets", A1) == [kept]
