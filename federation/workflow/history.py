@@ -76,7 +76,8 @@ def record_changes(
     ]
     if not rows:
         return []
-    # one INSERT for the batch; the ids come back in the order of the rows
+    # ids matched to rows by position: SQLAlchemy batches the INSERT where the database returns
+    # ids in row order, and sends it row by row where not (SQLite, and SERIAL on PostgreSQL)
     inserted = conn.execute(CHANGES.insert().returning(CHANGES.c.id, sort_by_parameter_order=True), rows)
     return [
         replace(
