@@ -77,7 +77,7 @@ def record_changes(
     if not rows:
         return []
     # ids matched to rows by position: SQLAlchemy batches the INSERT where the database returns
-    # ids in row order, and sends it row by row where not (SQLite, and SERIAL on PostgreSQL)
+    # ids in row order (PostgreSQL: one statement) and sends it row by row where not (SQLite)
     inserted = conn.execute(CHANGES.insert().returning(CHANGES.c.id, sort_by_parameter_order=True), rows)
     return [
         replace(
