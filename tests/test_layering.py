@@ -19,6 +19,7 @@ FLOORS = (
     "transforms",
     "federation/config",
     "federation/pipeline",
+    "federation/workflow",
     "federation/access",
     "schema",
     "federation/demo",

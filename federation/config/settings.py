@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -164,6 +165,50 @@ class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+#: databases the workflow store runs on (tested on both)
+WORKFLOW_BACKENDS = ("sqlite", "postgresql")
+
+
+class WorkflowConfig(_Strict):
+    """The gateway's own store (change history, check-outs, maintenance)."""
+
+    #: SQLAlchemy URL: sqlite:///path/to/file.sqlite or postgresql+psycopg://user@host/db;
+    #: absent: `workflow.sqlite` in the store folder
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        # the URL may hold a password: no message here repeats it
+        if url is None:
+            return None
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise ValueError(
+                "expected a database URL such as sqlite:///data/store/workflow.sqlite "
+                "or postgresql+psycopg://user@host/dbname"
+            ) from None
+        backend = parsed.get_backend_name()
+        if backend not in WORKFLOW_BACKENDS:
+            raise ValueError(
+                f"the workflow store runs on {' or '.join(WORKFLOW_BACKENDS)}, not {backend!r} "
+                "(it relies on partial unique indexes)"
+            )
+        if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+            raise ValueError(
+                "give the SQLite file (sqlite:///path/to/workflow.sqlite): in memory, it is lost at exit"
+            )
+        try:
+            dialect = parsed.get_dialect()
+            dialect.import_dbapi()
+        except (sa.exc.NoSuchModuleError, ImportError):
+            raise ValueError(f"the database driver {parsed.drivername!r} is not installed") from None
+        if dialect.is_async:
+            raise ValueError(f"{parsed.drivername!r} is an asyncio driver; use postgresql+psycopg")
+        return url
+
+
 class Settings(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     sync: SyncSettings = Field(default_factory=SyncSettings)
@@ -172,6 +217,9 @@ class Settings(_Strict):
     reconcile: dict[str, EntityRules] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+
+    workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
     demo: DemoConfig | None = None
     #: authentication (federation/policy_config.py); absent: every caller is anonymous
     auth: AuthConfig | None = None

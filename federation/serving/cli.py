@@ -38,6 +38,7 @@ from federation.pipeline.sync import SyncReport
 from federation.serving.app import create_app, create_metrics_app
 from federation.serving.http import ClipArguments
 from federation.serving.logs import LOG_FORMATS, configure_logging
+from federation.workflow.store import WorkflowStoreError, open_workflow_store
 
 err = Console(stderr=True)
 out = Console()
@@ -282,6 +283,11 @@ def _print_report(report: SyncReport) -> None:
 def _serve(config: Config, host: str, port: int) -> int:
     for warning in _inference_warnings(config):
         logging.getLogger("assetgraph.policy").warning("%s", warning)
+    try:  # the gateway's own store, brought to this code's schema (refused if newer)
+        open_workflow_store(config).close()
+    except WorkflowStoreError as exc:
+        _error(str(exc))
+        return 1
     prepare_demo(config)
     logging.getLogger("uvicorn.access").addFilter(ClipArguments())
     scheduler = SyncScheduler(config)

@@ -1,0 +1,237 @@
+"""The gateway's own store of workflow state, as the GraphQL layer uses it.
+
+`open_workflow_store(config)` connects, brings the database to the code's schema (or refuses
+a newer one) and returns a `WorkflowStore`. Each method runs in its own transaction; to put
+several steps in one (open maintenance and record the history rows it causes), use
+`store.transaction()` with the functions of history.py, checkouts.py and maintenance.py.
+Safe to share between the threads of a pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+import federation.workflow.checkouts as checkouts
+import federation.workflow.history as history
+import federation.workflow.maintenance as maintenance
+from federation.config.settings import Config
+from federation.model.where import Node
+from federation.workflow.database import (
+    WorkflowStoreError,
+    create_store_engine,
+    reading,
+    safe_url,
+    store_url,
+    writing,
+)
+from federation.workflow.migrate import upgrade
+from federation.workflow.records import Change, Checkout, Maintenance
+
+_ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance]] = {
+    "changes": Change,
+    "checkouts": Checkout,
+    "maintenance": Maintenance,
+}
+
+
+class WorkflowStore:
+    def __init__(self, engine: sa.Engine, revision: str) -> None:
+        self.engine = engine
+        #: the schema revision the database is at (the code's head)
+        self.revision = revision
+
+    @property
+    def url(self) -> str:
+        """The database, password hidden."""
+        return safe_url(self.engine.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction: committed when the block ends, rolled back on an error."""
+        with writing(self.engine) as conn:
+            yield conn
+
+    # ------------------------------------------------------------------------- history
+
+    def record_changes(self, changes: Iterable[Change], *, at: datetime | None = None) -> list[Change]:
+        with self.transaction() as conn:
+            return history.record_changes(conn, changes, at=at)
+
+    def record_change(self, change: Change) -> Change:
+        return self.record_changes([change])[0]
+
+    def query(
+        self,
+        table: str,
+        *,
+        where: Node | None = None,
+        order_by: Sequence[tuple[str, str]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Any]:
+        """Rows of `changes`, `checkouts` or `maintenance` as records; `where` is a parsed
+        tree (`where.parse(exp, table, tables=WORKFLOW_TABLES)`), the role's filter included."""
+        stmt = history.select_rows(table, where=where, order_by=order_by, limit=limit, offset=offset)
+        with reading(self.engine) as conn:
+            return [_ROW_TYPES[table].from_row(row) for row in conn.execute(stmt)]
+
+    def count(self, table: str, *, where: Node | None = None) -> int:
+        with reading(self.engine) as conn:
+            return int(conn.execute(history.count_rows(table, where=where)).scalar_one())
+
+    def changes(
+        self,
+        *,
+        where: Node | None = None,
+        order_by: Sequence[tuple[str, str]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Change]:
+        return self.query("changes", where=where, order_by=order_by, limit=limit, offset=offset)
+
+    def history(self, entity: str, entity_id: str, *, limit: int | None = None) -> list[Change]:
+        """The changes of one object, newest first."""
+        return self.history_of(entity, [entity_id], limit=limit).popitem()[1]
+
+    def history_of(
+        self, entity: str, entity_ids: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[Change]]:
+        with reading(self.engine) as conn:
+            return history.history_of(conn, entity, entity_ids, limit=limit)
+
+    # ------------------------------------------------------------------------- check-outs
+
+    def open_checkout(
+        self,
+        asset_id: str,
+        *,
+        actor: str,
+        to_person_id: str | None = None,
+        to_location_id: str | None = None,
+        expected_checkin: datetime | None = None,
+        note: str | None = None,
+        asset_tag: str | None = None,
+        at: datetime | None = None,
+    ) -> Checkout:
+        """Check an asset out to a person or a location; `WorkflowConflict` if it is out."""
+        with self.transaction() as conn:
+            return checkouts.open_checkout(
+                conn,
+                asset_id=asset_id,
+                actor=actor,
+                to_person_id=to_person_id,
+                to_location_id=to_location_id,
+                expected_checkin=expected_checkin,
+                note=note,
+                asset_tag=asset_tag,
+                at=at,
+            )
+
+    def close_checkout(
+        self,
+        asset_id: str,
+        *,
+        actor: str,
+        to_location_id: str | None = None,
+        condition: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> Checkout:
+        """Check an asset back in; `WorkflowConflict` if it is not out."""
+        with self.transaction() as conn:
+            return checkouts.close_checkout(
+                conn,
+                asset_id=asset_id,
+                actor=actor,
+                to_location_id=to_location_id,
+                condition=condition,
+                note=note,
+                at=at,
+            )
+
+    def open_checkouts(self, asset_ids: Sequence[str]) -> dict[str, Checkout]:
+        with reading(self.engine) as conn:
+            return checkouts.open_checkouts(conn, asset_ids)
+
+    def overdue(self, now: datetime | None = None, *, limit: int | None = None) -> list[Checkout]:
+        with reading(self.engine) as conn:
+            return checkouts.overdue(conn, now, limit=limit)
+
+    # ------------------------------------------------------------------------- maintenance
+
+    def log_maintenance(
+        self,
+        asset_id: str,
+        *,
+        kind: str,
+        actor: str,
+        notes: str | None = None,
+        cost: Decimal | float | int | str | None = None,
+        started_at: datetime | None = None,
+        done_at: datetime | None = None,
+        ticket: str | None = None,
+        previous_status: str | None = None,
+    ) -> Maintenance:
+        """Open a maintenance record (closed at once with `done_at`); `WorkflowConflict` if
+        the asset already has an open one."""
+        with self.transaction() as conn:
+            return maintenance.log_maintenance(
+                conn,
+                asset_id=asset_id,
+                kind=kind,
+                actor=actor,
+                notes=notes,
+                cost=cost,
+                started_at=started_at,
+                done_at=done_at,
+                ticket=ticket,
+                previous_status=previous_status,
+            )
+
+    def close_maintenance(
+        self,
+        maintenance_id: str,
+        *,
+        actor: str,
+        done_at: datetime | None = None,
+        notes: str | None = None,
+        cost: Decimal | float | int | str | None = None,
+    ) -> Maintenance:
+        with self.transaction() as conn:
+            return maintenance.close_maintenance(
+                conn, maintenance_id=maintenance_id, actor=actor, done_at=done_at, notes=notes, cost=cost
+            )
+
+    def maintenance_of(self, asset_ids: Sequence[str]) -> dict[str, list[Maintenance]]:
+        with reading(self.engine) as conn:
+            return maintenance.maintenance_of(conn, asset_ids)
+
+
+def open_store(url: str | URL) -> WorkflowStore:
+    """Connect to `url`, upgrade it to the code's schema, and return the store."""
+    engine = create_store_engine(url)
+    try:
+        revision = upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return WorkflowStore(engine, revision)
+
+
+def open_workflow_store(config: Config) -> WorkflowStore:
+    """The store `workflow.url` names (default: workflow.sqlite in the store folder), upgraded;
+    `WorkflowStoreError` when it cannot be reached or is newer than this code."""
+    return open_store(store_url(config))
+
+
+__all__ = ["WorkflowStore", "WorkflowStoreError", "open_store", "open_workflow_store"]

@@ -1,0 +1,173 @@
+"""The tables of the gateway's own store: change history, check-outs, maintenance.
+
+SQLAlchemy Core tables, read by the API (history.py, checkouts.py, maintenance.py), by the
+`where` compiler (filters.py) and by the migrations' consistency test; the migrations
+themselves (migrations/versions/) spell the schema out on their own, as a migration must.
+
+Times are UTC: a naive datetime is refused on the way in, and one read back from SQLite
+(which keeps no time zone) gets UTC attached. Ids are UUIDs, except `changes.id`, a
+sequence number that orders the log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+#: Alembic's version table, named so the store can share a database with other applications
+VERSION_TABLE = "assetgraph_workflow_version"
+OUTCOMES = ("accepted", "refused", "conflict", "failed")
+MAINTENANCE_STATUSES = ("open", "closed")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime: `timestamptz` on PostgreSQL, UTC text on SQLite."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no time zone; give a timezone-aware (UTC) time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _uuid() -> sa.Uuid[str]:
+    return sa.Uuid(as_uuid=False)
+
+
+#: a JSON value (SQL NULL for None): `jsonb` on PostgreSQL, JSON text on SQLite
+JSON_VALUE: sa.types.TypeEngine[Any] = sa.JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
+#: money and other amounts, exact (as the published store's DECIMAL(18, 4))
+AMOUNT = sa.Numeric(18, 4)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+METADATA = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+CHANGES = sa.Table(
+    "changes",
+    METADATA,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("at", UtcDateTime(), nullable=False, comment="when the gateway decided"),
+    sa.Column("request_id", _uuid(), comment="the changes of one mutation share it"),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(100), nullable=False),
+    sa.Column("entity", sa.String(100), nullable=False, comment="table of the changed object"),
+    sa.Column("entity_id", _uuid(), nullable=False),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("before", JSON_VALUE),
+    sa.Column("after", JSON_VALUE),
+    sa.Column("source", sa.String(100), comment="the source that owns the field (None: the gateway)"),
+    sa.Column("record_id", sa.String(400), comment="the record in that source"),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, comment="why it was refused, conflicted or failed"),
+    sa.CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+    sa.CheckConstraint("outcome = 'accepted' OR reason IS NOT NULL", name="reason"),
+    sa.Index(None, "entity", "entity_id", "at"),
+    sa.Index(None, "at"),
+    sa.Index(None, "request_id"),
+)
+
+CHECKOUTS = sa.Table(
+    "checkouts",
+    METADATA,
+    sa.Column("id", _uuid(), primary_key=True),
+    sa.Column("asset_id", _uuid(), nullable=False),
+    sa.Column("asset_tag", sa.String(100)),
+    sa.Column("to_person_id", _uuid()),
+    sa.Column("to_location_id", _uuid()),
+    sa.Column("checked_out_at", UtcDateTime(), nullable=False),
+    sa.Column("expected_checkin", UtcDateTime()),
+    sa.Column("note_out", sa.Text),
+    sa.Column("actor", sa.String(320), nullable=False, comment="who checked it out"),
+    sa.Column("checked_in_at", UtcDateTime(), comment="None while the asset is out"),
+    sa.Column("checkin_location_id", _uuid()),
+    sa.Column("condition", sa.String(100)),
+    sa.Column("note_in", sa.Text),
+    sa.Column("checked_in_by", sa.String(320)),
+    sa.CheckConstraint("(to_person_id IS NULL) <> (to_location_id IS NULL)", name="one_target"),
+    sa.CheckConstraint(
+        "expected_checkin IS NULL OR expected_checkin > checked_out_at", name="expected_after_out"
+    ),
+    sa.CheckConstraint("checked_in_at IS NULL OR checked_in_at >= checked_out_at", name="in_after_out"),
+    sa.CheckConstraint("(checked_in_at IS NULL) = (checked_in_by IS NULL)", name="checked_in_by"),
+    sa.Index(None, "asset_id", "checked_out_at"),
+    # an asset is out at most once at a time
+    sa.Index(
+        "uq_checkouts_open_asset",
+        "asset_id",
+        unique=True,
+        sqlite_where=sa.text("checked_in_at IS NULL"),
+        postgresql_where=sa.text("checked_in_at IS NULL"),
+    ),
+    # the overdue list: open check-outs by due time
+    sa.Index(
+        "ix_checkouts_open_due",
+        "expected_checkin",
+        sqlite_where=sa.text("checked_in_at IS NULL"),
+        postgresql_where=sa.text("checked_in_at IS NULL"),
+    ),
+)
+
+MAINTENANCE = sa.Table(
+    "maintenance",
+    METADATA,
+    sa.Column("id", _uuid(), primary_key=True),
+    sa.Column("asset_id", _uuid(), nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("cost", AMOUNT),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("done_at", UtcDateTime(), comment="None while the record is open"),
+    sa.Column("ticket", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("previous_status", sa.String(32), comment="the asset's status before it opened"),
+    sa.Column("opened_by", sa.String(320), nullable=False),
+    sa.Column("closed_by", sa.String(320)),
+    sa.CheckConstraint(_in("status", MAINTENANCE_STATUSES), name="status"),
+    sa.CheckConstraint(
+        "(status = 'open' AND done_at IS NULL AND closed_by IS NULL)"
+        " OR (status = 'closed' AND done_at IS NOT NULL AND closed_by IS NOT NULL)",
+        name="closed_when_done",
+    ),
+    sa.CheckConstraint("done_at IS NULL OR done_at >= started_at", name="done_after_start"),
+    sa.CheckConstraint("cost IS NULL OR cost >= 0", name="cost"),
+    sa.Index(None, "asset_id", "started_at"),
+    # an asset has at most one open maintenance record
+    sa.Index(
+        "uq_maintenance_open_asset",
+        "asset_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
+)
+
+TABLES: dict[str, sa.Table] = {t.name: t for t in (CHANGES, CHECKOUTS, MAINTENANCE)}
