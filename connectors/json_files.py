@@ -85,6 +85,8 @@ class JsonStream(StreamConfig):
         if self.partial:
             Expression(self.partial, "partial")
         for name, text in self.from_document.items():
+            if not name.isidentifier():
+                raise ValueError(f"from_document: {name!r} is not a plain name (letters, digits, _)")
             Expression(text, f"from_document.{name}")
         if self.replace_by is not None and self.replace_by not in self.columns:
             raise ValueError(f"replace_by: {self.replace_by!r} is not a column of this stream; "
@@ -100,13 +102,14 @@ class JsonStream(StreamConfig):
 
     @property
     def columns(self) -> list[str]:
-        """The columns a batch carries: ids, mapped columns, then the file's own."""
+        """The columns a batch carries: ids, mapped columns, values copied from the document,
+        then the file's own."""
         columns = list(self.id_columns)
         for mapping in self.fields.values():
             columns += mapping.source_columns
             if mapping.currency_column:
                 columns.append(mapping.currency_column)
-        return list(dict.fromkeys([*columns, *SPECIAL]))
+        return list(dict.fromkeys([*columns, *self.from_document, *SPECIAL]))
 
 
 class JsonFilesConfig(SourceConfig):

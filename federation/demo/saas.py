@@ -108,8 +108,18 @@ def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict
     return apps, members
 
 
-def m365(estate: Estate) -> MicrosoftGraph:
+def sku_holders(estate: Estate) -> dict[str, np.ndarray]:
+    """SKU part number → who holds a seat of it (a mask over the estate's people)."""
     rng = np.random.default_rng([estate.seed, 91])
+    out = {}
+    for part, share, _ in SKUS:
+        holders = rng.random(len(estate.people)) < share
+        holders[1] = True  # José Ñúñez left and still holds every SKU
+        out[part] = holders
+    return out
+
+
+def m365(estate: Estate) -> MicrosoftGraph:
     people = estate.people
     users = [
         {
@@ -124,10 +134,10 @@ def m365(estate: Estate) -> MicrosoftGraph:
     ]
     details: dict[str, list[dict[str, Any]]] = {u["id"]: [] for u in users}
     skus = []
-    for part, share, spare in SKUS:
+    seats = sku_holders(estate)
+    for part, _, spare in SKUS:
         sku_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "sku:" + part))
-        holders = rng.random(len(users)) < share
-        holders[1] = True  # José Ñúñez left and still holds every SKU
+        holders = seats[part]
         for user, holds in zip(users, holders, strict=True):
             if holds:
                 details[user["id"]].append(
@@ -195,4 +205,4 @@ def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = 
         return server.url
 
 
-__all__ = ["m365", "okta_users", "simulator", "start_simulator", "vendors"]
+__all__ = ["m365", "okta_apps", "okta_users", "simulator", "sku_holders", "start_simulator", "vendors"]

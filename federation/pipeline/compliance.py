@@ -7,8 +7,9 @@ Run after reconciliation has written the unified tables into the snapshot being 
   when the graph has no license of that name, or several) and its `source` (the source
   whose product name won);
 - each license gets `installed`: the assets its product is installed on. Products are
-  compared without regard to case. An installation whose asset was not resolved counts as
-  an asset of its own. Null when no source reports installed software at all;
+  compared without regard to case. An installation whose asset was not resolved counts by
+  the key its source named the device by (two programs on one unknown machine: one device).
+  Null when no source reports installed software at all;
 - `license_compliance` gets one row per licensed product: seats purchased and assigned over
   its licenses, assets installed on, people holding a seat although they have left, seats
   needed (the larger of assigned and installed), the surplus (purchased minus needed) and a
@@ -44,10 +45,11 @@ def publish_compliance(con: duckdb.DuckDBPyConnection) -> int:
         "WHERE p.entity = 'software_installations' AND p.field = 'product' AND p.entity_id = s.id"
     )
     reported = con.execute("SELECT count(*) > 0 FROM pub.software_installations").fetchall()[0][0]
+    device, join = _device(con)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE installed_by_product AS SELECT lower(product) AS k, "
-        "count(DISTINCT coalesce(asset_id, id)) AS n FROM pub.software_installations "
-        "WHERE product IS NOT NULL GROUP BY 1"
+        "CREATE OR REPLACE TEMP TABLE installed_by_product AS SELECT lower(s.product) AS k, "
+        f"count(DISTINCT {device}) AS n FROM pub.software_installations s {join} "
+        "WHERE s.product IS NOT NULL GROUP BY 1"
     )
     none = "0" if reported else "NULL"
     con.execute(
@@ -66,6 +68,23 @@ def publish_compliance(con: duckdb.DuckDBPyConnection) -> int:
         f"FROM ({_per_product(none)})) ORDER BY {order}"
     )
     return con.execute("SELECT count(*) FROM pub.license_compliance").fetchall()[0][0]
+
+
+def _device(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """SQL naming the device of installation `s`, and the join it needs: the asset, else the
+    key the source named the device by (reconciliation's merged records still hold it), else
+    the installation itself."""
+    merged = "merged_software_installations"
+    try:
+        columns = {r[0] for r in con.execute(f"DESCRIBE {merged}").fetchall()}
+    except duckdb.CatalogException:
+        columns = set()
+    if "asset_key" not in columns:
+        return "coalesce(s.asset_id, s.id)", ""
+    return (
+        "coalesce(s.asset_id, 'key:' || lower(m.asset_key), s.id)",
+        f"LEFT JOIN (SELECT entity_id, asset_key FROM {merged}) m ON m.entity_id = s.id",
+    )
 
 
 def _per_product(none: str) -> str:
