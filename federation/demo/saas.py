@@ -79,10 +79,22 @@ def okta_users(estate: Estate) -> list[dict[str, Any]]:
     return users
 
 
-def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+def app_members(estate: Estate) -> dict[str, list[tuple[int, float]]]:
+    """Okta app id → its users: (position among the estate's people, days since assigned)."""
     rng = np.random.default_rng([estate.seed, 92])
+    out: dict[str, list[tuple[int, float]]] = {}
+    for app_id, _, _, share in APPS:
+        out[app_id] = [
+            (i, float(rng.uniform(10, 600))) for i in range(len(estate.people)) if rng.random() < share
+        ]
+    return out
+
+
+def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    emails = estate.people["email"].tolist()
+    assigned = app_members(estate)
     apps, members = [], {}
-    for app_id, name, label, share in APPS:
+    for app_id, name, label, _ in APPS:
         apps.append(
             {
                 "id": app_id,
@@ -95,15 +107,14 @@ def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict
         )
         members[app_id] = [
             {
-                "id": _id("00u", row.email),
+                "id": _id("00u", emails[i]),
                 "scope": "USER",
                 "status": "PROVISIONED",
-                "created": _stamp(float(rng.uniform(10, 600))),
-                "credentials": {"userName": row.email},
-                "profile": {"email": row.email},
+                "created": _stamp(days),
+                "credentials": {"userName": emails[i]},
+                "profile": {"email": emails[i]},
             }
-            for row in estate.people.itertuples()
-            if rng.random() < share
+            for i, days in assigned[app_id]
         ]
     return apps, members
 
@@ -205,4 +216,14 @@ def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = 
         return server.url
 
 
-__all__ = ["m365", "okta_apps", "okta_users", "simulator", "sku_holders", "start_simulator", "vendors"]
+__all__ = [
+    "APPS",
+    "app_members",
+    "m365",
+    "okta_apps",
+    "okta_users",
+    "simulator",
+    "sku_holders",
+    "start_simulator",
+    "vendors",
+]

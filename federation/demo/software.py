@@ -24,7 +24,7 @@ import orjson
 import pandas as pd
 
 from federation.demo.estate import LOCATIONS, Estate, source_rng, values
-from federation.demo.saas import okta_apps, sku_holders
+from federation.demo.saas import APPS, app_members, sku_holders
 
 #: licensed product → (where the seats come from, share of holders who install it, installs
 #: on machines of people without a seat per 100 people)
@@ -106,16 +106,15 @@ def machines(estate: Estate) -> pd.DataFrame:
 def holders(estate: Estate) -> dict[str, np.ndarray]:
     """Licensed product → who holds a seat (a mask over the estate's people)."""
     skus = sku_holders(estate)
-    apps, members = okta_apps(estate)
-    by_email = {e: i for i, e in enumerate(estate.people["email"])}
+    apps = {name: app_id for app_id, name, _, _ in APPS}
+    members = app_members(estate)
     out = {}
     for product, (seat, _, _) in LICENSED.items():
         if seat in skus:
             out[product] = skus[seat]
             continue
-        app = next(a["id"] for a in apps if a["name"] == seat)
         mask = np.zeros(len(estate.people), dtype=bool)
-        mask[[by_email[m["profile"]["email"]] for m in members[app]]] = True
+        mask[[i for i, _ in members[apps[seat]]]] = True
         out[product] = mask
     return out
 
@@ -164,7 +163,8 @@ def write_glpi(estate: Estate, folder: Path) -> dict[str, Any]:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     by_asset: dict[int, list[dict[str, Any]]] = {}
-    for i, kind, name, publisher, version, _, day in truth.itertuples(index=False):
+    columns = ("asset", "platform", "name", "publisher", "version", "install_date")
+    for i, kind, name, publisher, version, day in zip(*(truth[c].tolist() for c in columns), strict=True):
         by_asset.setdefault(i, []).append(
             {"name": name, "publisher": publisher, "version": version, "arch": ARCH[kind],
              "from": FROM[kind], "install_date": day}
