@@ -56,16 +56,15 @@ def publish_compliance(con: duckdb.DuckDBPyConnection) -> int:
         f"UPDATE pub.licenses AS l SET installed = coalesce((SELECT i.n FROM installed_by_product i "
         f"WHERE i.k = lower(l.product)), {none})"
     )
-    columns = ", ".join(f'"{c.name}"' for c in TABLES["license_compliance"].columns)
     order = ", ".join(TABLES["license_compliance"].sort_keys)
     con.execute(
-        f"INSERT INTO pub.license_compliance ({columns}) "
-        f"SELECT {_ID.format(key='product')}, product, vendor, seats_purchased, "
-        "seats_assigned, installed, assigned_to_terminated, needed, seats_purchased - needed, "
+        f"INSERT INTO pub.license_compliance BY NAME SELECT {_ID.format(key='product')} AS id, product, "
+        "vendor, seats_purchased, seats_assigned, installed, assigned_to_terminated, "
+        "needed AS seats_needed, seats_purchased - needed AS surplus, "
         "CASE WHEN seats_purchased IS NULL THEN 'unknown' WHEN seats_purchased > needed THEN "
         "'over_licensed' WHEN seats_purchased < needed THEN 'under_licensed' ELSE 'compliant' END "
-        "FROM (SELECT *, greatest(coalesce(seats_assigned, 0), coalesce(installed, 0)) AS needed "
-        f"FROM ({_per_product(none)})) ORDER BY {order}"
+        "AS status FROM (SELECT *, greatest(coalesce(seats_assigned, 0), coalesce(installed, 0)) "
+        f"AS needed FROM ({_per_product(none)})) ORDER BY {order}"
     )
     return con.execute("SELECT count(*) FROM pub.license_compliance").fetchall()[0][0]
 
