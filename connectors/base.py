@@ -145,6 +145,9 @@ class SourceConfig(BaseModel):
         for entity, stream in self.entities.items():
             if entity not in TABLES:
                 raise ValueError(f"entities.{entity}: unknown entity; expected one of {', '.join(TABLES)}")
+            if TABLES[entity].computed:
+                raise ValueError(f"entities.{entity}: built by the gateway from the other entities; "
+                                 "no source fills it")  # fmt: skip
             allowed = TABLES[entity].mapped_fields
             for name in stream.fields:
                 if name not in allowed:

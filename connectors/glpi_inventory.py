@@ -16,7 +16,14 @@ Serials are the system's (`bios.ssn`) or, for SNMP devices, `network_device.seri
 string`, `0000000000`) into no serial, and so the asset tag too, which BIOSes fill with the
 same placeholders. MAC and IP addresses come from the physical interfaces (`virtualdev`
 interfaces — bridges, Docker, VPN — are left out: their addresses repeat across machines).
-`last_seen` is the file's modification time: when the agent wrote the inventory.
+`last_seen` is the file's modification time: when the agent wrote the inventory. The
+`deviceid` is also the assets' hidden key `device_id`, by which the software stream names
+its device.
+
+`software_installations` come from `content.softwares` (name, publisher, version,
+install_date; documents without that section give none), one record per [deviceid, name,
+version, arch]. A device's newest inventory with a software list replaces its older list
+(GLPI's semantics: a partial inventory that carries `softwares` carries the whole list).
 """
 
 from __future__ import annotations
@@ -72,6 +79,8 @@ VIRTUAL = (
 ASSET_TAG = "[content.bios.assettag][?@ != 'release-keys'] | [0]"
 #: the physical interfaces
 PHYSICAL = "content.networks[?!virtualdev]"
+#: version and arch are absent on some platforms (Android apps have no arch): still an id
+SOFTWARE_ID = ["deviceid", "name", "version || 'unversioned'", "arch || 'noarch'"]
 
 
 class GlpiInventoryConfig(JsonPresetConfig):
@@ -108,6 +117,7 @@ class GlpiInventoryConfig(JsonPresetConfig):
                     "ip_addresses": {
                         "columns": [f"{PHYSICAL}.[ipaddress, ipaddress6][]", "content.network_device.ips"]
                     },
+                    "device_id": "deviceid",
                     "os": "content.operatingsystem.full_name",
                     "location": "content.network_device.location",
                     "last_seen": MODIFIED,
@@ -118,7 +128,20 @@ class GlpiInventoryConfig(JsonPresetConfig):
                         "kernel: content.operatingsystem.kernel_version, agent_tag: tag}"
                     ),
                 },
-            }
+            },
+            "software_installations": {
+                "records": "content.softwares || `[]`",
+                "from_document": {"deviceid": "deviceid"},
+                "replace_by": "deviceid",
+                "id": SOFTWARE_ID,
+                "fields": {
+                    "asset": "deviceid",
+                    "product": {"column": "name", "required": True},
+                    "publisher": "publisher",
+                    "version": "version",
+                    "installed_at": "install_date",
+                },
+            },
         }
     }
 

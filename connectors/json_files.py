@@ -18,6 +18,14 @@ columns come from the file itself: `_file` (its path) and `_modified` (its modif
 time, ISO 8601 UTC), the stream's cursor: later syncs read only files modified at or after
 it (the files at the cursor itself come again and are merged by record id).
 
+Records below the document (`records: content.softwares`) cannot see it; `from_document:
+{deviceid: deviceid}` copies document values into each of them, under the given names (a
+record's own key of that name gives way). `replace_by: deviceid` says the records are whole
+lists per value of that column: the newest file with records for a value replaces every older
+record of it (a program uninstalled since leaves), as GLPI's inventories, partial ones
+included, replace a device's software list. Incremental reads merge by record id, so a record
+gone from a list leaves the graph at the stream's next full read.
+
 When several files hold a record with the same id, the newest file's wins (modification
 time, then path); a record that `partial` marks true (GLPI's partial inventories) only adds
 the values it has. Within one file a repeated id is left to the mapping, which quarantines
@@ -61,6 +69,10 @@ class JsonStream(StreamConfig):
     cursor: str | None = MODIFIED
     #: JMESPath true for records that carry only some fields (they update, never clear)
     partial: str | None = None
+    #: name → JMESPath on the whole document: values copied into each of its records
+    from_document: dict[str, str] = Field(default_factory=dict)
+    #: a column whose value names a whole list of records: a newer file's list replaces it
+    replace_by: str | None = None
     batch_size: int = Field(default=10_000, ge=1)
 
     @model_validator(mode="after")
@@ -72,6 +84,13 @@ class JsonStream(StreamConfig):
             Expression(self.records, "records")
         if self.partial:
             Expression(self.partial, "partial")
+        for name, text in self.from_document.items():
+            if not name.isidentifier():
+                raise ValueError(f"from_document: {name!r} is not a plain name (letters, digits, _)")
+            Expression(text, f"from_document.{name}")
+        if self.replace_by is not None and self.replace_by not in self.columns:
+            raise ValueError(f"replace_by: {self.replace_by!r} is not a column of this stream; "
+                             f"use an id column or a `from_document` name")  # fmt: skip
         for column in self.id_columns:
             if column not in SPECIAL:
                 Expression(column, "id")
@@ -83,13 +102,14 @@ class JsonStream(StreamConfig):
 
     @property
     def columns(self) -> list[str]:
-        """The columns a batch carries: ids, mapped columns, then the file's own."""
+        """The columns a batch carries: ids, mapped columns, values copied from the document,
+        then the file's own."""
         columns = list(self.id_columns)
         for mapping in self.fields.values():
             columns += mapping.source_columns
             if mapping.currency_column:
                 columns.append(mapping.currency_column)
-        return list(dict.fromkeys([*columns, *SPECIAL]))
+        return list(dict.fromkeys([*columns, *self.from_document, *SPECIAL]))
 
 
 class JsonFilesConfig(SourceConfig):
@@ -214,6 +234,8 @@ class JsonFilesConnector(Connector):
             merged = [r for r in _merge(self._records(stream, files)) if r.file.modified >= since]
         else:
             merged = _merge(records)
+        if stream.replace_by is not None:
+            merged = _newest_lists(merged, stream.replace_by)
         newest = changed[-1].stamp if changed else cursor
         yield from self._batches(stream, merged, newest if stream.cursor else None)
 
@@ -221,6 +243,7 @@ class JsonFilesConnector(Connector):
         """Every record of these files, with the stream's columns picked out; raises one
         SourceError naming every file that could not be read."""
         select = {c: Expression(c) for c in stream.columns if c not in SPECIAL}
+        shared = {name: Expression(text) for name, text in stream.from_document.items()}
         where = Expression(stream.records) if stream.records else None
         partial = Expression(stream.partial) if stream.partial else None
         records: list[Record] = []
@@ -228,8 +251,10 @@ class JsonFilesConnector(Connector):
         for order, file in enumerate(files):
             try:
                 for document in parse_documents(file.path, self.config.format, self.config.encoding):
-                    for item in _items(self.prepare(document, file), where, stream.records):
-                        values = _pick(item, select)
+                    document = self.prepare(document, file)
+                    copied = _pick(document, shared)
+                    for item in _items(document, where, stream.records):
+                        values = _pick({**item, **copied} if copied else item, select)
                         values[FILE], values[MODIFIED] = file.shown, file.stamp
                         flag = partial is not None and bool(partial.search(item))
                         records.append(Record(values, _key(values, stream.id_columns), file, flag, order))
@@ -330,6 +355,29 @@ def _merge(records: list[Record]) -> list[Record]:
         else:
             current.values, current.file, current.partial = record.values, record.file, False
             current.extra = []
+    return out
+
+
+def _newest_lists(records: list[Record], column: str) -> list[Record]:
+    """Only the newest file's records of each list (records without a list value are kept).
+    Files are told apart as `files()` orders them: modification time, then path."""
+    newest: dict[str, tuple[datetime, str]] = {}
+    for record in records:
+        for one in (record, *record.extra):
+            if (value := one.values.get(column)) is not None:
+                stamp = (one.file.modified, one.file.shown)
+                newest[str(value)] = max(newest.get(str(value), stamp), stamp)
+    out = []
+    for record in records:
+        kept = [
+            r
+            for r in (record, *record.extra)
+            if (value := r.values.get(column)) is None
+            or newest[str(value)] == (r.file.modified, r.file.shown)
+        ]
+        if kept:
+            kept[0].extra = kept[1:]
+            out.append(kept[0])
     return out
 
 

@@ -16,6 +16,7 @@ from transforms import (
     numbers,
     people,
     serials,
+    software,
     statuses,
     text,
 )
@@ -44,6 +45,9 @@ TRANSFORMS: dict[str, Normaliser] = {
     "person_key": people.person_key,
     "country": countries.country,
     "json": attributes.json_object,
+    "software_product": software.software_product,
+    "publisher": software.publisher,
+    "install_date": software.install_date,
 }
 
 #: the column type each normaliser produces
@@ -54,6 +58,7 @@ TRANSFORM_TYPES: dict[str, ColumnType] = {
     "money": "numeric",
     "boolean": "boolean",
     "date": "date",
+    "install_date": "date",
     "timestamp": "timestamptz",
     "mac_list": "string_list",
     "ip_list": "string_list",

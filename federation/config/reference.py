@@ -26,7 +26,20 @@ _TYPES = {
 }
 
 
+def _computed(table: Table) -> list[str]:
+    lines = [f"## `{table.name}`", "", table.description or "", ""]
+    lines += ["Built by the gateway at each publish; no source maps it.", ""]
+    lines += ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {_TYPES[c.type]} | {c.description} |" for c in table.columns]
+    relations = [f"`{r.name}` → `{r.target}`" for r in table.relations]
+    if relations:
+        lines += ["", f"Relationships: {', '.join(relations)}."]
+    return [*lines, ""]
+
+
 def _entity(table: Table) -> list[str]:
+    if table.computed:
+        return _computed(table)
     lines = [f"## `{table.name}`", "", table.description or "", ""]
     rules = " · then ".join(" + ".join(f"`{f}`" for f in rule) for rule in table.identity)
     if rules:

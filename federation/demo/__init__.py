@@ -2,8 +2,9 @@
 
 `generate_demo` renders one seeded estate (`estate.py`) as a ServiceNow-like CMDB, finance's
 fixed-asset workbook, a discovery tool's CSV export and the endpoint team's own database
-(`databases.py`, `files.py`), and starts a local simulator of Okta and Microsoft 365 over the
-same estate's people (`saas.py`, on 127.0.0.1 at `demo.vendor_port`). The same seed and size
+(`databases.py`, `files.py`) and the GLPI agents' inventories of the machines in use, with
+their installed software (`software.py`), and starts a local simulator of Okta and Microsoft
+365 over the same estate's people (`saas.py`, on 127.0.0.1 at `demo.vendor_port`). The same seed and size
 always give the same files. A marker file records what was generated, and the figures built
 in (overlaps, disagreements, showcase records) so tests and newcomers can check the gateway's
 answers against them.
@@ -20,11 +21,12 @@ from federation.demo.databases import write_cmdb, write_endpoint
 from federation.demo.estate import make_estate
 from federation.demo.files import write_finance, write_inventory
 from federation.demo.saas import VendorPortTaken, start_simulator
+from federation.demo.software import write_glpi
 
 #: bump when the generated files change shape, so existing demo folders are regenerated
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = ".demo-generated.json"
-FILES = ("cmdb.sqlite", "endpoint_team.sqlite", "inventory.csv", "finance.xlsx")
+FILES = ("cmdb.sqlite", "endpoint_team.sqlite", "inventory.csv", "finance.xlsx", "glpi")
 
 __all__ = ["FILES", "GENERATOR_VERSION", "MARKER", "VendorPortTaken", "generate_demo", "read_marker"]
 
@@ -67,6 +69,7 @@ def generate_demo(config: Config, *, force: bool = False) -> Path:
         "endpoint_team": write_endpoint(estate, folder / "endpoint_team.sqlite"),
         "inventory": write_inventory(estate, folder / "inventory.csv"),
         "finance": write_finance(estate, folder / "finance.xlsx"),
+        "glpi": write_glpi(estate, folder / "glpi"),
     }
     a = estate.assets
     everywhere = a["in_cmdb"] & a["in_finance"] & a["in_inventory"] & a["in_endpoint"]

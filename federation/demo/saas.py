@@ -92,10 +92,22 @@ def okta_users(estate: Estate) -> list[dict[str, Any]]:
     return users
 
 
-def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+def app_members(estate: Estate) -> dict[str, list[tuple[int, float]]]:
+    """Okta app id → its users: (position among the estate's people, days since assigned)."""
     rng = np.random.default_rng([estate.seed, 92])
+    out: dict[str, list[tuple[int, float]]] = {}
+    for app_id, _, _, share in APPS:
+        out[app_id] = [
+            (i, float(rng.uniform(10, 600))) for i in range(len(estate.people)) if rng.random() < share
+        ]
+    return out
+
+
+def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    emails = estate.people["email"].tolist()
+    assigned = app_members(estate)
     apps, members = [], {}
-    for app_id, name, label, share in APPS:
+    for app_id, name, label, _ in APPS:
         apps.append(
             {
                 "id": app_id,
@@ -108,21 +120,30 @@ def okta_apps(estate: Estate) -> tuple[list[dict[str, Any]], dict[str, list[dict
         )
         members[app_id] = [
             {
-                "id": _id("00u", row.email),
+                "id": _id("00u", emails[i]),
                 "scope": "USER",
                 "status": "PROVISIONED",
-                "created": _stamp(float(rng.uniform(10, 600))),
-                "credentials": {"userName": row.email},
-                "profile": {"email": row.email},
+                "created": _stamp(days),
+                "credentials": {"userName": emails[i]},
+                "profile": {"email": emails[i]},
             }
-            for row in estate.people.itertuples()
-            if rng.random() < share
+            for i, days in assigned[app_id]
         ]
     return apps, members
 
 
-def m365(estate: Estate) -> MicrosoftGraph:
+def sku_holders(estate: Estate) -> dict[str, np.ndarray]:
+    """SKU part number → who holds a seat of it (a mask over the estate's people)."""
     rng = np.random.default_rng([estate.seed, 91])
+    out = {}
+    for part, share, _ in SKUS:
+        holders = rng.random(len(estate.people)) < share
+        holders[1] = True  # José Ñúñez left and still holds every SKU
+        out[part] = holders
+    return out
+
+
+def m365(estate: Estate) -> MicrosoftGraph:
     people = estate.people
     users = [
         {
@@ -137,10 +158,10 @@ def m365(estate: Estate) -> MicrosoftGraph:
     ]
     details: dict[str, list[dict[str, Any]]] = {u["id"]: [] for u in users}
     skus = []
-    for part, share, spare in SKUS:
+    seats = sku_holders(estate)
+    for part, _, spare in SKUS:
         sku_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "sku:" + part))
-        holders = rng.random(len(users)) < share
-        holders[1] = True  # José Ñúñez left and still holds every SKU
+        holders = seats[part]
         for user, holds in zip(users, holders, strict=True):
             if holds:
                 details[user["id"]].append(
@@ -212,4 +233,15 @@ def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = 
         return server.url
 
 
-__all__ = ["VendorPortTaken", "m365", "okta_users", "simulator", "start_simulator", "vendors"]
+__all__ = [
+    "APPS",
+    "VendorPortTaken",
+    "app_members",
+    "m365",
+    "okta_apps",
+    "okta_users",
+    "simulator",
+    "sku_holders",
+    "start_simulator",
+    "vendors",
+]

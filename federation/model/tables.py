@@ -58,6 +58,9 @@ class Reference:
     target: str
     #: the target's identity fields the key is matched against, in order
     match_on: tuple[str, ...]
+    #: a key that matches no entity makes a minimal one (a person known only by the email a
+    #: CSV names); False leaves the reference empty (an installation never invents an asset)
+    creates_missing: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class Table:
     #: (field, normaliser) for mapped fields whose default normaliser is not their type's
     #: (`serial_number` → `serial`); the others get the type's (`date`, `text`, …)
     normalisers: tuple[tuple[str, str], ...] = ()
+    #: built by the gateway from the other published tables at each publish, not from
+    #: sources: nothing maps it and reconciliation skips it (license_compliance)
+    computed: bool = False
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -147,6 +153,7 @@ ASSETS = Table(
     relations=(
         Relation("location", "locations", "object", "location_id", "id"),
         Relation("assigned_to", "people", "object", "assigned_to_id", "id"),
+        Relation("software_installations", "software_installations", "array", "id", "asset_id"),
     ),
     references=(
         Reference("location", "locations", ("name",)),
@@ -154,6 +161,9 @@ ASSETS = Table(
     ),
     search=("asset_tag", "serial_number", "hostname", "name", "model"),
     search_related=(("assigned_to", ("name", "email")),),
+    #: the id an inventory or management agent knows the device by (GLPI's `deviceid`), so
+    #: that the same source's other streams (its software lists) can name the device
+    hidden_keys=("device_id",),
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
     sort_keys=("category", "status", "hostname"),
     extras=("sources", "provenance", "conflicts"),
@@ -228,10 +238,25 @@ LICENSES = Table(
         _col("seats_assigned", "int", "Seats in use; counted from assignments when no source says."),
         _col("cost_per_seat", "numeric", "Cost of one seat in the base currency."),
         _col("renewal_date", "date"),
+        _col(
+            "installed",
+            "int",
+            "Assets with this product installed, per the software sources (null: no source "
+            "reports installed software).",
+            False,
+        ),
     ),
-    relations=(Relation("assignments", "license_assignments", "array", "id", "license_id"),),
+    relations=(
+        Relation("assignments", "license_assignments", "array", "id", "license_id"),
+        Relation("installations", "software_installations", "array", "id", "license_id"),
+    ),
     identity=(("sku",), ("vendor", "product")),
-    normalisers=(("vendor", "manufacturer"), ("sku", "upper"), ("cost_per_seat", "money")),
+    normalisers=(
+        ("vendor", "manufacturer"),
+        ("product", "software_product"),
+        ("sku", "upper"),
+        ("cost_per_seat", "money"),
+    ),
 )
 
 LICENSE_ASSIGNMENTS = Table(
@@ -256,12 +281,103 @@ LICENSE_ASSIGNMENTS = Table(
     normalisers=(("license", "upper"), ("person", "person_key")),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (ASSETS, PEOPLE, LOCATIONS, LICENSES, LICENSE_ASSIGNMENTS)}
+SOFTWARE_INSTALLATIONS = Table(
+    name="software_installations",
+    description="One software product installed on one asset, as an inventory agent reported it.",
+    columns=(
+        _col("id", "uuid", "Stable gateway id.", False),
+        _col("asset_id", "uuid", "The asset it is installed on.", False),
+        _col("product", "string", "Product name, normalised (`Zoom Workplace (64-bit)` → `Zoom`)."),
+        _col("publisher", "string", "Canonical publisher name (`Microsoft Corporation` → `Microsoft`)."),
+        _col("version", "string"),
+        _col(
+            "installed_at",
+            "date",
+            "Install date; placeholder dates (1970-01-01, Android's 2008-12-31) are empty.",
+        ),
+        _col(
+            "license_id",
+            "uuid",
+            "The license of the same product, when the graph has exactly one.",
+            False,
+        ),
+        _col("source", "string", "The source that reported it (the first in precedence).", False),
+    ),
+    relations=(
+        Relation("asset", "assets", "object", "asset_id", "id"),
+        Relation("license", "licenses", "object", "license_id", "id"),
+    ),
+    references=(
+        Reference(
+            "asset", "assets", ("device_id", "serial_number", "hostname", "asset_tag"), creates_missing=False
+        ),
+    ),
+    identity=(("asset", "product", "version"),),
+    sort_keys=("product", "asset_id"),
+    normalisers=(
+        ("product", "software_product"),
+        ("publisher", "publisher"),
+        ("installed_at", "install_date"),
+    ),
+)
+
+LICENSE_COMPLIANCE = Table(
+    name="license_compliance",
+    description=(
+        "Per licensed product, what no single source knows: seats bought and assigned (the "
+        "license sources), assets it is installed on (the software sources) and seats held by "
+        "people who have left (the identity source). Built at each publish."
+    ),
+    columns=(
+        _col("id", "uuid", "Stable id, derived from the product name.", False),
+        _col("product", "string", "The licensed product (every license of this name counts).", False),
+        _col("vendor", "string", "The licenses' vendor.", False),
+        _col("seats_purchased", "int", "Seats bought, over its licenses (null: no source says).", False),
+        _col("seats_assigned", "int", "Seats assigned, over its licenses.", False),
+        _col("installed", "int", "Assets it is installed on (null: no source reports software).", False),
+        _col(
+            "assigned_to_terminated",
+            "int",
+            "People holding a seat whose employment_status is terminated: seats to reclaim.",
+            False,
+        ),
+        _col("seats_needed", "int", "The larger of seats assigned and assets installed on.", False),
+        _col(
+            "surplus",
+            "int",
+            "Seats purchased minus seats needed: above 0 over-licensed, below 0 under-licensed.",
+            False,
+        ),
+        _col(
+            "status",
+            "string",
+            "over_licensed, under_licensed, compliant, or unknown (no purchase figure)",
+            False,
+        ),
+    ),
+    relations=(Relation("licenses", "licenses", "array", "product", "product"),),
+    sort_keys=("product",),
+    computed=True,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        ASSETS,
+        PEOPLE,
+        LOCATIONS,
+        LICENSES,
+        LICENSE_ASSIGNMENTS,
+        SOFTWARE_INSTALLATIONS,
+        LICENSE_COMPLIANCE,
+    )
+}
 
 
 def reconcile_order(tables: dict[str, Table] = TABLES) -> tuple[str, ...]:
     """Tables in the order reconciliation resolves them: every table after the tables its
-    references name (a reference to itself, like a person's manager, resolves in place)."""
+    references name (a reference to itself, like a person's manager, resolves in place).
+    Computed tables are not reconciled: they are built after."""
     done: list[str] = []
 
     def visit(name: str, trail: tuple[str, ...]) -> None:
@@ -274,8 +390,9 @@ def reconcile_order(tables: dict[str, Table] = TABLES) -> tuple[str, ...]:
                 visit(ref.target, (*trail, name))
         done.append(name)
 
-    for name in tables:
-        visit(name, ())
+    for name, table in tables.items():
+        if not table.computed:
+            visit(name, ())
     return tuple(done)
 
 

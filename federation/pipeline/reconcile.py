@@ -29,6 +29,7 @@ import pandas as pd
 
 from federation.config.settings import Config
 from federation.model import TABLES, Table, reconcile_order
+from federation.pipeline.compliance import publish_compliance
 from federation.pipeline.identity import cluster
 from federation.pipeline.store import SourceState, snapshot_table
 
@@ -77,7 +78,7 @@ def _reference_records(
     selects = []
     for other in TABLES.values():
         for ref in other.references:
-            if ref.target != entity:
+            if ref.target != entity or not ref.creates_missing:
                 continue
             key = f"{ref.name}_key"
             for s in config.sources:
@@ -394,6 +395,7 @@ def reconcile(
             )
         _merge(con, table, fields, plan)
         counts[entity] = _publish_entity(con, table, fields)
+    counts["license_compliance"] = publish_compliance(con)  # built from the tables above
     con.execute(
         "CREATE OR REPLACE TABLE entity_ids AS "
         "SELECT entity, source, record_id, entity_id FROM pub.record_sources"

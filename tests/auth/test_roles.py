@@ -235,6 +235,9 @@ def test_introspection_shows_only_the_roles_fields(gateway: Gateway, role: str) 
                 "people_by_pk",
                 "locations",
                 "locations_by_pk",
+                # the software on their own machines (no totals: no aggregate)
+                "software_installations",
+                "software_installations_by_pk",
             },
         ),
         ("network_team", {"assets", "assets_by_pk", "assets_aggregate", "locations", "locations_by_pk"}),

@@ -20,6 +20,15 @@ from transforms.mapping import map_stream
 IDS = {d["deviceid"] for d in (LAPTOP, VM, WHITEBOX, SWITCH, PRINTER)}
 
 
+def software_ids(*documents: dict[str, Any]) -> set[tuple[str, ...]]:
+    """Record ids of the computers' software: [deviceid, name, version, arch]."""
+    return {
+        (d["deviceid"], s["name"], s.get("version") or "unversioned", s.get("arch") or "noarch")
+        for d in documents
+        for s in d["content"].get("softwares", [])
+    }
+
+
 def make(base: Path, path: str = "inventories", **overrides: Any) -> GlpiInventoryConnector:
     config = GlpiInventoryConfig.model_validate(
         {"name": "glpi", "kind": "glpi_inventory", "path": path, **overrides}
@@ -57,7 +66,7 @@ def connector(folder: Path) -> GlpiInventoryConnector:
 class TestGlpiInventoryContract(ConnectorContract):
     @pytest.fixture
     def expected_records(self) -> dict[str, set[Any]]:
-        return {"assets": IDS}
+        return {"assets": IDS, "software_installations": software_ids(LAPTOP, VM, WHITEBOX)}
 
     @pytest.fixture
     def change_records(self, folder: Path) -> Callable[[], dict[str, set[Any]]]:
@@ -68,7 +77,10 @@ class TestGlpiInventoryContract(ConnectorContract):
             write(folder / "inventories" / "LT-002.json", new, 20)
             moved = [{"description": "eth0", "mac": "0:1b:21:3a:4f:9", "ipaddress": "10.1.21.7"}]
             write(folder / "inventories" / "DESK-17-partial.json", partial(WHITEBOX, networks=moved), 21)
-            return {"assets": {new["deviceid"], WHITEBOX["deviceid"]}}
+            return {
+                "assets": {new["deviceid"], WHITEBOX["deviceid"]},
+                "software_installations": software_ids(new),
+            }
 
         return change
 

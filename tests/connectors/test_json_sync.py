@@ -140,8 +140,8 @@ def test_a_later_partial_inventory_syncs_incrementally_and_keeps_the_rest(
     os = {"full_name": "Microsoft Windows 11 Pro", "name": "Windows", "fqdn": "LT-001"}
     write(estate.base_dir / "inventories" / "LT-001-partial.json", partial(LAPTOP, operatingsystem=os), 30)
     report = syncer.run(["glpi"])
-    assert report.sources[0].incremental == ["assets"]
-    assert report.sources[0].records == 5
+    assert report.sources[0].incremental == ["assets", "software_installations"]
+    assert report.sources[0].records == 5 + 3  # five devices, the computers' one program each
     cur = published(estate)
     got = cur.execute("SELECT os, mac_addresses FROM assets WHERE serial_number = '7XK2QY3'").fetchall()
     assert got == [("Microsoft Windows 11 Pro", ["a4:bb:6d:11:22:33"])]
@@ -187,7 +187,7 @@ def test_the_real_examples_merge_with_a_csv_by_serial_mac_and_host_name(tmp_path
         syncer.close()
     assert [(r.source, r.error) for r in report.failed] == []
     assert {r.source: (r.records, r.quarantined) for r in report.sources} == {
-        "glpi": (11, 0), "netbox_dump": (72 + 24, 0), "purchases": (3, 0)}  # fmt: skip
+        "glpi": (11 + 3193, 0), "netbox_dump": (72 + 24, 0), "purchases": (3, 0)}  # fmt: skip
     cur = published(config)
     for tag in ("B-1", "B-2"):
         assert list(sources_of(cur, "a.asset_tag = ?", tag).values()) == [{"glpi", "purchases"}], tag
@@ -207,5 +207,5 @@ def test_a_source_never_synced_before_reads_every_file(tmp_path: Path) -> None:
     finally:
         syncer.close()
     assert first.sources[0].incremental == []
-    assert (first.sources[0].records, second.sources[0].records) == (2, 2)
-    assert second.sources[0].incremental == ["assets"]
+    assert (first.sources[0].records, second.sources[0].records) == (3, 3)  # 2 devices, 1 program
+    assert second.sources[0].incremental == ["assets", "software_installations"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import re
 import socket
 import sqlite3
@@ -128,6 +129,7 @@ def _contents(folder: Path) -> dict[str, object]:
         for name in names:
             out[f"{db}:{name}"] = [tuple(r.values()) for r in table(folder, db, name)]
     out["finance.xlsx"] = finance_rows(folder)
+    out["glpi"] = {f.name: f.read_bytes() for f in sorted((folder / "glpi").iterdir())}
     return out
 
 
@@ -464,6 +466,28 @@ def test_showcase_laptop_in_all_four_sources(demo: Path) -> None:
     assert seen["Assigned User"] == "zmuller"
     assert re.fullmatch(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}.*", seen["MAC Address"])
     assert cmdb["location"] == "Berlin Office"
+
+
+def test_glpi_inventories_carry_the_software_of_the_machines_in_use(demo: Path) -> None:
+    files = sorted((demo / "glpi").iterdir())
+    assert files
+    assert all(f.suffix == ".ndjson" for f in files)
+    docs = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+    marker = read_marker(demo)
+    assert marker is not None
+    assert len(docs) == marker["figures"]["glpi"]["machines"] > N / 3
+    assert len({d["deviceid"] for d in docs}) == len(docs)
+    cmdb = {r["serial_number"]: r for r in table(demo, "cmdb.sqlite", "ci_computer")}
+    known = [cmdb.get(d["content"]["bios"]["ssn"]) for d in docs]
+    # machines in use, most of them in the CMDB too (which misses 15% of the estate)
+    assert sum(r is not None and r["install_status"] == "1" for r in known) > 0.8 * len(docs)
+    names = {}
+    for d in docs:
+        for s in d["content"]["softwares"]:
+            names.setdefault(s["name"], set()).add(d["content"]["operatingsystem"]["full_name"].split()[0])
+    assert names["Microsoft Visio - en-us"] == {"Windows"}  # Visio has no Mac or Linux app
+    assert names["zoom.us"] == {"macOS"}
+    assert sum(len(d["content"]["softwares"]) for d in docs) == marker["figures"]["glpi"]["installations"]
 
 
 # ------------------------------------------------------------------- the demo config.yaml
