@@ -2,7 +2,9 @@
 
 Every serving process runs one scheduler thread, but only the one that holds the store's
 sync lock syncs; the others keep trying to take the lock, so when the syncing process
-stops, another takes over. Each source syncs on its own `refresh` interval.
+stops, another takes over. Each source syncs on its own `refresh` interval, the first time
+right after the lock is taken; until then the per-source metrics report the stored state of
+the last sync (so a restarted server reports its sources while it syncs in the background).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from federation.config.settings import Config
 from federation.demo import generate_demo
 from federation.pipeline import metrics
-from federation.pipeline.metrics import observe_sync
+from federation.pipeline.metrics import observe_state, observe_sync
 from federation.pipeline.store import SyncLock
 from federation.pipeline.sync import Syncer
 
@@ -50,6 +52,7 @@ class SyncScheduler(threading.Thread):
                     if syncer is None:
                         prepare_demo(self.config)
                         syncer = Syncer(self.config)
+                        self._report_stored(syncer)
                     due = self._due_sources()
                     if due:
                         self._sync(syncer, due)
@@ -67,6 +70,12 @@ class SyncScheduler(threading.Thread):
             if syncer is not None:
                 syncer.close()
             self.lock.release()
+
+    def _report_stored(self, syncer: Syncer) -> None:
+        configured = {s.name for s in self.config.sources}
+        for state in syncer.store.states():
+            if state.source in configured:
+                observe_state(state)
 
     def _due_sources(self) -> list[str]:
         now = time.monotonic()
