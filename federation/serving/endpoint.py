@@ -7,11 +7,13 @@ bounded thread pool, each thread with its own DuckDB cursor (`Snapshot.cursor()`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -19,7 +21,6 @@ import anyio.to_thread
 import orjson
 import strawberry
 from cachetools import LRUCache
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -155,7 +156,8 @@ class GraphQLEndpoint:
         response.headers["content-type"] = media_type
         if self.security is not None and self.security.access_log is not None:
             audit.duration_ms = (time.perf_counter() - started) * 1000
-            response.background = BackgroundTask(self._record, audit)
+            # queued before the response goes out: a full queue slows the request down
+            await self.security.access_log.submit(partial(self._describe, audit))
         metrics.REQUESTS.labels(operation_type=op_type, status=outcome).inc()
         metrics.REQUEST_SECONDS.observe(time.perf_counter() - started)
         return response
@@ -179,7 +181,7 @@ class GraphQLEndpoint:
                 actor_key = orjson.dumps(access.cache_key(actor), default=str)
             else:
                 actor_key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS, default=str)
-            key = (snapshot.id, actor_key, params.query, variables, params.operation_name)
+            key = (snapshot.id, result_key(actor_key, params.query, variables, params.operation_name))
             cached = self._cache_get(snapshot.id, key)
             if cached is not None:
                 metrics.CACHE_HITS.inc()
@@ -229,10 +231,9 @@ class GraphQLEndpoint:
             return self.schema
         return self.security.schemas.schema(access)
 
-    def _record(self, audit: Audit) -> None:
-        """Append the request to the access log (after the response has been sent)."""
+    def _describe(self, audit: Audit) -> dict[str, Any]:
+        """The request's access log record (made on the access log's writer thread)."""
         assert self.security is not None
-        assert self.security.access_log is not None
         actor = audit.actor or {}
         types: list[str] = []
         fields: list[str] = []
@@ -247,21 +248,19 @@ class GraphQLEndpoint:
                 with self._touched_lock:
                     self._touched[params.query] = found
             types, fields = found
-        self.security.access_log.record(
-            {
-                "request_id": audit.request_id,
-                "role": actor.get("role") or "(unauthenticated)",
-                "subject": actor.get("subject") or actor.get("email"),
-                "via": actor.get("via"),
-                "operation_name": operation_name(params.query, params.operation_name) if params else None,
-                "operation_type": audit.op_type,
-                "types": types,
-                "fields": fields,
-                "rows": audit.rows,
-                "outcome": audit.outcome,
-                "duration_ms": round(audit.duration_ms, 3),
-            }
-        )
+        return {
+            "request_id": audit.request_id,
+            "role": actor.get("role") or "(unauthenticated)",
+            "subject": actor.get("subject") or actor.get("email"),
+            "via": actor.get("via"),
+            "operation_name": operation_name(params.query, params.operation_name) if params else None,
+            "operation_type": audit.op_type,
+            "types": types,
+            "fields": fields,
+            "rows": audit.rows,
+            "outcome": audit.outcome,
+            "duration_ms": round(audit.duration_ms, 3),
+        }
 
     # ------------------------------------------------------------------ execution (thread)
     def _execute(
@@ -369,6 +368,17 @@ class Audit:
     rows: int = 0
     outcome: str = "INTERNAL"
     duration_ms: float = 0.0
+
+
+def result_key(actor: bytes, query: str, variables: bytes, operation_name: str | None) -> bytes:
+    """What a cached result depends on, as a SHA-256: each key costs 32 bytes in the cache
+    however long the document or its variables (each part length-prefixed, so no two
+    different requests run together into the same bytes)."""
+    digest = hashlib.sha256()
+    for part in (actor, query.encode(), variables, orjson.dumps(operation_name)):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.digest()
 
 
 def count_rows(data: Any) -> int:
