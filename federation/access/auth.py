@@ -7,7 +7,9 @@ not yet valid, wrong issuer or audience, an algorithm the key is not pinned to (
 included), a role that does not exist. A bad credential is never downgraded to anonymous.
 
 API keys (`ak_<id>_<secret>`) are stored in config as salted scrypt hashes; a verified key is
-remembered (by its SHA-256) so that the scrypt cost is paid once per process.
+remembered (by its SHA-256) so that the scrypt cost is paid once per process. A verified JWT
+is remembered the same way, for at most `JWT_CACHE_SECONDS` and never past its `exp`: the
+caches belong to the `Authenticator`, so one built from a changed key config starts empty.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cachetools import LRUCache
+from cachetools import LRUCache, TLRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -33,6 +36,10 @@ from federation.config.roles import ApiKeyConfig, AuthConfig, JwtKeyConfig
 
 API_KEY_PREFIX = "ak_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: the longest a verified JWT is remembered (tokens without `exp` included)
+JWT_CACHE_SECONDS = 300.0
+#: verified JWTs remembered at once
+JWT_CACHE_SIZE = 4096
 
 
 class AuthenticationError(Exception):
@@ -126,6 +133,10 @@ class Authenticator:
         ]
         self.api_keys: dict[str, ApiKeyConfig] = {k.id: k for k in self.config.api_keys}
         self._verified: LRUCache[str, dict[str, Any]] = LRUCache(1024)
+        # token's SHA-256 → (actor, when to forget it: the token's exp at the latest)
+        self._tokens: TLRUCache[bytes, tuple[dict[str, Any], float]] = TLRUCache(
+            JWT_CACHE_SIZE, ttu=_forget_at, timer=time.time
+        )
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ entry point
@@ -164,6 +175,23 @@ class Authenticator:
 
     # ------------------------------------------------------------------ JWT
     def _jwt(self, token: str) -> dict[str, Any]:
+        fingerprint = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            cached = self._tokens.get(fingerprint)
+        if cached is not None:
+            return dict(cached[0])
+        claims = self._verify(token)
+        actor = self._from_claims(claims)
+        exp = claims.get("exp")
+        forget_at = time.time() + JWT_CACHE_SECONDS
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            forget_at = min(forget_at, float(exp))
+        with self._lock:
+            self._tokens[fingerprint] = (actor, forget_at)
+        return dict(actor)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, once its signature and registered claims are checked."""
         if not self.keys:
             raise AuthenticationError("bearer tokens are not accepted: no signing key is configured")
         try:
@@ -208,7 +236,7 @@ class Authenticator:
         if claims is None:
             message = "token signature is invalid" if isinstance(last, jwt.InvalidSignatureError) else None
             raise AuthenticationError(message or "invalid token")
-        return self._from_claims(claims)
+        return claims
 
     def _from_claims(self, claims: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.config.claims
@@ -235,6 +263,10 @@ class Authenticator:
                 value = [v.strip() for v in value.strip("{}").split(",") if v.strip()]
             actor[name] = value
         return actor
+
+
+def _forget_at(key: bytes, value: tuple[dict[str, Any], float], now: float) -> float:
+    return value[1]
 
 
 # ----------------------------------------------------------------------------- dev tokens
