@@ -1,12 +1,21 @@
 """The Starlette app: /graphql (GraphiQL in the browser), /healthz, /readyz, /metrics.
 
-The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`.
+The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`. `create_app`
+builds the app over a store; `serving_app` is what `assetgraph serve` runs in each serving
+process: the same app, whose start-up starts the process's sync scheduler (one process of
+those sharing a store syncs; the others follow the snapshots it publishes) and whose
+shutdown stops it and writes out the access log. `worker_app` builds it in a uvicorn worker
+process from the environment that `serve --workers N` sets.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.access.auth import Authenticator
 from federation.access.policy import compile_policy
-from federation.config.settings import Config
+from federation.config.settings import CONFIG_ENV, Config, load_config
 from federation.pipeline import metrics
+from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader
 from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
@@ -89,15 +99,19 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     )
 
 
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[Any]]
+
+
 def create_app(
     config: Config,
     reader: StoreReader,
     schema: strawberry.Schema | None = None,
     *,
-    lifespan: Any = None,
+    lifespan: Lifespan | None = None,
 ) -> Starlette:
     """The serving app. Without `schema`, requests are authenticated and each role gets its
-    own schema (config `auth:` and `roles:`); a given `schema` serves everyone as admin."""
+    own schema (config `auth:` and `roles:`); a given `schema` serves everyone as admin.
+    `lifespan` runs inside the app's own, which writes out the access log at shutdown."""
     security = make_security(config, reader) if schema is None else None
     graphql = GraphQLEndpoint(schema, config.settings.server, reader, security=security)
     snapshot_age = _snapshot_published_at(reader)
@@ -133,6 +147,60 @@ def create_app(
             expose_headers=["X-Request-Id"],
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+    @asynccontextmanager
+    async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            if security is not None and security.access_log is not None:
+                await anyio.to_thread.run_sync(security.access_log.close)
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=app_lifespan)
     app.state.graphql = graphql
     return app
+
+
+# ----------------------------------------------------------------------------- serve
+
+#: the log level of `serve`, for its worker processes
+LOG_LEVEL_ENV = "ASSETGRAPH_LOG_LEVEL"
+
+
+def serving_app(config: Config) -> Starlette:
+    """The app of one `assetgraph serve` process: it answers from the published snapshot at
+    once (ready as soon as one exists) while its scheduler syncs in the background."""
+
+    @asynccontextmanager
+    async def syncing(app: Starlette) -> AsyncIterator[None]:
+        # what start-up built (schemas, config, imported modules) lives as long as the
+        # process: keep it out of the collector's full passes, which would walk it each time
+        gc.collect()
+        gc.freeze()
+        scheduler = SyncScheduler(config)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            await anyio.to_thread.run_sync(scheduler.join, 30.0)
+            metrics.process_exited(os.getpid())
+
+    reader = StoreReader(config.resolve(config.settings.store.path))
+    return create_app(config, reader, lifespan=syncing)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("assetgraph").setLevel(level.upper())
+
+
+def worker_app() -> Starlette:
+    """`serving_app` in a uvicorn worker process (an app factory): the config and log level
+    come from the environment that `assetgraph serve --workers N` set."""
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
+    return serving_app(load_config(os.environ[CONFIG_ENV]))

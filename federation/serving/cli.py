@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,10 +34,22 @@ def _parser() -> argparse.ArgumentParser:
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help=f"config file (default: ${CONFIG_ENV}, else ./config.yaml)")
 
-    serve = sub.add_parser("serve", help="sync, then serve GraphQL; resync on schedule")
+    serve = sub.add_parser(
+        "serve",
+        help="serve GraphQL (at once from a published snapshot, else after the first sync); "
+        "sync in the background on schedule",
+    )
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port", type=int, default=8000, help="0 picks a free port (printed on the first line)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="serving processes sharing the published snapshot (one of them syncs); default 1",
+    )
     serve.add_argument("--log-level", default="info")
 
     sync = sub.add_parser("sync", help="sync sources once, publish, and exit")
@@ -63,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -79,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _apikey_create(config, args)
     if args.command == "sync":
         return _sync(config, args.sources)
-    return _serve(config, args.host, args.port, args.log_level)
+    return _serve(config, args.host, args.port, args.log_level, args.workers)
 
 
 def _validate(config: Config) -> int:
@@ -223,24 +249,47 @@ def _sync(config: Config, names: list[str]) -> int:
     return 1 if report.failed else 0
 
 
-def _serve(config: Config, host: str, port: int, log_level: str) -> int:
+def _serve(config: Config, host: str, port: int, log_level: str, workers: int) -> int:
+    """uvicorn on a socket bound here (so `--port 0` can say which port it got): the app in
+    this process, or `workers` processes sharing the socket, the published snapshot and, in
+    prometheus_client's multiprocess mode, their metrics."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from federation.pipeline.scheduler import SyncScheduler
-    from federation.pipeline.store import StoreReader
-    from federation.serving.app import create_app
+    from federation.pipeline.metrics import MULTIPROC_ENV
+    from federation.serving.app import LOG_LEVEL_ENV, configure_logging, serving_app
 
-    logging.getLogger("assetgraph").setLevel(log_level.upper())
-    scheduler = SyncScheduler(config)
-    scheduler.start()
-    reader = StoreReader(config.resolve(config.settings.store.path))
-    app = create_app(config, reader)
-    out.print(f"assetgraph: GraphiQL at http://{host}:{port}/graphql", highlight=False)
+    # our access log records every request; uvicorn's own line per request is off
+    settings: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    metrics_dir: str | None = None
+    if workers == 1:
+        configure_logging(log_level)
+        server = uvicorn.Config(serving_app(config), lifespan="on", **settings)
+    else:
+        assert config.path is not None
+        os.environ[CONFIG_ENV] = str(config.path.resolve())
+        os.environ[LOG_LEVEL_ENV] = log_level
+        if not os.environ.get(MULTIPROC_ENV):
+            metrics_dir = tempfile.mkdtemp(prefix="assetgraph-metrics-")
+            os.environ[MULTIPROC_ENV] = metrics_dir
+        server = uvicorn.Config(
+            "federation.serving.app:worker_app", factory=True, workers=workers, lifespan="on", **settings
+        )
+    sock = server.bind_socket()
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"assetgraph: GraphiQL at http://{shown}:{bound}/graphql", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        if workers == 1:
+            uvicorn.Server(server).run(sockets=[sock])
+        else:
+            Multiprocess(server, sockets=[sock]).run()
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        pass
     finally:
-        scheduler.stop()
-        scheduler.join(timeout=30)
+        sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
