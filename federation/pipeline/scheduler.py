@@ -2,9 +2,10 @@
 
 Every serving process runs one scheduler thread, but only the one that holds the store's
 sync lock syncs; the others keep trying to take the lock, so when the syncing process
-stops, another takes over. Each source syncs on its own `refresh` interval, the first time
-right after the lock is taken; until then the per-source metrics report the stored state of
-the last sync (so a restarted server reports its sources while it syncs in the background).
+stops, another takes over. Each source syncs on its own `refresh` interval. When a process
+takes the lock, a source whose last sync (by any process) is within its interval and already
+published is next due when that interval ends; any other source is due at once. Until a
+source syncs again, the per-source metrics report its stored state.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from federation.config.settings import Config
 from federation.demo import generate_demo
 from federation.pipeline import metrics
 from federation.pipeline.metrics import observe_state, observe_sync
-from federation.pipeline.store import SyncLock
+from federation.pipeline.store import StoreReader, SyncLock
 from federation.pipeline.sync import Syncer
 
 log = logging.getLogger("assetgraph.scheduler")
@@ -36,6 +37,8 @@ class SyncScheduler(threading.Thread):
         self._stopping = threading.Event()
         self._due: dict[str, float] = {}
         self.first_sync_done = threading.Event()
+        #: set once this process holds the lock and has read the stored schedule
+        self.resumed = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -52,7 +55,8 @@ class SyncScheduler(threading.Thread):
                     if syncer is None:
                         prepare_demo(self.config)
                         syncer = Syncer(self.config)
-                        self._report_stored(syncer)
+                        self._resume(syncer)
+                        self.resumed.set()
                     due = self._due_sources()
                     if due:
                         self._sync(syncer, due)
@@ -71,11 +75,29 @@ class SyncScheduler(threading.Thread):
                 syncer.close()
             self.lock.release()
 
-    def _report_stored(self, syncer: Syncer) -> None:
-        configured = {s.name for s in self.config.sources}
+    def _resume(self, syncer: Syncer) -> None:
+        """Report the stored state of each source and carry on its schedule."""
+        published_at = _published_at(self.config)
+        now, wall = time.monotonic(), datetime.now(UTC)
         for state in syncer.store.states():
-            if state.source in configured:
-                observe_state(state)
+            try:
+                source = self.config.source(state.source)
+            except KeyError:  # no longer configured
+                continue
+            observe_state(state)
+            synced = state.last_sync_at
+            if synced is None or published_at is None or synced > published_at:
+                continue  # never synced, or synced but not published: due now
+            remaining = (synced + source.refresh - wall).total_seconds()
+            if remaining > 0:
+                self._due[state.source] = now + remaining
+                log.info("%s was synced at %s: next sync in %.0fs", state.source, synced, remaining)
+
+    def next_sync(self, source: str) -> float | None:
+        """Seconds until `source` is due (0 if due now); None while another process syncs."""
+        if not self.resumed.is_set():
+            return None
+        return max(0.0, self._due.get(source, 0.0) - time.monotonic())
 
     def _due_sources(self) -> list[str]:
         now = time.monotonic()
@@ -100,6 +122,14 @@ class SyncScheduler(threading.Thread):
             report.snapshot_id,
         )
         self.first_sync_done.set()
+
+
+def _published_at(config: Config) -> datetime | None:
+    snapshot = StoreReader(config.resolve(config.settings.store.path)).current()
+    if snapshot is None:
+        return None
+    rows = snapshot.query("SELECT max(published_at) FROM publish_info")
+    return rows[0][0] if rows and rows[0][0] else None
 
 
 def prepare_demo(config: Config) -> None:

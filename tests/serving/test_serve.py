@@ -53,11 +53,13 @@ def config(tmp_path: Path) -> Config:
 
 
 def publish(config: Config) -> str:
-    """One sync in this process (the caller holds the sync lock); the snapshot's id."""
+    """One sync in this process (the caller holds the sync lock), dated two hours back so
+    that every source is due again; the snapshot's id."""
     prepare_demo(config)
     syncer = Syncer(config)
     try:
         report = syncer.run()
+        syncer.store.con.execute("UPDATE sync_state SET last_sync_at = last_sync_at - INTERVAL 2 HOUR")
     finally:
         syncer.close()
     assert not report.failed, report
