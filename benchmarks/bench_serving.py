@@ -8,8 +8,9 @@ Writes the demo config into a temporary folder, publishes it with `assetgraph sy
 a bearer JWT from `assetgraph token`), waits for /readyz and loads /graphql with `wrk`
 (Debian package `wrk`) for `--seconds`, always the same document: every request after the
 first is a result-cache hit. Reports requests/s, p50/p90/p99 from wrk's latency
-distribution, the server's RSS (all its processes) at the start, every 15 s and at the end,
-and after shutdown how many requests the access log holds against how many were sent.
+distribution for each `--segment` seconds (one wrk run each, back to back), the server's RSS
+(all its processes) at the start and after each segment, and after shutdown how many
+requests the access log holds against how many were sent.
 
 `--repo` runs another checkout's code (its `federation`, `schema`… first on PYTHONPATH), to
 compare against the code before a change with the same load and the same data.
@@ -27,7 +28,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -131,8 +131,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--segment", type=int, default=15, help="seconds per wrk run (figures per run)")
     parser.add_argument("--workers", type=int, default=1, help="`serve --workers N` (new code only)")
     parser.add_argument("--assets", type=int, default=3000)
+    parser.add_argument("--log-level", help="`serve --log-level` (default: serve's own, info)")
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose code is served")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -152,6 +154,8 @@ def main() -> None:
         serve = ["serve", "--config", str(config), "--port", str(port)]
         if args.workers > 1:
             serve += ["--workers", str(args.workers)]
+        if args.log_level:
+            serve += ["--log-level", args.log_level]
         log = (tmp / "serve.log").open("w")
         server = subprocess.Popen(
             command(repo, *serve), stdout=log, stderr=subprocess.STDOUT, env=environment(repo), cwd=tmp
@@ -174,21 +178,15 @@ def main() -> None:
             assert "errors" not in check, check
             assert len(check["data"]["assets"]) == 20, check
             time.sleep(2)  # let any start-up work settle before measuring memory
-            rss: list[tuple[int, float]] = [(0, rss_mb(server.pid))]
-            stop = threading.Event()
-
-            def sample() -> None:
-                elapsed = 0
-                while not stop.wait(15):
-                    elapsed += 15
-                    rss.append((elapsed, rss_mb(server.pid)))
-
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            out = wrk(url, token, args.seconds, args.connections)
-            stop.set()
-            sampler.join()
-            rss.append((args.seconds, rss_mb(server.pid)))
+            start_rss = rss_mb(server.pid)
+            load_before = os.getloadavg()[0]
+            segments: list[tuple[int, dict[str, float], float]] = []
+            elapsed = 0
+            while elapsed < args.seconds:
+                length = min(args.segment, args.seconds - elapsed)
+                figures = summary(wrk(url, token, length, args.connections))
+                elapsed += length
+                segments.append((elapsed, figures, rss_mb(server.pid)))
             try:
                 scrape = httpx.get(f"{url}/metrics", timeout=60).text
             except httpx.HTTPError as exc:  # the old code's backlog can hold the scrape up
@@ -201,14 +199,25 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
             log.close()
-        figures = summary(out)
-        print(out.rstrip())
+        print(f"{'until':>6} {'req/s':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'RSS MB':>7}")
+        print(f"{'start':>6} {'':>7} {'':>8} {'':>8} {'':>8} {start_rss:7.0f}")
+        for until, figures, rss in segments:
+            print(
+                f"{until:>5}s {figures['rps']:7.0f} {figures.get('p50_ms', 0):8.2f} "
+                f"{figures.get('p90_ms', 0):8.2f} {figures.get('p99_ms', 0):8.2f} {rss:7.0f}"
+            )
         print(
-            f"\n{figures['rps']:.0f} req/s; p50 {figures.get('p50_ms', 0):.2f} ms, "
-            f"p90 {figures.get('p90_ms', 0):.2f} ms, p99 {figures.get('p99_ms', 0):.2f} ms; "
-            f"{figures['non_2xx']:.0f} non-2xx"
+            f"load average (1 min; the machine has {os.cpu_count()} cores): "
+            f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         )
-        print("RSS (MB): " + ", ".join(f"{t}s {mb:.0f}" for t, mb in rss))
+        requests = sum(f["requests"] for _, f, _ in segments)
+        failed = sum(f["non_2xx"] for _, f, _ in segments)
+        worst = max(f.get("p99_ms", 0) for _, f, _ in segments)
+        print(
+            f"{requests:.0f} requests in {args.seconds}s ({requests / args.seconds:.0f} req/s), "
+            f"{failed:.0f} non-2xx; worst p99 of a {args.segment}s stretch {worst:.2f} ms; "
+            f"RSS {start_rss:.0f} -> {segments[-1][2]:.0f} MB"
+        )
         waits = re.search(r"^assetgraph_access_log_waits_total (\S+)$", scrape, re.MULTILINE)
         if waits:
             print(f"requests that waited for the access log: {float(waits.group(1)):.0f}")
@@ -217,9 +226,9 @@ def main() -> None:
             with sqlite3.connect(store) as con:
                 sql = "SELECT count(*) FROM access_log WHERE operation_name = 'Bench'"
                 rows = con.execute(sql).fetchone()
-            # wrk's count leaves out requests still in flight when it stopped; those are
+            # wrk's counts leave out requests still in flight when each run stopped; those are
             # answered (and logged) too, so the log may hold up to --connections more
-            print(f"access log: {rows[0]} entries for {figures['requests']:.0f} requests wrk counted")
+            print(f"access log: {rows[0]} entries for {requests:.0f} requests wrk counted")
 
 
 if __name__ == "__main__":

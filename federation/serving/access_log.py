@@ -25,6 +25,7 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,11 @@ _COLUMNS = (
     "outcome",
     "duration_ms",
 )
-_INSERT = f"INSERT INTO access_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+#: rows per INSERT statement: a batch is a few statements, not one per row (each step of a
+#: statement gives up the GIL and, while requests keep the event loop busy, waits up to a
+#: switch interval to take it back)
+_ROWS_PER_INSERT = 500
+_ROW = f"({', '.join('?' * len(_COLUMNS))})"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -204,7 +209,9 @@ class AccessLog:
         while True:
             try:
                 con.execute("BEGIN IMMEDIATE")
-                con.executemany(_INSERT, rows)
+                for start in range(0, len(rows), _ROWS_PER_INSERT):
+                    chunk = rows[start : start + _ROWS_PER_INSERT]
+                    con.execute(_insert(len(chunk)), [v for row in chunk for v in row])
                 con.execute("COMMIT")
                 break
             except sqlite3.Error as exc:
@@ -296,6 +303,11 @@ def _entry(at: str, entry: Entry) -> dict[str, Any]:
             log.exception("could not describe a request for the access log")
             entry = {"role": "(unknown)", "outcome": "INTERNAL"}
     return {"at": at, **entry}
+
+
+@lru_cache(maxsize=64)
+def _insert(rows: int) -> str:
+    return f"INSERT INTO access_log ({', '.join(_COLUMNS)}) VALUES {', '.join([_ROW] * rows)}"
 
 
 def _values(entry: dict[str, Any]) -> list[Any]:
