@@ -52,7 +52,7 @@ def waits() -> float:
     ],
 )
 def test_a_burst_is_written_whole(tmp_path: Path, queue_size: int, batch_size: int) -> None:
-    log = AccessLog(tmp_path, queue_size=queue_size, batch_size=batch_size)
+    log = AccessLog(tmp_path, queue_size=queue_size, batch_size=batch_size, linger=0.0)
 
     async def burst() -> None:
         async with anyio.create_task_group() as tg:
