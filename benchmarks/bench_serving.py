@@ -53,21 +53,44 @@ def environment(repo: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(repo)}
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB."""
-    total = 0
-    pending = [pid]
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        found.append(current)
+        pending.extend(int(c) for c in children)
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB."""
+    total = 0
+    for current in tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
         except FileNotFoundError:
             continue
         match = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
-        pending.extend(int(c) for c in children)
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its descendants: unlike latency,
+    CPU per request hardly moves when other work shares the machine."""
+    ticks = 0
+    for current in tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(tmp: Path, assets: int, repo: Path) -> Path:
@@ -184,7 +207,9 @@ def main() -> None:
             elapsed = 0
             while elapsed < args.seconds:
                 length = min(args.segment, args.seconds - elapsed)
+                cpu = cpu_seconds(server.pid)
                 figures = summary(wrk(url, token, length, args.connections))
+                figures["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / max(figures["requests"], 1)
                 elapsed += length
                 segments.append((elapsed, figures, rss_mb(server.pid)))
             try:
@@ -199,12 +224,16 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
             log.close()
-        print(f"{'until':>6} {'req/s':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'RSS MB':>7}")
-        print(f"{'start':>6} {'':>7} {'':>8} {'':>8} {'':>8} {start_rss:7.0f}")
+        print(
+            f"{'until':>6} {'req/s':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+            f"{'CPU ms/req':>10} {'RSS MB':>7}"
+        )
+        print(f"{'start':>6} {'':>7} {'':>8} {'':>8} {'':>8} {'':>10} {start_rss:7.0f}")
         for until, figures, rss in segments:
             print(
                 f"{until:>5}s {figures['rps']:7.0f} {figures.get('p50_ms', 0):8.2f} "
-                f"{figures.get('p90_ms', 0):8.2f} {figures.get('p99_ms', 0):8.2f} {rss:7.0f}"
+                f"{figures.get('p90_ms', 0):8.2f} {figures.get('p99_ms', 0):8.2f} "
+                f"{figures['cpu_ms']:10.3f} {rss:7.0f}"
             )
         print(
             f"load average (1 min; the machine has {os.cpu_count()} cores): "
