@@ -209,7 +209,15 @@ class AccessLog:
                     batch.extend(_take_all(self._queue))
                 items = [item for item in batch if item is not _STOP]
                 if items:
-                    self._append(con, [_entry(at, entry) for at, entry in items])
+                    entries = [_entry(at, entry) for at, entry in items]
+                    try:
+                        self._append(con, entries)
+                    except Exception:  # the writer must outlive anything: requests wait on it
+                        log.exception(
+                            "could not append %d records to %s; they follow", len(entries), self.path
+                        )
+                        for entry in entries:
+                            log.error(_line(entry))
                 for _ in batch:
                     self._queue.task_done()
                 metrics.ACCESS_LOG_PENDING.set(self._queue.qsize())
@@ -229,7 +237,10 @@ class AccessLog:
                 break
             except sqlite3.Error as exc:
                 if con.in_transaction:
-                    con.execute("ROLLBACK")
+                    try:
+                        con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.exception("could not roll back an append to %s", self.path)
                 metrics.ACCESS_LOG_WRITE_ERRORS.inc()
                 give_up_at = self._give_up_at
                 if give_up_at is not None and time.monotonic() >= give_up_at:

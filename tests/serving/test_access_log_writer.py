@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,43 @@ def test_the_log_reopens_after_close(tmp_path: Path) -> None:
     log.flush()
     assert stored_ids(tmp_path) == ["r00001", "r00002"]
     log.close()
+
+
+def write_errors() -> float:
+    return metrics.REGISTRY.get_sample_value("assetgraph_access_log_write_errors_total") or 0.0
+
+
+def rename_table(folder: Path, old: str, new: str) -> None:
+    con = sqlite3.connect(folder / FILE_NAME, isolation_level=None)
+    try:
+        con.execute(f"ALTER TABLE {old} RENAME TO {new}")
+    finally:
+        con.close()
+
+
+def test_a_failed_append_is_retried_until_it_succeeds(tmp_path: Path) -> None:
+    log = AccessLog(tmp_path, linger=0.0)
+    rename_table(tmp_path, "access_log", "access_log_away")  # appends fail from now on
+    before = write_errors()
+    for n in range(5):
+        log.record(entry(n))
+    deadline = time.monotonic() + 30
+    while write_errors() - before < 2:  # it failed, and tried again
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    rename_table(tmp_path, "access_log_away", "access_log")
+    log.close()
+    assert sorted(stored_ids(tmp_path)) == [f"r{n:05d}" for n in range(5)]
+
+
+def test_records_that_cannot_be_written_at_shutdown_go_to_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = AccessLog(tmp_path, linger=0.0)
+    rename_table(tmp_path, "access_log", "access_log_away")
+    for n in range(3):
+        log.record(entry(n))
+    log.close(timeout=0.5)
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    for n in range(3):
+        assert any(f'"request_id": "r{n:05d}"' in line for line in logged)
