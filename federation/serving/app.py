@@ -198,8 +198,15 @@ def serving_app(config: Config) -> Starlette:
 
 
 def configure_logging(level: str) -> None:
+    """Our loggers at `level` on stderr; the access log's JSON lines bare (one object a line)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("assetgraph").setLevel(level.upper())
+    access = logging.getLogger("assetgraph.access")
+    if not access.handlers:
+        lines = logging.StreamHandler()
+        lines.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(lines)
+        access.propagate = False
 
 
 def worker_app() -> Starlette:
