@@ -181,9 +181,13 @@ def serving_app(config: Config) -> Starlette:
     @asynccontextmanager
     async def syncing(app: Starlette) -> AsyncIterator[None]:
         # what start-up built (schemas, config, imported modules) lives as long as the
-        # process: keep it out of the collector's full passes, which would walk it each time
+        # process: keep it out of the collector's full passes, which would walk it each time.
+        # A request makes many short-lived objects (its record waits a while in the access
+        # log's queue): a larger young generation lets them die before they are promoted,
+        # so the full passes that pause every request come seldom
         gc.collect()
         gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         scheduler = SyncScheduler(config)
         scheduler.start()
         try:
