@@ -11,7 +11,6 @@ process from the environment that `serve --workers N` sets.
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import random
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +38,7 @@ from federation.serving.access_log import AccessLog
 from federation.serving.access_log import root_fields as access_log_fields
 from federation.serving.endpoint import GraphQLEndpoint, Security
 from federation.serving.http import ORJSONResponse
+from federation.serving.process import LOG_LEVEL_ENV, configure_logging
 from schema.roles import RoleSchemas
 
 
@@ -170,9 +170,6 @@ def create_app(
 
 # ----------------------------------------------------------------------------- serve
 
-#: the log level of `serve`, for its worker processes
-LOG_LEVEL_ENV = "ASSETGRAPH_LOG_LEVEL"
-
 
 def serving_app(config: Config) -> Starlette:
     """The app of one `assetgraph serve` process: it answers from the published snapshot at
@@ -199,18 +196,6 @@ def serving_app(config: Config) -> Starlette:
 
     reader = StoreReader(config.resolve(config.settings.store.path))
     return create_app(config, reader, lifespan=syncing)
-
-
-def configure_logging(level: str) -> None:
-    """Our loggers at `level` on stderr; the access log's JSON lines bare (one object a line)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("assetgraph").setLevel(level.upper())
-    access = logging.getLogger("assetgraph.access")
-    if not access.handlers:
-        lines = logging.StreamHandler()
-        lines.setFormatter(logging.Formatter("%(message)s"))
-        access.addHandler(lines)
-        access.propagate = False
 
 
 def worker_app() -> Starlette:

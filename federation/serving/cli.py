@@ -257,12 +257,14 @@ def _serve(config: Config, host: str, port: int, log_level: str, workers: int) -
     from uvicorn.supervisors import Multiprocess
 
     from federation.pipeline.metrics import MULTIPROC_ENV
-    from federation.serving.app import LOG_LEVEL_ENV, configure_logging, serving_app
+    from federation.serving.process import LOG_LEVEL_ENV, configure_logging
 
     # our access log records every request; uvicorn's own line per request is off
     settings: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
     metrics_dir: str | None = None
     if workers == 1:
+        from federation.serving.app import serving_app
+
         configure_logging(log_level)
         server = uvicorn.Config(serving_app(config), lifespan="on", **settings)
     else:
