@@ -16,6 +16,10 @@ cannot be told apart by time, and failed attempts are limited per client and per
 Tokens: every claim the policy reads is type-checked (a list where a string is expected is
 refused, not passed on to a filter), and `exp` may not lie further than
 `auth.max_token_lifetime` ahead.
+
+A verified JWT is remembered the same way, for at most `JWT_CACHE_SECONDS` and never past
+its `exp`: the caches belong to the `Authenticator`, so one built from a changed key config
+starts empty.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cachetools import LRUCache
+from cachetools import LRUCache, TLRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -51,6 +55,10 @@ _KEY_ID = re.compile(r"^[a-z0-9]{8,32}$")
 LIST_OPERATORS = frozenset({"_in", "_nin", "_has_keys_any", "_has_keys_all"})
 #: a claim value echoed in an error message is cut to this many characters
 _ECHO = 64
+#: the longest a verified JWT is remembered (tokens without `exp` included)
+JWT_CACHE_SECONDS = 300.0
+#: verified JWTs remembered at once
+JWT_CACHE_SIZE = 4096
 
 
 class AuthenticationError(Exception):
@@ -169,6 +177,10 @@ class Authenticator:
         self.api_keys: dict[str, ApiKeyConfig] = {k.id: k for k in self.config.api_keys}
         self._stand_in = stand_in_hash(self.config.api_keys[0].hash if self.config.api_keys else None)
         self._verified: LRUCache[str, dict[str, Any]] = LRUCache(1024)
+        # token's SHA-256 → (actor, when to forget it: the token's exp at the latest)
+        self._tokens: TLRUCache[bytes, tuple[dict[str, Any], float]] = TLRUCache(
+            JWT_CACHE_SIZE, ttu=_forget_at, timer=time.time
+        )
         self._lock = threading.Lock()
         limits = self.config.failed_attempts
         window = limits.window.total_seconds()
@@ -251,6 +263,23 @@ class Authenticator:
 
     # ------------------------------------------------------------------ JWT
     def _jwt(self, token: str) -> dict[str, Any]:
+        fingerprint = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            cached = self._tokens.get(fingerprint)
+        if cached is not None:
+            return dict(cached[0])
+        claims = self._verify(token)
+        actor = self._from_claims(claims)
+        exp = claims.get("exp")
+        forget_at = time.time() + JWT_CACHE_SECONDS
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            forget_at = min(forget_at, float(exp))
+        with self._lock:
+            self._tokens[fingerprint] = (actor, forget_at)
+        return dict(actor)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, once its signature and registered claims are checked."""
         if not self.keys:
             raise AuthenticationError("bearer tokens are not accepted: no signing key is configured")
         try:
@@ -296,7 +325,7 @@ class Authenticator:
             message = "token signature is invalid" if isinstance(last, jwt.InvalidSignatureError) else None
             raise AuthenticationError(message or "invalid token")
         self._check_times(claims)
-        return self._from_claims(claims)
+        return claims
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         """exp, nbf and iat are numbers (PyJWT also takes numeric strings), and the token
@@ -388,6 +417,10 @@ def _list_attributes(policy: Policy) -> frozenset[str]:
                     if isinstance(operand, Variable):
                         (listed if node.op in LIST_OPERATORS else single).add(operand.name)
     return frozenset(listed - single)
+
+
+def _forget_at(key: bytes, value: tuple[dict[str, Any], float], now: float) -> float:
+    return value[1]
 
 
 # ----------------------------------------------------------------------------- dev tokens

@@ -233,6 +233,14 @@ def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = 
         return server.url
 
 
+def stop_simulators() -> None:
+    """Stop this process's simulators (their ports are free again for another process)."""
+    with _lock:
+        for server, _ in _servers.values():
+            server.stop()
+        _servers.clear()
+
+
 __all__ = [
     "APPS",
     "VendorPortTaken",
@@ -243,5 +251,6 @@ __all__ = [
     "simulator",
     "sku_holders",
     "start_simulator",
+    "stop_simulators",
     "vendors",
 ]

@@ -6,11 +6,18 @@ The metric objects are module-level so that the sync loop can import and set the
     metrics.SOURCE_UP.labels(source="cmdb").set(1)
     metrics.SYNC_SECONDS.labels(source="cmdb").observe(elapsed)
 
-One registry per process: with several uvicorn workers each worker reports its own figures
-(scrape them separately, or move to prometheus_client's multiprocess mode).
+With several serving processes (`assetgraph serve --workers N`) the metrics run in
+prometheus_client's multiprocess mode: `PROMETHEUS_MULTIPROC_DIR` names a folder where every
+process keeps its figures, and a scrape of any process adds up all of them (counters and
+histograms summed; the per-source gauges, which only the syncing process sets, report the
+newest value). The variable must be set before this module is first imported: `serve` sets it
+for its workers.
 """
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +26,15 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
+
+if TYPE_CHECKING:
+    from federation.pipeline.store import SourceState
+    from federation.pipeline.sync import SourceResult
+
+#: the folder of multiprocess mode (prometheus_client's own variable)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -53,6 +68,24 @@ SNAPSHOT_AGE = Gauge(
     "assetgraph_snapshot_age_seconds",
     "Age of the published snapshot being served (NaN before the first publish)",
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",  # set by the process answering the scrape, just before
+)
+ACCESS_LOG_WAITS = Counter(
+    "assetgraph_access_log_waits",
+    "Requests that waited for room in the access log's queue (its writer fell behind): "
+    "slowed down, never dropped",
+    registry=REGISTRY,
+)
+ACCESS_LOG_PENDING = Gauge(
+    "assetgraph_access_log_pending",
+    "Access log entries queued and not yet written",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+ACCESS_LOG_WRITE_ERRORS = Counter(
+    "assetgraph_access_log_write_errors",
+    "Failed attempts to append a batch to the access log (retried until written)",
+    registry=REGISTRY,
 )
 
 # ---------------------------------------------------------------------------- syncing
@@ -61,12 +94,14 @@ SOURCE_UP = Gauge(
     "1 if the source's last sync succeeded, 0 if it failed (serving stale data)",
     ["source"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",  # only the syncing process sets it
 )
 SOURCE_RECORDS = Gauge(
     "assetgraph_source_records",
     "Records in the source's current snapshot",
     ["source"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 SYNC_SECONDS = Histogram(
     "assetgraph_sync_seconds",
@@ -88,12 +123,30 @@ SYNC_FAILURES = Counter(
 )
 
 
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
 def render() -> tuple[bytes, str]:
-    """The registry in the Prometheus text format, and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The metrics in the Prometheus text format, and their content type: this process's,
+    or in multiprocess mode those of every process sharing the folder."""
+    if not multiprocess_mode():
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def process_exited(pid: int) -> None:
+    """Forget a stopped process's live gauges (multiprocess mode; a no-op otherwise)."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(pid)
 
 
 __all__ = [
+    "ACCESS_LOG_PENDING",
+    "ACCESS_LOG_WAITS",
+    "ACCESS_LOG_WRITE_ERRORS",
     "CACHE_HITS",
     "CACHE_MISSES",
     "ERRORS",
@@ -106,5 +159,25 @@ __all__ = [
     "SYNC_FAILURES",
     "SYNC_RUN_FAILURES",
     "SYNC_SECONDS",
+    "observe_state",
+    "observe_sync",
+    "process_exited",
     "render",
 ]
+
+
+def observe_sync(result: SourceResult) -> None:
+    """Record one source's sync in the metrics above."""
+    SOURCE_UP.labels(source=result.source).set(1 if result.ok else 0)
+    SYNC_SECONDS.labels(source=result.source).observe(result.seconds)
+    if result.ok:
+        SOURCE_RECORDS.labels(source=result.source).set(result.records)
+    else:
+        SYNC_FAILURES.labels(source=result.source).inc()
+
+
+def observe_state(state: SourceState) -> None:
+    """Report a source as its stored sync state left it (before this process synced it)."""
+    if state.status in ("ok", "failed"):
+        SOURCE_UP.labels(source=state.source).set(1 if state.status == "ok" else 0)
+        SOURCE_RECORDS.labels(source=state.source).set(state.record_count)

@@ -4,7 +4,10 @@ Every serving process runs one scheduler thread, but only the one that holds the
 sync lock syncs; the others keep trying to take the lock, so when the syncing process
 stops, another takes over. Each source syncs on its own `refresh` interval, and on request:
 the lock holder watches the store's request folder (`sync_requests`), so `assetgraph sync`
-and the `sync_source` mutation work while a server runs.
+and the `sync_source` mutation work while a server runs. When a process
+takes the lock, a source whose last sync (by any process) is within its interval and already
+published is next due when that interval ends; any other source is due at once. Until a
+source syncs again, the per-source metrics report its stored state.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from datetime import UTC, datetime
 
 from federation.config.settings import Config
 from federation.pipeline import metrics
-from federation.pipeline.store import SyncLock
-from federation.pipeline.sync import SourceResult, Syncer, SyncReport
+from federation.pipeline.metrics import observe_state, observe_sync
+from federation.pipeline.store import StoreReader, SyncLock
+from federation.pipeline.sync import Syncer, SyncReport
 from federation.pipeline.sync_requests import RequestQueue, SyncRequest
 
 log = logging.getLogger("assetgraph.scheduler")
@@ -47,6 +51,8 @@ class SyncScheduler(threading.Thread):
         self._stopping = threading.Event()
         self._due: dict[str, float] = {}
         self.first_sync_done = threading.Event()
+        #: set once this process holds the lock and has read the stored schedule
+        self.resumed = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -63,6 +69,8 @@ class SyncScheduler(threading.Thread):
                     if syncer is None:
                         syncer = Syncer(self.config)
                         self.requests.prune()
+                        self._resume(syncer)
+                        self.resumed.set()
                     self._serve_requests(syncer)
                     due = self._due_sources()
                     if due:
@@ -104,6 +112,30 @@ class SyncScheduler(threading.Thread):
             report.served_by = os.getpid()
             self.requests.finish(request.id, report)
 
+    def _resume(self, syncer: Syncer) -> None:
+        """Report the stored state of each source and carry on its schedule."""
+        published_at = _published_at(self.config)
+        now, wall = time.monotonic(), datetime.now(UTC)
+        for state in syncer.store.states():
+            try:
+                source = self.config.source(state.source)
+            except KeyError:  # no longer configured
+                continue
+            observe_state(state)
+            synced = state.last_sync_at
+            if synced is None or published_at is None or synced > published_at:
+                continue  # never synced, or synced but not published: due now
+            remaining = (synced + source.refresh - wall).total_seconds()
+            if remaining > 0:
+                self._due[state.source] = now + remaining
+                log.info("%s was synced at %s: next sync in %.0fs", state.source, synced, remaining)
+
+    def next_sync(self, source: str) -> float | None:
+        """Seconds until `source` is due (0 if due now); None while another process syncs."""
+        if not self.resumed.is_set():
+            return None
+        return max(0.0, self._due.get(source, 0.0) - time.monotonic())
+
     def _due_sources(self) -> list[str]:
         now = time.monotonic()
         return [s.name for s in self.config.sources if s.enabled and self._due.get(s.name, 0.0) <= now]
@@ -135,11 +167,9 @@ class SyncScheduler(threading.Thread):
         return report
 
 
-def observe_sync(result: SourceResult) -> None:
-    """Record one source's sync in the metrics above."""
-    metrics.SOURCE_UP.labels(source=result.source).set(1 if result.ok else 0)
-    metrics.SYNC_SECONDS.labels(source=result.source).observe(result.seconds)
-    if result.ok:
-        metrics.SOURCE_RECORDS.labels(source=result.source).set(result.records)
-    else:
-        metrics.SYNC_FAILURES.labels(source=result.source).inc()
+def _published_at(config: Config) -> datetime | None:
+    snapshot = StoreReader(config.resolve(config.settings.store.path)).current()
+    if snapshot is None:
+        return None
+    rows = snapshot.query("SELECT max(published_at) FROM publish_info")
+    return rows[0][0] if rows and rows[0][0] else None

@@ -1,6 +1,12 @@
 """The Starlette app: /graphql (GraphiQL in the browser), /healthz, /readyz, /metrics.
 
-The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`. /metrics names the
+The GraphQL endpoint itself is `federation.serving.endpoint.GraphQLEndpoint`. `create_app`
+builds the app over a store; `serving_app` is what `assetgraph serve` runs in each serving
+process: the same app, whose start-up starts the process's sync scheduler (one process of
+those sharing a store syncs; the others follow the snapshots it publishes) and whose
+shutdown stops it and writes out the access log. `worker_app` builds it in a uvicorn worker
+process from the environment that `serve --workers N` sets.
+/metrics names the
 sources and which is down, so it is not public: `server.metrics.token` serves it on this port to
 that bearer token only, `server.metrics.port` serves it alone on another port
 (`create_metrics_app`); with neither it is off. CORS allows only `server.cors_origins`.
@@ -8,9 +14,12 @@ that bearer token only, `server.metrics.port` serves it alone on another port
 
 from __future__ import annotations
 
+import gc
 import hmac
-import uuid
-from collections.abc import Callable
+import os
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +35,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.access.auth import Authenticator
 from federation.access.policy import compile_policy
-from federation.config.settings import Config, MetricsConfig
+from federation.config.settings import CONFIG_ENV, Config, MetricsConfig, load_config
 from federation.pipeline import metrics
+from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader
 from federation.serving import sync_mutation
 from federation.serving.access_log import AccessLog
@@ -36,11 +46,15 @@ from federation.serving.endpoint import GraphQLEndpoint, Security
 from federation.serving.graphiql import ASSET_PREFIX, graphiql_asset
 from federation.serving.http import ORJSONResponse, error_body, install_extensions
 from federation.serving.logs import REQUEST_ID
+from federation.serving.process import LOG_LEVEL_ENV, configure_logging
 from schema.roles import RoleSchemas
 
 
 class RequestIdMiddleware:
-    """A uuid4 hex per request: `request.state.request_id` and the X-Request-Id header."""
+    """A random 128-bit hex id per request: `request.state.request_id` and the X-Request-Id
+    header. It finds a request in the logs and is no secret: drawn from `random` (seeded from
+    the OS in each process), not `os.urandom`, whose system call per request would hand the
+    GIL to another thread and leave the event loop waiting to take it back."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,7 +63,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 
@@ -171,17 +185,21 @@ def create_metrics_app(config: MetricsConfig, reader: StoreReader) -> Starlette:
     return Starlette(routes=[Route("/metrics", metrics_endpoint(reader, config.token), methods=["GET"])])
 
 
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[Any]]
+
+
 def create_app(
     config: Config,
     reader: StoreReader,
     schema: strawberry.Schema | None = None,
     *,
     actor: Callable[[Request], dict[str, Any]] | None = None,
-    lifespan: Any = None,
+    lifespan: Lifespan | None = None,
 ) -> Starlette:
     """The serving app. Without `schema`, requests are authenticated and each role gets its
     own schema (config `auth:` and `roles:`); a given `schema` (tests, benchmarks of the bare
-    serving layer) needs `actor`, who every caller is, and serves it everything."""
+    serving layer) needs `actor`, who every caller is, and serves it everything. `lifespan`
+    runs inside the app's own, which writes out the access log at shutdown."""
     security = make_security(config, reader) if schema is None else None
     server = config.settings.server
     graphql = GraphQLEndpoint(schema, server, reader, actor, security=security)
@@ -217,6 +235,60 @@ def create_app(
                 expose_headers=["X-Request-Id"],
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+    @asynccontextmanager
+    async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            if security is not None and security.access_log is not None:
+                await anyio.to_thread.run_sync(security.access_log.close)
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=app_lifespan)
     app.state.graphql = graphql
     return app
+
+
+# ----------------------------------------------------------------------------- serve
+
+
+def serving_app(config: Config) -> Starlette:
+    """The app of one `assetgraph serve` process: it answers from the published snapshot at
+    once (ready as soon as one exists) while its scheduler syncs in the background."""
+
+    @asynccontextmanager
+    async def syncing(app: Starlette) -> AsyncIterator[None]:
+        # what start-up built (schemas, config, imported modules) lives as long as the
+        # process: keep it out of the collector's full passes, which would walk it each time.
+        # A request makes many short-lived objects (its record waits a while in the access
+        # log's queue): a larger young generation lets them die before they are promoted,
+        # so the full passes that pause every request come seldom
+        security = app.state.graphql.security
+        if security is not None:  # every role's schema now, not on its first request
+            for access in security.policy.roles.values():
+                security.schemas.schema(access)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
+        scheduler = SyncScheduler(config)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            await anyio.to_thread.run_sync(scheduler.join, 30.0)
+            metrics.process_exited(os.getpid())
+
+    reader = StoreReader(config.resolve(config.settings.store.path))
+    return create_app(config, reader, lifespan=syncing)
+
+
+def worker_app() -> Starlette:
+    """`serving_app` in a uvicorn worker process (an app factory): the config and log level
+    come from the environment that `assetgraph serve --workers N` set."""
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
+    return serving_app(load_config(os.environ[CONFIG_ENV]))

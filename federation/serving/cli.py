@@ -11,9 +11,11 @@ into the table: each problem is one line a terminal may wrap.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +26,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from uvicorn.supervisors import Multiprocess
 
 from connectors.base import parse_duration
 from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
@@ -31,13 +34,14 @@ from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
 from federation.demo import VendorPortTaken, prepare_demo
+from federation.pipeline.metrics import MULTIPROC_ENV
 from federation.pipeline.on_demand import SyncRequestError, request_sync
-from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader
 from federation.pipeline.sync import SyncReport
-from federation.serving.app import create_app, create_metrics_app
+from federation.serving.app import create_metrics_app, serving_app
 from federation.serving.http import ClipArguments
 from federation.serving.logs import LOG_FORMATS, configure_logging
+from federation.serving.process import LOG_LEVEL_ENV
 from federation.workflow.store import WorkflowStoreError, open_workflow_store
 
 err = Console(stderr=True)
@@ -66,11 +70,23 @@ def _parser() -> argparse.ArgumentParser:
             help="the gateway's lines at this level and above (default: logging.level)",
         )
 
-    serve = sub.add_parser("serve", help="sync, then serve GraphQL; resync on schedule")
+    serve = sub.add_parser(
+        "serve",
+        help="serve GraphQL (at once from a published snapshot, else after the first sync); "
+        "sync in the background on schedule",
+    )
     with_config(serve)
     with_logging(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port", type=int, default=8000, help="0 picks a free port (printed on the first line)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="serving processes sharing the published snapshot (one of them syncs); default 1",
+    )
 
     sync = sub.add_parser(
         "sync",
@@ -114,6 +130,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(console=err)  # until the config says otherwise
@@ -133,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _apikey_create(config, args)
     if args.command == "sync":
         return _sync(config, args.sources, args.accept, args.timeout)
-    return _serve(config, args.host, args.port)
+    return _serve(config, args.host, args.port, args.log_level or config.settings.logging.level, args.workers)
 
 
 def _validate(config: Config) -> int:
@@ -280,7 +306,11 @@ def _print_report(report: SyncReport) -> None:
         )
 
 
-def _serve(config: Config, host: str, port: int) -> int:
+def _serve(config: Config, host: str, port: int, log_level: str, workers: int) -> int:
+    """uvicorn on a socket bound here (so `--port 0` can say which port it got): the app in
+    this process, or `workers` processes sharing the socket, the published snapshot and, in
+    prometheus_client's multiprocess mode, their metrics. Each serving process answers from
+    the published snapshot at once and syncs in the background (`serving_app`)."""
     for warning in _inference_warnings(config):
         logging.getLogger("assetgraph.policy").warning("%s", warning)
     try:  # the gateway's own store, brought to this code's schema (refused if newer)
@@ -290,37 +320,48 @@ def _serve(config: Config, host: str, port: int) -> int:
         return 1
     prepare_demo(config)
     logging.getLogger("uvicorn.access").addFilter(ClipArguments())
-    scheduler = SyncScheduler(config)
-    scheduler.start()
-    reader = StoreReader(config.resolve(config.settings.store.path))
-    app = create_app(config, reader)
-    out.print(Text(f"assetgraph: GraphiQL at http://{host}:{port}/graphql"), soft_wrap=True)
-    metrics_server = _metrics_server(config, reader)
-    _settle_heap(app)
+    # our access log records every request; uvicorn's own line per request is off, and its
+    # other lines go through configure_logging's handler and format (log_config=None)
+    settings: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "log_config": None,
+    }
+    metrics_dir: str | None = None
+    if workers == 1:
+        server = uvicorn.Config(serving_app(config), lifespan="on", **settings)
+    else:
+        assert config.path is not None
+        os.environ[CONFIG_ENV] = str(config.path.resolve())
+        os.environ[LOG_LEVEL_ENV] = log_level
+        if not os.environ.get(MULTIPROC_ENV):
+            metrics_dir = tempfile.mkdtemp(prefix="assetgraph-metrics-")
+            os.environ[MULTIPROC_ENV] = metrics_dir
+        server = uvicorn.Config(
+            "federation.serving.app:worker_app", factory=True, workers=workers, lifespan="on", **settings
+        )
+    sock = server.bind_socket()
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"assetgraph: GraphiQL at http://{shown}:{bound}/graphql", flush=True)
+    metrics_server = _metrics_server(config, StoreReader(config.resolve(config.settings.store.path)))
+    sys.setswitchinterval(0.001)  # the loop takes the GIL back within 1 ms of a parsing thread
     try:
-        # log_config=None: uvicorn's lines go through configure_logging's handler and format
-        uvicorn.run(app, host=host, port=port, log_config=None)
+        if workers == 1:
+            uvicorn.Server(server).run(sockets=[sock])
+        else:
+            Multiprocess(server, sockets=[sock]).run()
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        pass
     finally:
+        sock.close()
         if metrics_server is not None:
             metrics_server.should_exit = True
-        scheduler.stop()
-        scheduler.join(timeout=30)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
-
-
-def _settle_heap(app: Any) -> None:
-    """Build every role's schema now, then move everything alive into the garbage collector's
-    permanent generation: a full collection no longer walks the whole heap (~250 ms on the
-    demo, with the event loop stopped; ~2 ms after), however a client makes us allocate."""
-    security = app.state.graphql.security
-    if security is not None:
-        for access in security.policy.roles.values():
-            security.schemas.schema(access)
-    gc.collect()
-    gc.freeze()
-    # a thread parsing a large document holds the GIL; the event loop takes it back within
-    # 1 ms instead of 5 (Python's default), so /healthz and small queries keep answering
-    sys.setswitchinterval(0.001)
 
 
 def _metrics_server(config: Config, reader: Any) -> Any:

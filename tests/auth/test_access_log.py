@@ -44,7 +44,12 @@ def test_requests_are_recorded(gateway: Gateway, caplog: pytest.LogCaptureFixtur
         "rows": 5 + holders,  # every object returned: five assets and the people they are assigned to
         "outcome": "ok",
     }
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "assetgraph.access"]
+    lines = [
+        json.loads(line)
+        for r in caplog.records
+        if r.name == "assetgraph.access"
+        for line in r.getMessage().splitlines()
+    ]
     assert any(line.get("operation_name") == name and line["role"] == "employee" for line in lines)
 
 
