@@ -16,24 +16,8 @@ from typing import Any
 import strawberry
 
 from federation.model import Table
+from federation.model.where import OPERATORS
 from schema.scalars import Date, Jsonb, Numeric, Timestamptz, Uuid
-
-_SET_OPS = ("_eq", "_neq", "_in", "_nin", "_is_null")
-_ORDER_OPS = ("_gt", "_gte", "_lt", "_lte")
-_TEXT_OPS = ("_like", "_nlike", "_ilike", "_nilike")
-
-#: operators each comparison input offers (the compiler checks against the same table)
-OPERATORS: dict[str, tuple[str, ...]] = {
-    "String": _SET_OPS + _ORDER_OPS + _TEXT_OPS,
-    "Int": _SET_OPS + _ORDER_OPS,
-    "numeric": _SET_OPS + _ORDER_OPS,
-    "date": _SET_OPS + _ORDER_OPS,
-    "timestamptz": _SET_OPS + _ORDER_OPS,
-    "uuid": _SET_OPS + _ORDER_OPS,
-    "Boolean": _SET_OPS,
-    "jsonb": ("_eq", "_neq", "_is_null", "_has_key", "_contains"),
-    "String_array": ("_contains", "_contained_in", "_is_null"),
-}
 
 #: model column type → (comparison input prefix, python type of one value)
 COLUMN_SCALARS: dict[str, tuple[str, Any]] = {
