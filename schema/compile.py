@@ -211,6 +211,8 @@ class Compiler:
             window = f"row_number() OVER (PARTITION BY {', '.join(part)} ORDER BY {ordering.sql()})"
             body = body.replace(" FROM ", f", {window} AS _d FROM ", 1)
             body = f"SELECT * EXCLUDE (_d) FROM ({body}) WHERE _d = 1"
+        if not ordered and not distinct and limit is None and not offset:
+            return Rows(self.cte("r", body), table, limit, parent is not None)
         if parent is None:
             paged = (
                 body + f" ORDER BY {outer}" if not distinct else f"SELECT * FROM ({body}) ORDER BY {outer}"

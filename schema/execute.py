@@ -11,7 +11,9 @@ pass the door in their own resolvers.
 
 from __future__ import annotations
 
+import heapq
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,24 +230,68 @@ def run_root(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
     return orjson.Fragment(text if text is not None else compiled.default)
 
 
+class _Watchdog:
+    """One thread for every statement's deadline (a thread per statement costs more than a
+    small query): it interrupts a cursor whose statement runs past its deadline."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Any]] = []
+        self._fired: set[int] = set()
+        self._next = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, seconds: float, cursor: Any) -> int:
+        with self._wake:
+            self._next += 1
+            heapq.heappush(self._due, (time.monotonic() + seconds, self._next, cursor))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="assetgraph-deadlines", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+            return self._next
+
+    def done(self, ticket: int) -> bool:
+        """Forget `ticket`; True if its deadline passed and its cursor was interrupted."""
+        with self._wake:
+            self._due = [d for d in self._due if d[1] != ticket]
+            heapq.heapify(self._due)
+            fired = ticket in self._fired
+            self._fired.discard(ticket)
+            return fired
+
+    def _loop(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    _, ticket, cursor = heapq.heappop(self._due)
+                    self._fired.add(ticket)
+                    cursor.interrupt()
+                self._wake.wait(self._due[0][0] - now if self._due else None)
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _run(ctx: RequestContext, cursor: Any, compiled: Compiled) -> tuple[Any, ...] | None:
     """Execute with the request's deadline: past it DuckDB is interrupted."""
     deadline = ctx.server.deadline_seconds
-    timer = threading.Timer(deadline, cursor.interrupt) if deadline else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    ticket = _WATCHDOG.watch(deadline, cursor) if deadline else None
+    fired = False
     try:
         return cursor.execute(compiled.sql, compiled.params).fetchone()
     except Exception as exc:
-        if timer is not None and not timer.is_alive() and "INTERRUPT" in str(exc).upper():
+        fired = ticket is not None and _WATCHDOG.done(ticket)
+        ticket = None
+        if fired and "INTERRUPT" in str(exc).upper():
             raise QueryTooComplexError(
                 f"the query ran past this server's deadline of {deadline:g} s: ask for less"
             ) from None
         raise
     finally:
-        if timer is not None:
-            timer.cancel()
+        if ticket is not None:
+            _WATCHDOG.done(ticket)
 
 
 class CompiledExecution(StrawberryGraphQLCoreExecutionContext):
