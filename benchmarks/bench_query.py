@@ -1,0 +1,481 @@
+"""Q1-Q4 over HTTP: the gateway against a bare Starlette + DuckDB + orjson endpoint.
+
+    .venv/bin/python benchmarks/bench_query.py --dir /tmp/qbench          # 1M assets, 15 s a run
+    .venv/bin/python benchmarks/bench_query.py --quick --dir /tmp/qbench  # 100k assets, 5 s a run
+
+Builds the estate of benchmarks/bench_estate.py (generation and `assetgraph sync` each run in
+a child process; with `--dir`, a folder that already holds a synced estate of the same size is
+reused: syncing 1M assets takes minutes), then serves the published snapshot twice, each in
+its own process on 127.0.0.1:
+
+- the gateway, `assetgraph serve`, asked over GraphQL POSTs with an admin bearer token, so it
+  measures whatever read path is current (this process holds the store's sync lock, so the
+  server does not sync);
+- the raw endpoint: ~40 lines of Starlette that run the SQL a good hand-written endpoint would
+  (filter + order + limit on `assets`, LEFT JOINs for location and assignee) on the same
+  snapshot file, a DuckDB cursor per thread, rows → dicts → orjson.
+
+Each query is driven by `wrk` (Debian package `wrk`; -t2 -c16 by default) with a Lua script:
+"cache off" runs vary the variables on every request against a gateway started with
+`server.cache_size: 0`; "cache on" runs repeat one request against a gateway with the cache.
+Before loading, every query's answer from both endpoints is compared. Prints req/s, p50 and
+p99 per query and endpoint, and the ratios the store's targets are stated in.
+
+    Q1  20 assets of one category and status, ordered by host name, 12 fields (2 relations)
+    Q2  the same with 1,000 rows
+    Q3  count grouped by category and status (cost ≥ a varying threshold)
+    Q4  count of one category and status
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_estate import config_for  # noqa: E402
+
+CATEGORIES = ("laptop", "desktop", "server", "network", "monitor", "tablet")
+STATUSES = ("in_use", "in_stock", "in_repair", "retired", "ordered")
+SECRET = "bench-query-secret-loopback-only-0123456789abcdef"
+PAGE_FIELDS = (
+    "id asset_tag serial_number hostname category status manufacturer cost purchase_date last_seen "
+    "location { name } assigned_to { email }"
+)
+PAGE_GQL = (
+    "query {name}($category: String!, $status: String!, $offset: Int!) {{ assets(where: "
+    "{{category: {{_eq: $category}}, status: {{_eq: $status}}}}, order_by: [{{hostname: asc}}], "
+    "limit: {limit}, offset: $offset) {{ {fields} }} }}"
+)
+QUERIES: dict[str, str] = {
+    "Q1": PAGE_GQL.format(name="Q1", limit=20, fields=PAGE_FIELDS),
+    "Q2": PAGE_GQL.format(name="Q2", limit=1000, fields=PAGE_FIELDS),
+    "Q3": "query Q3($min_cost: numeric!) { assets_aggregate(where: {cost: {_gte: $min_cost}}) "
+    "{ group_by(fields: [category, status]) { keys count } } }",
+    "Q4": "query Q4($category: String!, $status: String!) { assets_aggregate(where: "
+    "{category: {_eq: $category}, status: {_eq: $status}}) { aggregate { count } } }",
+}
+LIMITS = {"Q1": 20, "Q2": 1000}
+
+
+def variables(name: str, i: int) -> dict[str, Any]:
+    """The i-th variable set of a query (what the Lua script computes for request i)."""
+    if name == "Q3":
+        return {"min_cost": i % 100_000 / 1000}
+    out: dict[str, Any] = {
+        "category": CATEGORIES[i % len(CATEGORIES)],
+        "status": STATUSES[i // len(CATEGORIES) % len(STATUSES)],
+    }
+    if name in LIMITS:
+        out["offset"] = i * 20 % 1000
+    return out
+
+
+# --------------------------------------------------------------------- the raw endpoint
+
+RAW_PAGE_SQL = """
+WITH page AS (
+    SELECT id, asset_tag, serial_number, hostname, category, status, manufacturer,
+           cost::DOUBLE AS cost, purchase_date, last_seen, location_id, assigned_to_id
+    FROM assets WHERE category = $category AND status = $status
+    ORDER BY hostname, id LIMIT $limit OFFSET $offset)
+SELECT page.* EXCLUDE (location_id, assigned_to_id), l.name, p.email
+FROM page
+LEFT JOIN locations l ON l.id = page.location_id
+LEFT JOIN people p ON p.id = page.assigned_to_id
+ORDER BY page.hostname, page.id"""
+RAW_GROUPS_SQL = """SELECT category, status, count(*) FROM assets WHERE cost >= $min_cost
+GROUP BY category, status ORDER BY category, status"""
+RAW_COUNT_SQL = "SELECT count(*) FROM assets WHERE category = $category AND status = $status"
+PAGE_KEYS = (
+    "id",
+    "asset_tag",
+    "serial_number",
+    "hostname",
+    "category",
+    "status",
+    "manufacturer",
+    "cost",
+    "purchase_date",
+    "last_seen",
+)
+
+
+def raw_app(snapshot: Path) -> Any:
+    """A Starlette app answering the four queries straight from DuckDB."""
+    import anyio.to_thread
+    import duckdb
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    con = duckdb.connect(str(snapshot), read_only=True)
+    local = threading.local()
+
+    def run(name: str, v: dict[str, Any]) -> dict[str, Any]:
+        cur = getattr(local, "cur", None) or con.cursor()
+        local.cur = cur
+        if name in LIMITS:
+            rows = cur.execute(RAW_PAGE_SQL, {**v, "limit": LIMITS[name]}).fetchall()
+            out = []
+            for r in rows:
+                d = dict(zip(PAGE_KEYS, r, strict=False))
+                d["location"] = {"name": r[10]} if r[10] is not None else None
+                d["assigned_to"] = {"email": r[11]} if r[11] is not None else None
+                out.append(d)
+            return {"assets": out}
+        if name == "Q3":
+            rows = cur.execute(RAW_GROUPS_SQL, v).fetchall()
+            groups = [{"keys": {"category": c, "status": s}, "count": n} for c, s, n in rows]
+            return {"assets_aggregate": {"group_by": groups}}
+        (count,) = cur.execute(RAW_COUNT_SQL, v).fetchall()[0]
+        return {"assets_aggregate": {"aggregate": {"count": count}}}
+
+    async def graphql(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        data = await anyio.to_thread.run_sync(run, body["operationName"], body["variables"])
+        return Response(orjson.dumps({"data": data}), media_type="application/json")
+
+    async def healthz(request: Request) -> Response:
+        return Response(b"ok")
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)])
+
+
+# --------------------------------------------------------------------- estate and servers
+
+
+def prepare(folder: Path, assets: int) -> Path:
+    """A synced estate of `assets` assets in `folder` (reused when already there); its config."""
+    marker = folder / "estate.json"
+    config = folder / "config.yaml"
+    if marker.exists() and json.loads(marker.read_text())["assets"] == assets and config.exists():
+        return config
+    folder.mkdir(parents=True, exist_ok=True)
+    bench_estate = ROOT / "benchmarks" / "bench_estate.py"
+    t0 = time.perf_counter()
+    gen = [
+        sys.executable,
+        str(bench_estate),
+        "--generate-only",
+        "--assets",
+        str(assets),
+        "--dir",
+        str(folder),
+    ]
+    subprocess.run(gen, check=True)
+    cfg = config_for(folder)
+    cfg["auth"] = {
+        "jwt_keys": [{"kid": "bench", "algorithm": "HS256", "secret": SECRET}],
+        "issuer": "assetgraph-bench",
+        "audience": "assetgraph",
+    }
+    cfg["roles"] = {"admin": {"types": {"*": {"columns": "*", "allow_aggregations": True}}}}
+    cfg["server"] = {"max_limit": 1000, "graphiql": False}
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    sync = [sys.executable, "-m", "federation.serving.cli", "sync", "--config", str(config)]
+    subprocess.run(sync, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    print(f"estate: {assets:,} assets generated and synced in {time.perf_counter() - t0:.0f}s")
+    marker.write_text(json.dumps({"assets": assets}))
+    return config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A server in a child process, stopped on exit."""
+
+    def __init__(self, argv: list[str], port: int, ready: str) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(argv, cwd=ROOT)
+        self.ready = ready
+
+    def __enter__(self) -> str:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                if httpx.get(self.url + self.ready, timeout=5).status_code == 200:
+                    return self.url
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become ready in 120s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def gateway(config: Path, folder: Path, cache_size: int) -> Server:
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    cfg["server"]["cache_size"] = cache_size
+    path = folder / f"serve-cache{cache_size}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "federation.serving.cli",
+        "serve",
+        "--config",
+        str(path),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    return Server(argv, port, "/readyz")
+
+
+def raw(snapshot: Path) -> Server:
+    port = free_port()
+    argv = [sys.executable, __file__, "--serve-raw", str(snapshot), "--port", str(port)]
+    return Server(argv, port, "/healthz")
+
+
+# --------------------------------------------------------------------- checking and loading
+
+
+def post(url: str, token: str, name: str, v: dict[str, Any]) -> dict[str, Any]:
+    body = {"query": QUERIES[name], "operationName": name, "variables": v}
+    response = httpx.post(
+        url + "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    out = response.json()
+    if response.status_code != 200 or out.get("errors"):
+        raise RuntimeError(f"{name} {v}: HTTP {response.status_code}: {str(out)[:500]}")
+    return out["data"]
+
+
+def summary(name: str, data: dict[str, Any]) -> Any:
+    """What both endpoints must agree on: ids and relations of a page, counts of aggregates."""
+    if name in LIMITS:
+        rows = data["assets"]
+        return [
+            (r["id"], r["hostname"], (r["location"] or {}).get("name"), (r["assigned_to"] or {}).get("email"))
+            for r in rows
+        ]
+    agg = data["assets_aggregate"]
+    if name == "Q3":
+        return sorted((g["keys"]["category"], g["keys"]["status"], g["count"]) for g in agg["group_by"])
+    return agg["aggregate"]["count"]
+
+
+def check(gateway_url: str, raw_url: str, token: str) -> None:
+    for name in QUERIES:
+        for i in (0, 7, 31):
+            v = variables(name, i)
+            got, want = (
+                summary(name, post(gateway_url, token, name, v)),
+                summary(name, post(raw_url, token, name, v)),
+            )
+            if got != want or (name in LIMITS and len(want) != LIMITS[name]):
+                raise RuntimeError(f"{name} {v}: the gateway and the raw endpoint disagree")
+
+
+LUA = """
+local bodies = {{}}
+local n = 0
+local id = 0
+local threads = 0
+{bodies}
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  n = id
+end
+request = function()
+  local body = bodies[(n % #bodies) + 1]
+  if {vary} then n = n + {step} end
+  return wrk.format("POST", "/graphql", {{["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer {token}"}}, body)
+end
+"""
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def load(url: str, token: str, name: str, *, vary: bool, seconds: int, connections: int) -> Load:
+    """wrk on one query: request i of a thread carries variables(name, i·threads + thread)."""
+    count = 4000 if vary else 1
+    bodies = "\n".join(
+        "bodies[{}] = [==[{}]==]".format(
+            i + 1,
+            orjson.dumps(
+                {"query": QUERIES[name], "operationName": name, "variables": variables(name, i)}
+            ).decode(),
+        )
+        for i in range(count)
+    )
+    script = LUA.format(bodies=bodies, vary="true" if vary else "false", step=2, token=token)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    try:
+        cmd = [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            fh.name,
+            url + "/graphql",
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    finally:
+        Path(fh.name).unlink()
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw failed requests on {name}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    if seconds > 1:
+        print(
+            f"  {name} {url} {'varying' if vary else 'fixed'}: {rps:,.0f} req/s, p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms",
+            flush=True,
+        )
+    return Load(rps, p50, p99)
+
+
+# --------------------------------------------------------------------- report
+
+#: the figures the store and read path are measured against (issue 7; wrk -c16, 2 cores)
+TODAY_RAW_Q1 = (250, 290)
+
+
+def report(results: dict[str, dict[str, Load]]) -> None:
+    head = f"{'':4}{'gateway, cache off':>26}{'raw DuckDB endpoint':>26}{'gateway, cache on':>26}"
+    print(head)
+    print(f"{'':4}" + f"{'req/s':>10}{'p50 ms':>8}{'p99 ms':>8}" * 3)
+    for name, r in results.items():
+        cells = "".join(
+            f"{x.rps:>10,.0f}{x.p50_ms:>8.1f}{x.p99_ms:>8.1f}" if x else f"{'-':>10}{'-':>8}{'-':>8}"
+            for x in (r.get("off"), r.get("raw"), r.get("on"))
+        )
+        print(f"{name:<4}{cells}")
+    print()
+    print("ratios, gateway cache off / raw endpoint:")
+    targets = {"Q1": "req/s ≥ 0.7", "Q2": "p50 ≤ 1.2", "Q3": "p50 ≤ 1.5", "Q4": ""}
+    for name, r in results.items():
+        if "off" in r and "raw" in r:
+            rps, p50 = r["off"].rps / r["raw"].rps, r["off"].p50_ms / r["raw"].p50_ms
+            print(f"  {name}: req/s {rps:5.2f}x   p50 {p50:5.2f}x   (target: {targets[name] or 'none'})")
+    if "raw" in results.get("Q1", {}):
+        lo, hi = TODAY_RAW_Q1
+        rps = results["Q1"]["raw"].rps
+        print(
+            f"raw endpoint Q1: {rps:,.0f} req/s = {rps / hi:.1f}-{rps / lo:.1f}x the {lo}-{hi} req/s "
+            "of the store before issue 7 (target ≥ 4x)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k assets, 5 s per run")
+    parser.add_argument("--assets", type=int, help="default 1,000,000 (--quick: 100,000)")
+    parser.add_argument("--seconds", type=int, help="per run (default 15; --quick: 5)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--queries", default="Q1,Q2,Q3,Q4", help="comma-separated subset")
+    parser.add_argument(
+        "--dir", help="estate folder, reused when it holds the same size (default: temporary)"
+    )
+    parser.add_argument("--serve-raw", metavar="SNAPSHOT", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_raw:
+        import uvicorn
+
+        uvicorn.run(
+            raw_app(Path(args.serve_raw)),
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("bench_query needs wrk on PATH (Debian: apt-get install -y wrk)")
+    assets = args.assets or (100_000 if args.quick else 1_000_000)
+    seconds = args.seconds or (5 if args.quick else 15)
+    names = [n.strip().upper() for n in args.queries.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUERIES]
+    if unknown:
+        sys.exit(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
+
+    from datetime import timedelta
+
+    from federation.access.auth import issue_token
+    from federation.config.settings import load_config
+    from federation.pipeline.store import SyncLock
+
+    folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="assetgraph-qbench-"))
+    config_file = prepare(folder, assets)
+    config = load_config(config_file)
+    assert config.settings.auth is not None
+    token = issue_token(config.settings.auth, "admin", {}, subject="bench-query", ttl=timedelta(hours=4))
+    root = config.resolve(config.settings.store.path)
+    snapshot = root / "published" / (root / "published" / "CURRENT").read_text(encoding="utf-8").strip()
+    lock = SyncLock(root)  # held here, so the gateway's scheduler never syncs during the runs
+    if not lock.acquire():
+        sys.exit(f"another process holds {lock.path}; stop it first")
+    print(f"{assets:,} assets; {snapshot.name}; wrk -t2 -c{args.connections} -d{seconds}s per run")
+    results: dict[str, dict[str, Load]] = {n: {} for n in names}
+    try:
+        with raw(snapshot) as raw_url, gateway(config_file, folder, 0) as gw_url:
+            check(gw_url, raw_url, token)
+            for name in names:
+                for key, url in (("raw", raw_url), ("off", gw_url)):
+                    load(url, token, name, vary=True, seconds=1, connections=args.connections)  # warm up
+                    results[name][key] = load(
+                        url, token, name, vary=True, seconds=seconds, connections=args.connections
+                    )
+        with gateway(config_file, folder, 512) as gw_url:
+            for name in names:
+                load(gw_url, token, name, vary=False, seconds=1, connections=args.connections)
+                results[name]["on"] = load(
+                    gw_url, token, name, vary=False, seconds=seconds, connections=args.connections
+                )
+    finally:
+        lock.release()
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
