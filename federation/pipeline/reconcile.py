@@ -30,7 +30,7 @@ import pandas as pd
 from federation.config.settings import Config
 from federation.model import TABLES, Table
 from federation.pipeline.identity import cluster
-from federation.pipeline.store import SourceState, snapshot_table, storage_order
+from federation.pipeline.store import SourceState, snapshot_table
 
 NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
 
@@ -346,9 +346,10 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
                 select.append(f"NULL AS {_q(c.name)}")
             continue
         select.append(f"m.{_q(c.name)}" if c.name in fields else f"NULL AS {_q(c.name)}")
+    # in no particular order: the publisher rewrites the table in its storage order
     con.execute(
-        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT * FROM (SELECT {', '.join(select)} "
-        f"FROM merged_{table.name} m {' '.join(joins)}) ORDER BY {storage_order(table)}"
+        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT {', '.join(select)} "
+        f"FROM merged_{table.name} m {' '.join(joins)}"
     )
     # references that matched several entities are reported, not guessed
     for ref in table.references:

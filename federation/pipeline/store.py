@@ -20,7 +20,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,26 +48,33 @@ AUX_TABLES: dict[str, str] = {
     "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
 }
 
-#: rows per row group in a published file. DuckDB keeps each column's min and max per row
-#: group and skips the groups a filter rules out, so with the tables stored in their model's
-#: `sort_keys` order this is the grain of pruning: a page of one category and status reads a
-#: few groups of this size instead of two or three of DuckDB's default 122,880 rows.
-ROW_GROUP_SIZE = 8192
+#: rows per row group of the model's tables in a published file. DuckDB keeps each column's
+#: min and max per row group and skips the groups a filter rules out, so with the tables
+#: stored in their `sort_keys` order this is the grain of pruning: a page of one category and
+#: status reads a few groups of this size instead of two or three of the default 122,880
+#: rows. Measured on 1M assets (benchmarks/bench_store_layout.py --callgrind, instructions per
+#: query; 122,880 rows without indexes was the layout before): Q1 (20-row page, two to-one
+#: joins) 117M → 26M, Q2 (1,000 rows) 179M → 86M, Q4 (count of one category and status)
+#: 10M → 3.8M, Q3 (grouped count of the table) 172M → 176M. Smaller groups compress worse
+#: (the assets table takes 2.7x the blocks), so the auxiliary tables (provenance,
+#: record_sources, conflicts: ten times the rows, read by entity id) keep DuckDB's default.
+ROW_GROUP_SIZE = 4096
+
+
+def _table_ddl(table: Table, name: str) -> str:
+    cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in table.columns)
+    return f"CREATE TABLE {name} ({cols})"
 
 
 def published_ddl(prefix: str = "") -> list[str]:
     """CREATE TABLE statements of a published snapshot (`prefix`: an attached db, `pub.`)."""
-    out = []
-    for table in TABLES.values():
-        cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in table.columns)
-        out.append(f'CREATE TABLE {prefix}"{table.name}" ({cols})')
+    out = [_table_ddl(table, f'{prefix}"{table.name}"') for table in TABLES.values()]
     out += [f"CREATE TABLE {prefix}{name} ({cols})" for name, cols in AUX_TABLES.items()]
     return out
 
 
 def published_indexes(prefix: str = "") -> list[str]:
-    """CREATE INDEX statements of a published snapshot, run once its tables are filled (one
-    bulk build per index is much cheaper than keeping it up to date row by row)."""
+    """CREATE INDEX statements of a published snapshot, run once its tables are filled."""
     return [
         f'CREATE INDEX "{table.name}__{column}" ON {prefix}"{table.name}" ("{column}")'
         for table in TABLES.values()
@@ -75,10 +82,9 @@ def published_indexes(prefix: str = "") -> list[str]:
     ]
 
 
-def storage_order(table: Table, columns: Iterable[str] | None = None) -> str:
-    """The ORDER BY list a table's rows are published in (its sort keys among `columns`)."""
-    present = set(table.column_names if columns is None else columns)
-    return ", ".join(f'"{k}"' for k in table.sort_keys if k in present)
+def storage_order(table: Table) -> str:
+    """The ORDER BY list of the order a table's rows are published in."""
+    return ", ".join(f'"{k}"' for k in table.sort_keys)
 
 
 def _now() -> datetime:
@@ -407,9 +413,7 @@ class Publisher:
                 if frame is None or not len(frame):
                     continue
                 con.register("_frame", frame)
-                keys = storage_order(TABLES[name], frame.columns) if name in TABLES else ""
-                order = f" ORDER BY {keys}" if keys else ""
-                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame{order}')
+                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame')
                 con.unregister("_frame")
 
         con = duckdb.connect()
@@ -429,16 +433,19 @@ class Publisher:
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         quoted = str(tmp).replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
+        con.execute(f"ATTACH '{quoted}' AS pub")
         try:
             for ddl in published_ddl("pub."):
                 con.execute(ddl)
             build(con)
-            for ddl in published_indexes("pub."):
-                con.execute(ddl)
             con.execute("INSERT INTO pub.publish_info VALUES (?, ?)", [snapshot_id, _now()])
-        except BaseException:
+            # the row group size is an option of the attached file, not of a table: attach it
+            # again with the small one and rewrite only the model's tables
             con.execute("DETACH pub")
+            con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
+            self._regroup(con)
+        except BaseException:
+            con.execute("DETACH DATABASE IF EXISTS pub")
             tmp.unlink(missing_ok=True)
             raise
         con.execute("DETACH pub")
@@ -448,6 +455,19 @@ class Publisher:
         os.replace(pointer_tmp, self.pointer)
         self._prune(path)
         return snapshot_id
+
+    @staticmethod
+    def _regroup(con: duckdb.DuckDBPyConnection) -> None:
+        """Rewrite the model's tables of the attached `pub` in its row group size and their
+        storage order, then index them (one bulk build per index, after the rows are in)."""
+        for table in TABLES.values():
+            name, staged = f'pub."{table.name}"', f'pub."{table.name}__regrouped"'
+            con.execute(_table_ddl(table, staged))
+            con.execute(f"INSERT INTO {staged} SELECT * FROM {name} ORDER BY {storage_order(table)}")
+            con.execute(f"DROP TABLE {name}")
+            con.execute(f'ALTER TABLE {staged} RENAME TO "{table.name}"')
+        for ddl in published_indexes("pub."):
+            con.execute(ddl)
 
     def _prune(self, current: Path) -> None:
         files = sorted(self.dir.glob("snap-*.duckdb"), key=lambda p: p.stat().st_mtime)
