@@ -1,49 +1,55 @@
 """Q1-Q4 over HTTP: the gateway against a bare Starlette + DuckDB + orjson endpoint.
 
-    .venv/bin/python benchmarks/bench_query.py --dir /tmp/qbench          # 1M assets, 15 s a run
-    .venv/bin/python benchmarks/bench_query.py --quick --dir /tmp/qbench  # 100k assets, 5 s a run
+    .venv/bin/python benchmarks/bench_query.py --dir /tmp/qbench          # 1M assets, 15 s a query
+    .venv/bin/python benchmarks/bench_query.py --quick --dir /tmp/qbench  # 100k assets, 6 s a query
 
 Builds the estate of benchmarks/bench_estate.py (generation and `assetgraph sync` each run in
-a child process; with `--dir`, a folder that already holds a synced estate of the same size is
-reused: syncing 1M assets takes minutes), then serves the published snapshot twice, each in
-its own process on 127.0.0.1:
+a child process; with `--dir`, a folder that already holds an estate of the same size is
+reused, and synced again only when the code that lays out the store has changed: syncing 1M
+assets takes minutes), then serves its published snapshot, each server in its own process on
+127.0.0.1:
 
 - the gateway, `assetgraph serve`, asked over GraphQL POSTs with an admin bearer token, so it
   measures whatever read path is current (this process holds the store's sync lock, so the
   server does not sync);
-- the raw endpoint: ~40 lines of Starlette that run the SQL a good hand-written endpoint would
-  (filter + order + limit on `assets`, LEFT JOINs for location and assignee) on the same
-  snapshot file, a DuckDB cursor per thread, rows → dicts → orjson.
+- the raw endpoint (benchmarks/raw_endpoint.py): the SQL a good hand-written endpoint would
+  run on the same snapshot file, rows -> dicts -> orjson;
+- the raw endpoint again on a copy of its tables in the store's layout before issue 7 (sorted,
+  DuckDB's default row groups, no index): what the store change bought, measured in the same
+  minutes on the same machine (`--no-before` skips it).
 
-Each query is driven by `wrk` (Debian package `wrk`; -t2 -c16 by default) with a Lua script:
-"cache off" runs vary the variables on every request against a gateway started with
-`server.cache_size: 0`; "cache on" runs repeat one request against a gateway with the cache.
-Before loading, every query's answer from both endpoints is compared. Prints req/s, p50 and
-p99 per query and endpoint, and the ratios the store's targets are stated in.
+Each query is driven by `wrk` (Debian package `wrk`; -t2 -c16) with a Lua script: "cache off"
+runs vary the variables on every request against a gateway started with `server.cache_size:
+0`, in turns that alternate between the endpoints (the median turn is reported); "cache on"
+runs repeat one request against a gateway with the cache. Before loading, every query's answer
+from the gateway and the raw endpoint is compared. Prints req/s, p50 and p99 per query and
+endpoint, and the ratios the targets are stated in.
 
     Q1  20 assets of one category and status, ordered by host name, 12 fields (2 relations)
     Q2  the same with 1,000 rows
-    Q3  count grouped by category and status (cost ≥ a varying threshold)
+    Q3  count grouped by category and status (cost >= a varying threshold)
     Q4  count of one category and status
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import orjson
 import yaml
@@ -52,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_estate import config_for  # noqa: E402
+from benchmarks.raw_endpoint import LIMITS  # noqa: E402
 
 CATEGORIES = ("laptop", "desktop", "server", "network", "monitor", "tablet")
 STATUSES = ("in_use", "in_stock", "in_repair", "retired", "ordered")
@@ -73,7 +80,6 @@ QUERIES: dict[str, str] = {
     "Q4": "query Q4($category: String!, $status: String!) { assets_aggregate(where: "
     "{category: {_eq: $category}, status: {_eq: $status}}) { aggregate { count } } }",
 }
-LIMITS = {"Q1": 20, "Q2": 1000}
 
 
 def variables(name: str, i: int) -> dict[str, Any]:
@@ -87,78 +93,6 @@ def variables(name: str, i: int) -> dict[str, Any]:
     if name in LIMITS:
         out["offset"] = i * 20 % 1000
     return out
-
-
-# --------------------------------------------------------------------- the raw endpoint
-
-RAW_PAGE_SQL = """
-WITH page AS (
-    SELECT id, asset_tag, serial_number, hostname, category, status, manufacturer,
-           cost::DOUBLE AS cost, purchase_date, last_seen, location_id, assigned_to_id
-    FROM assets WHERE category = $category AND status = $status
-    ORDER BY hostname, id LIMIT $limit OFFSET $offset)
-SELECT page.* EXCLUDE (location_id, assigned_to_id), l.name, p.email
-FROM page
-LEFT JOIN locations l ON l.id = page.location_id
-LEFT JOIN people p ON p.id = page.assigned_to_id
-ORDER BY page.hostname, page.id"""
-RAW_GROUPS_SQL = """SELECT category, status, count(*) FROM assets WHERE cost >= $min_cost
-GROUP BY category, status ORDER BY category, status"""
-RAW_COUNT_SQL = "SELECT count(*) FROM assets WHERE category = $category AND status = $status"
-PAGE_KEYS = (
-    "id",
-    "asset_tag",
-    "serial_number",
-    "hostname",
-    "category",
-    "status",
-    "manufacturer",
-    "cost",
-    "purchase_date",
-    "last_seen",
-)
-
-
-def raw_app(snapshot: Path) -> Any:
-    """A Starlette app answering the four queries straight from DuckDB."""
-    import anyio.to_thread
-    import duckdb
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    con = duckdb.connect(str(snapshot), read_only=True)
-    local = threading.local()
-
-    def run(name: str, v: dict[str, Any]) -> dict[str, Any]:
-        cur = getattr(local, "cur", None) or con.cursor()
-        local.cur = cur
-        if name in LIMITS:
-            rows = cur.execute(RAW_PAGE_SQL, {**v, "limit": LIMITS[name]}).fetchall()
-            out = []
-            for r in rows:
-                d = dict(zip(PAGE_KEYS, r, strict=False))
-                d["location"] = {"name": r[10]} if r[10] is not None else None
-                d["assigned_to"] = {"email": r[11]} if r[11] is not None else None
-                out.append(d)
-            return {"assets": out}
-        if name == "Q3":
-            rows = cur.execute(RAW_GROUPS_SQL, v).fetchall()
-            groups = [{"keys": {"category": c, "status": s}, "count": n} for c, s, n in rows]
-            return {"assets_aggregate": {"group_by": groups}}
-        (count,) = cur.execute(RAW_COUNT_SQL, v).fetchall()[0]
-        return {"assets_aggregate": {"aggregate": {"count": count}}}
-
-    async def graphql(request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        data = await anyio.to_thread.run_sync(run, body["operationName"], body["variables"])
-        return Response(orjson.dumps({"data": data}), media_type="application/json")
-
-    async def healthz(request: Request) -> Response:
-        return Response(b"ok")
-
-    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)])
 
 
 # --------------------------------------------------------------------- estate and servers
@@ -260,7 +194,7 @@ def gateway(config: Path, folder: Path, cache_size: int) -> Server:
 
 def raw(snapshot: Path) -> Server:
     port = free_port()
-    argv = [sys.executable, __file__, "--serve-raw", str(snapshot), "--port", str(port)]
+    argv = [sys.executable, str(ROOT / "benchmarks" / "raw_endpoint.py"), str(snapshot), str(port)]
     return Server(argv, port, "/healthz")
 
 
@@ -374,44 +308,103 @@ def load(url: str, token: str, name: str, *, vary: bool, seconds: int, connectio
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    if seconds > 1:
-        print(
-            f"  {name} {url} {'varying' if vary else 'fixed'}: {rps:,.0f} req/s, p50 {p50:.1f} ms, "
-            f"p99 {p99:.1f} ms",
-            flush=True,
-        )
     return Load(rps, p50, p99)
+
+
+def drive(
+    endpoints: list[tuple[str, str]],
+    token: str,
+    name: str,
+    vary: bool,
+    seconds: int,
+    rounds: int,
+    connections: int,
+) -> dict[str, Load]:
+    """Each endpoint `seconds` in all, in `rounds` turns that alternate between the endpoints
+    (so a burst of other work on the machine falls on all of them); the median turn of each."""
+    runs: dict[str, list[Load]] = {key: [] for key, _ in endpoints}
+    for _, url in endpoints:
+        load(url, token, name, vary=vary, seconds=1, connections=connections)  # warm up
+    for turn in range(rounds):
+        for key, url in endpoints[turn % len(endpoints) :] + endpoints[: turn % len(endpoints)]:
+            runs[key].append(
+                load(url, token, name, vary=vary, seconds=max(1, seconds // rounds), connections=connections)
+            )
+    out = {}
+    for key, loads in runs.items():
+        out[key] = Load(
+            *(statistics.median(getattr(x, f) for x in loads) for f in ("rps", "p50_ms", "p99_ms"))
+        )
+        turns = ", ".join(f"{x.rps:,.0f}" for x in loads)
+        print(f"  {name} {COLUMNS[key]:<20} {out[key].rps:>8,.0f} req/s  p50 {out[key].p50_ms:7.1f} ms"
+              f"  (turns: {turns} req/s)", flush=True)  # fmt: skip
+    return out
 
 
 # --------------------------------------------------------------------- report
 
-#: the figures the store and read path are measured against (issue 7; wrk -c16, 2 cores)
-TODAY_RAW_Q1 = (250, 290)
+#: how the store was published before issue 7: sorted, DuckDB's default row groups, no index
+BEFORE_SORT_KEYS = {"assets": "category, status, hostname", "people": "email", "locations": "name"}
+#: the raw endpoint's Q1 on that store, measured on an idle 2-core machine (issue 7)
+BEFORE_RAW_Q1 = (250, 290)
+
+
+def baseline(snapshot: Path, folder: Path) -> Path:
+    """The tables the raw endpoint reads, copied from `snapshot` into the layout of before."""
+    path = folder / f"before-{snapshot.stem}.duckdb"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{snapshot}' AS src (READ_ONLY)")
+        con.execute(f"ATTACH '{tmp}' AS before")
+        for table, keys in BEFORE_SORT_KEYS.items():
+            con.execute(f"CREATE TABLE before.{table} AS SELECT * FROM src.{table} ORDER BY {keys}")
+        con.close()
+        tmp.rename(path)
+    return path
+
+
+COLUMNS = {
+    "off": "gateway, cache off",
+    "raw": "raw endpoint",
+    "before": "raw, store before",
+    "on": "gateway, cache on",
+}
 
 
 def report(results: dict[str, dict[str, Load]]) -> None:
-    head = f"{'':4}{'gateway, cache off':>26}{'raw DuckDB endpoint':>26}{'gateway, cache on':>26}"
-    print(head)
-    print(f"{'':4}" + f"{'req/s':>10}{'p50 ms':>8}{'p99 ms':>8}" * 3)
+    keys = [k for k in COLUMNS if any(k in r for r in results.values())]
+    print(f"{'':4}" + "".join(f"{COLUMNS[k]:>26}" for k in keys))
+    print(f"{'':4}" + f"{'req/s':>10}{'p50 ms':>8}{'p99 ms':>8}" * len(keys))
     for name, r in results.items():
         cells = "".join(
             f"{x.rps:>10,.0f}{x.p50_ms:>8.1f}{x.p99_ms:>8.1f}" if x else f"{'-':>10}{'-':>8}{'-':>8}"
-            for x in (r.get("off"), r.get("raw"), r.get("on"))
+            for x in (r.get(k) for k in keys)
         )
         print(f"{name:<4}{cells}")
     print()
-    print("ratios, gateway cache off / raw endpoint:")
-    targets = {"Q1": "req/s ≥ 0.7", "Q2": "p50 ≤ 1.2", "Q3": "p50 ≤ 1.5", "Q4": ""}
+    print("gateway (cache off) / raw endpoint:")
+    targets = {"Q1": "req/s ≥ 0.7", "Q2": "p50 ≤ 1.2", "Q3": "p50 ≤ 1.5", "Q4": "none"}
     for name, r in results.items():
         if "off" in r and "raw" in r:
             rps, p50 = r["off"].rps / r["raw"].rps, r["off"].p50_ms / r["raw"].p50_ms
-            print(f"  {name}: req/s {rps:5.2f}x   p50 {p50:5.2f}x   (target: {targets[name] or 'none'})")
+            print(f"  {name}: req/s {rps:5.2f}x   p50 {p50:5.2f}x   (target: {targets[name]})")
+    if any("before" in r for r in results.values()):
+        print("raw endpoint / raw endpoint on the store before (same machine, same minutes):")
+        for name, r in results.items():
+            if "raw" in r and "before" in r:
+                rps = r["raw"].rps / r["before"].rps
+                target = "   (target: ≥ 4)" if name == "Q1" else ""
+                print(
+                    f"  {name}: req/s {rps:5.2f}x   p50 {r['raw'].p50_ms / r['before'].p50_ms:5.2f}x{target}"
+                )
     if "raw" in results.get("Q1", {}):
-        lo, hi = TODAY_RAW_Q1
+        lo, hi = BEFORE_RAW_Q1
         rps = results["Q1"]["raw"].rps
         print(
             f"raw endpoint Q1: {rps:,.0f} req/s = {rps / hi:.1f}-{rps / lo:.1f}x the {lo}-{hi} req/s "
-            "of the store before issue 7 (target ≥ 4x)"
+            "measured before issue 7 on an idle machine (1M assets)"
         )
 
 
@@ -419,31 +412,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k assets, 5 s per run")
     parser.add_argument("--assets", type=int, help="default 1,000,000 (--quick: 100,000)")
-    parser.add_argument("--seconds", type=int, help="per run (default 15; --quick: 5)")
+    parser.add_argument("--seconds", type=int, help="per query and endpoint (default 15; --quick: 6)")
+    parser.add_argument("--rounds", type=int, help="turns the seconds are split in (default 3; --quick: 2)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--queries", default="Q1,Q2,Q3,Q4", help="comma-separated subset")
     parser.add_argument(
         "--dir", help="estate folder, reused when it holds the same size (default: temporary)"
     )
     parser.add_argument("--resync", action="store_true", help="sync and publish the estate again")
-    parser.add_argument("--serve-raw", metavar="SNAPSHOT", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-before", action="store_true", help="skip the raw endpoint on the store's layout before issue 7"
+    )
     args = parser.parse_args()
-    if args.serve_raw:
-        import uvicorn
-
-        uvicorn.run(
-            raw_app(Path(args.serve_raw)),
-            host="127.0.0.1",
-            port=args.port,
-            log_level="warning",
-            access_log=False,
-        )
-        return
     if shutil.which("wrk") is None:
         sys.exit("bench_query needs wrk on PATH (Debian: apt-get install -y wrk)")
     assets = args.assets or (100_000 if args.quick else 1_000_000)
-    seconds = args.seconds or (5 if args.quick else 15)
+    seconds = args.seconds or (6 if args.quick else 15)
+    rounds = args.rounds or (2 if args.quick else 3)
     names = [n.strip().upper() for n in args.queries.split(",") if n.strip()]
     unknown = [n for n in names if n not in QUERIES]
     if unknown:
@@ -465,22 +450,25 @@ def main() -> None:
     lock = SyncLock(root)  # held here, so the gateway's scheduler never syncs during the runs
     if not lock.acquire():
         sys.exit(f"another process holds {lock.path}; stop it first")
-    print(f"{assets:,} assets; {snapshot.name}; wrk -t2 -c{args.connections} -d{seconds}s per run")
+    print(
+        f"{assets:,} assets; {snapshot.name}; wrk -t2 -c{args.connections}, {seconds}s "
+        f"per query and endpoint in {rounds} turns"
+    )
     results: dict[str, dict[str, Load]] = {n: {} for n in names}
     try:
-        with raw(snapshot) as raw_url, gateway(config_file, folder, 0) as gw_url:
+        with contextlib.ExitStack() as stack:
+            raw_url = stack.enter_context(raw(snapshot))
+            gw_url = stack.enter_context(gateway(config_file, folder, 0))
             check(gw_url, raw_url, token)
+            endpoints = [("raw", raw_url), ("off", gw_url)]
+            if not args.no_before:
+                endpoints.append(("before", stack.enter_context(raw(baseline(snapshot, folder)))))
             for name in names:
-                for key, url in (("raw", raw_url), ("off", gw_url)):
-                    load(url, token, name, vary=True, seconds=1, connections=args.connections)  # warm up
-                    results[name][key] = load(
-                        url, token, name, vary=True, seconds=seconds, connections=args.connections
-                    )
+                results[name].update(drive(endpoints, token, name, True, seconds, rounds, args.connections))
         with gateway(config_file, folder, 512) as gw_url:
             for name in names:
-                load(gw_url, token, name, vary=False, seconds=1, connections=args.connections)
-                results[name]["on"] = load(
-                    gw_url, token, name, vary=False, seconds=seconds, connections=args.connections
+                results[name].update(
+                    drive([("on", gw_url)], token, name, False, seconds, 1, args.connections)
                 )
     finally:
         lock.release()

@@ -5,12 +5,13 @@
 
 Copies the `assets`, `people` and `locations` tables of the estate's current snapshot (see
 benchmarks/bench_query.py, which builds it) into one file per layout - rows in the model's
-sort-key order (or by id), a row group size, ART indexes on the ids or none - and runs the
-raw endpoint's SQL of bench_query against each, one DuckDB thread. Without --callgrind it
-reports the median CPU time of each query (process time: steadier than wall time on a shared
-machine, still noisy); with it, each layout is measured again under valgrind's callgrind and
-the report is instructions per query, which do not depend on what else the machine runs
-(they do not see cache misses either).
+sort-key order (or by id), a row group size, ART indexes on the ids or none, the ids and
+other one-value-per-row strings compressed or not - and runs the raw endpoint's SQL of
+bench_query against each, one DuckDB thread. Without --callgrind it reports the median CPU
+time of each query (process time: steadier than wall time on a shared machine, still noisy);
+with it, each layout is measured again under valgrind's callgrind and the report is
+instructions per query, which do not depend on what else the machine runs (they do not see
+cache misses or memory stalls either: fewer instructions saved less time than they suggest).
 """
 
 from __future__ import annotations
@@ -32,22 +33,26 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_query import LIMITS, RAW_COUNT_SQL, RAW_GROUPS_SQL, RAW_PAGE_SQL, variables  # noqa: E402
-from federation.model import TABLES  # noqa: E402
+from benchmarks.bench_query import variables  # noqa: E402
+from benchmarks.raw_endpoint import COUNT_SQL, GROUPS_SQL, LIMITS, PAGE_SQL  # noqa: E402
+from federation.model import DUCKDB_TYPES, TABLES  # noqa: E402
 
-#: name → (row group size, rows in sort-key order, ART index on id)
-LAYOUTS: dict[str, tuple[int, bool, bool]] = {
-    "by id, 122880": (122_880, False, False),
-    "sorted, 122880": (122_880, True, False),
-    "sorted, 122880, ART": (122_880, True, True),
-    "sorted, 16384": (16_384, True, False),
-    "sorted, 16384, ART": (16_384, True, True),
-    "sorted, 8192, ART": (8_192, True, True),
-    "sorted, 4096, ART": (4_096, True, True),
-    "sorted, 2048, ART": (2_048, True, True),
+#: name -> (row group size, rows in sort-key order, ART index on id, ids and the model's
+#: `uncompressed` strings stored uncompressed)
+LAYOUTS: dict[str, tuple[int, bool, bool, bool]] = {
+    "by id, 122880": (122_880, False, False, False),
+    "sorted, 122880": (122_880, True, False, False),
+    "sorted, 122880, ART": (122_880, True, True, False),
+    "sorted, 16384": (16_384, True, False, False),
+    "sorted, 16384, ART": (16_384, True, True, False),
+    "sorted, 8192, ART": (8_192, True, True, False),
+    "sorted, 4096, ART": (4_096, True, True, False),
+    "sorted, 2048, ART": (2_048, True, True, False),
+    "sorted, 4096, ART, plain": (4_096, True, True, True),
 }
 PAGE_ONLY_SQL = (
-    "SELECT id, hostname, category, status, location_id, assigned_to_id FROM assets "
+    "SELECT id, asset_tag, serial_number, hostname, category, status, manufacturer, cost::DOUBLE, "
+    "purchase_date, last_seen, location_id, assigned_to_id FROM assets "
     "WHERE category = $category AND status = $status ORDER BY hostname, id LIMIT 20 OFFSET $offset"
 )
 BY_ID_SQL = "SELECT * FROM assets WHERE id = $id"
@@ -55,14 +60,25 @@ QUERIES = ("Q1", "Q2", "Q3", "Q4", "page", "by id")
 
 
 def build(snapshot: Path, folder: Path, name: str) -> Path:
-    rows, ordered, indexed = LAYOUTS[name]
+    rows, ordered, indexed, plain = LAYOUTS[name]
     path = folder / (re.sub(r"\W+", "_", name) + ".duckdb")
     con = duckdb.connect()
     con.execute(f"ATTACH '{snapshot}' AS src (READ_ONLY)")
     con.execute(f"ATTACH '{path}' AS v (ROW_GROUP_SIZE {rows})")
     for table in ("assets", "people", "locations"):
-        keys = TABLES[table].sort_keys if ordered else ("id",)
-        con.execute(f"CREATE TABLE v.{table} AS SELECT * FROM src.{table} ORDER BY {', '.join(keys)}")
+        model = TABLES[table]
+        columns = [
+            f"{c.name} {DUCKDB_TYPES[c.type]}"
+            + (
+                " USING COMPRESSION uncompressed"
+                if plain and (c.type == "uuid" or c.name in model.uncompressed)
+                else ""
+            )
+            for c in model.columns
+        ]
+        con.execute(f"CREATE TABLE v.{table} ({', '.join(columns)})")
+        keys = model.sort_keys if ordered else ("id",)
+        con.execute(f"INSERT INTO v.{table} SELECT * FROM src.{table} ORDER BY {', '.join(keys)}")
         if indexed:
             con.execute(f"CREATE INDEX {table}__id ON v.{table} (id)")
     con.close()
@@ -71,11 +87,11 @@ def build(snapshot: Path, folder: Path, name: str) -> Path:
 
 def statement(con: duckdb.DuckDBPyConnection, name: str, i: int, some_ids: list[str]) -> tuple[str, Any]:
     if name in LIMITS:
-        return RAW_PAGE_SQL, {**variables(name, i), "limit": LIMITS[name]}
+        return PAGE_SQL, {**variables(name, i), "limit": LIMITS[name]}
     if name == "Q3":
-        return RAW_GROUPS_SQL, variables(name, i)
+        return GROUPS_SQL, variables(name, i)
     if name == "Q4":
-        return RAW_COUNT_SQL, variables(name, i)
+        return COUNT_SQL, variables(name, i)
     if name == "page":
         return PAGE_ONLY_SQL, variables("Q1", i)
     return BY_ID_SQL, {"id": some_ids[i % len(some_ids)]}

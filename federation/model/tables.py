@@ -78,6 +78,10 @@ class Table:
     #: columns published with an ART index: equality and IN lookups (by id, the to-one
     #: joins of a page) read a few rows instead of scanning the column
     indexed: tuple[str, ...] = ("id",)
+    #: strings with (nearly) one value per row that pages show, stored without compression
+    #: like every uuid column: DuckDB sets up a dictionary for each compressed segment a
+    #: query touches, which costs more than the few values a page reads from it
+    uncompressed: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -139,6 +143,7 @@ ASSETS = Table(
     search=("asset_tag", "serial_number", "hostname", "name", "model"),
     # lists filter by category and status, and page by host name (id: stable pages)
     sort_keys=("category", "status", "hostname", "id"),
+    uncompressed=("asset_tag", "serial_number", "hostname"),
 )
 
 PEOPLE = Table(
@@ -160,6 +165,7 @@ PEOPLE = Table(
     references=(Reference("manager", "people", ("email", "username")),),
     hidden_keys=("username",),
     sort_keys=("email", "id"),
+    uncompressed=("email",),
 )
 
 LOCATIONS = Table(

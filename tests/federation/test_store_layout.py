@@ -1,5 +1,6 @@
 """The layout of a published snapshot: rows stored in each table's sort-key order, in row groups
-small enough for DuckDB's min/max pruning to skip most of a table, and an index on every id."""
+small enough for DuckDB's min/max pruning to skip most of a table, an index on every id, and
+the one-value-per-row strings uncompressed."""
 
 from __future__ import annotations
 
@@ -138,8 +139,22 @@ def test_every_id_is_indexed_and_a_lookup_by_id_uses_the_index(tmp_path: Path, p
     assert cur.execute("SELECT count(*) FROM assets WHERE id = ?", [some_id]).fetchall() == [(1,)]
 
 
+@pytest.mark.parametrize("publish", PUBLISHED)
+def test_one_value_per_row_strings_are_stored_uncompressed(tmp_path: Path, publish) -> None:
+    cur = publish(tmp_path / "store")
+    rows = cur.execute(
+        "SELECT column_name, list_distinct(list(compression)) FROM pragma_storage_info('assets') "
+        "WHERE segment_type = 'VARCHAR' GROUP BY column_name"
+    ).fetchall()
+    methods = {column: set(found) - {"Constant"} for column, found in rows}
+    for column in ("id", "hostname", "serial_number", "assigned_to_id"):
+        assert methods[column] == {"Uncompressed"}, (column, methods[column])
+    assert "Uncompressed" not in methods["category"]  # a handful of values: compressed
+
+
 @pytest.mark.parametrize("table", [pytest.param(t, id=t.name) for t in TABLES.values()])
 def test_sort_keys_and_indexed_columns_name_the_tables_columns(table) -> None:
     assert table.sort_keys, f"{table.name} has no storage order"
     assert set(table.sort_keys) <= set(table.column_names)
     assert set(table.indexed) <= set(table.column_names)
+    assert set(table.uncompressed) <= set(table.column_names)
