@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation.access.errors import ForbiddenError, UserInputError
-from federation.model import DUCKDB_TYPES, Table
+from federation.model import Table
 from federation.pipeline.store import AUX_TABLES
 from schema.context import RequestContext
 from schema.ordering import compile_order, distinct_columns
@@ -431,6 +431,3 @@ def _needed(table: Table, fields: list[Selected]) -> list[str]:
             names.add("id")
     return [c for c in table.column_names if c in names]
 
-
-def key_type(table: Table, column: str) -> str:
-    return DUCKDB_TYPES[table.column(column).type]
