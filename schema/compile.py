@@ -430,4 +430,3 @@ def _needed(table: Table, fields: list[Selected]) -> list[str]:
         elif sel.name in table.extras:
             names.add("id")
     return [c for c in table.column_names if c in names]
-

@@ -218,7 +218,6 @@ class Settings(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
-
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
     demo: DemoConfig | None = None
     #: authentication (federation/policy_config.py); absent: every caller is anonymous
