@@ -353,6 +353,8 @@ def baseline(snapshot: Path, folder: Path) -> Path:
     """The tables the raw endpoint reads, copied from `snapshot` into the layout of before."""
     path = folder / f"before-{snapshot.stem}.duckdb"
     if not path.exists():
+        for stale in folder.glob("before-*.duckdb"):  # copies of snapshots since replaced
+            stale.unlink()
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         con = duckdb.connect()
