@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -196,6 +196,25 @@ class SourceError(Exception):
     where, and what to do; never include a secret."""
 
 
+#: why a source refused a write: the caller's values (`invalid`), its rights at the source
+#: (`forbidden`), the record is gone (`not_found`) or changed meanwhile (`conflict`)
+RefusalKind = Literal["invalid", "forbidden", "not_found", "conflict"]
+
+
+class WriteRefused(SourceError):
+    """The source answered a write and refused it. `kind` says why; `fields` holds the
+    source's per-column reasons where it gave them (`{field: column or unified field,
+    message}`). The message is the source's reason, readable, without secrets. A source that
+    could not be reached raises plain SourceError instead (SOURCE_UNAVAILABLE upstream)."""
+
+    def __init__(
+        self, message: str, *, kind: RefusalKind, fields: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind: RefusalKind = kind
+        self.fields: list[dict[str, str]] = list(fields or [])
+
+
 class Connector(ABC):
     kind: ClassVar[str]
     config_model: ClassVar[type[SourceConfig]]
@@ -220,8 +239,33 @@ class Connector(ABC):
         """Yield the records of one entity stream in batches; with a cursor, only records
         changed after it. Raise SourceError on failure."""
 
-    def write(self, entity: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        raise SourceError(f"source {self.config.name!r} ({self.kind}) does not accept writes")
+    # -- writes (optional; `writable = True` where implemented) -------------------------
+    # Values are raw: source columns and the source's own vocabulary, as a row of read()
+    # has them (transforms turn unified values into them and back). `record_id` is the
+    # record id the mapping made from the stream's `id` columns (several joined by `|`).
+    # Each method returns the record as the source holds it afterwards, read back from the
+    # source (one row of read(): the same columns), so the gateway serves what the source
+    # stored, not what it sent. Refusals raise WriteRefused; an unreachable source raises
+    # SourceError.
+
+    def fetch(self, entity: str, record_id: str) -> dict[str, Any] | None:
+        """The record as the source holds it now (raw), or None where it has none by that id."""
+        raise self._read_only()
+
+    def update(self, entity: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Set `values` (raw column → value) on one record; return it read back."""
+        raise self._read_only()
+
+    def insert(self, entity: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Create one record from `values`; return it read back (with its id columns)."""
+        raise self._read_only()
+
+    def delete(self, entity: str, record_id: str) -> None:
+        """Remove one record. WriteRefused(kind="not_found") where there is none."""
+        raise self._read_only()
+
+    def _read_only(self) -> SourceError:
+        return SourceError(f"source {self.config.name!r} ({self.kind}) does not accept writes")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once the sync is done."""
