@@ -252,16 +252,23 @@ class Connector(ABC):
         """The record as the source holds it now (raw), or None where it has none by that id."""
         raise self._read_only()
 
-    def update(self, entity: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        """Set `values` (raw column → value) on one record; return it read back."""
+    def update(
+        self, entity: str, record_id: str, values: dict[str, Any], expected: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Set `values` (raw column → value) on one record; return it read back. `expected`:
+        raw column → the value the caller saw; where the record no longer holds one of them
+        the write is refused with WriteRefused(kind="conflict") and nothing is written. The
+        check runs in the same operation as the write where the source allows it (SQL: the
+        UPDATE's WHERE), else right before it."""
         raise self._read_only()
 
     def insert(self, entity: str, values: dict[str, Any]) -> dict[str, Any]:
         """Create one record from `values`; return it read back (with its id columns)."""
         raise self._read_only()
 
-    def delete(self, entity: str, record_id: str) -> None:
-        """Remove one record. WriteRefused(kind="not_found") where there is none."""
+    def delete(self, entity: str, record_id: str, expected: dict[str, Any] | None = None) -> None:
+        """Remove one record (`expected` as for update). WriteRefused(kind="not_found")
+        where there is none."""
         raise self._read_only()
 
     def _read_only(self) -> SourceError:
