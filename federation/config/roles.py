@@ -143,7 +143,20 @@ class TypePolicy(Strict):
     filter: dict[str, Any] | None = None
     #: true: T_aggregate with every statistic and group_by; "count": counts only
     allow_aggregations: bool | Literal["count"] = False
-    actions: list[str] = Field(default_factory=list)
+    #: what the role may do to rows of the type: `update`, `insert`, `delete`, `checkout`…;
+    #: `{update: [status, location]}` limits an update (or insert) to those fields; bare,
+    #: `update` and `insert` cover the role's readable columns
+    actions: list[str | dict[str, list[str]]] = Field(default_factory=list)
+
+    def action_names(self) -> list[str]:
+        return [a if isinstance(a, str) else next(iter(a), "") for a in self.actions]
+
+    def action_columns(self, action: str) -> list[str] | None:
+        """The fields `action` is limited to, or None when it names none (or is not held)."""
+        for entry in self.actions:
+            if isinstance(entry, dict) and action in entry:
+                return list(entry[action])
+        return None
 
 
 class RoleConfig(Strict):
@@ -161,6 +174,30 @@ class RoleConfig(Strict):
 
 
 # ----------------------------------------------------------------------------- checks
+
+#: actions that may name the fields they cover
+COLUMN_ACTIONS = ("update", "insert")
+
+
+def _action_problems(table: str, entry: str | dict[str, list[str]], where: str) -> list[str]:
+    if isinstance(entry, str):
+        if entry not in ACTIONS:
+            return [f"{where}: unknown action {entry!r}; expected one of " + ", ".join(ACTIONS)]
+        return []
+    if len(entry) != 1:
+        return [f"{where}: one action per entry, like {{update: [status, location]}}"]
+    action, columns = next(iter(entry.items()))
+    if action not in COLUMN_ACTIONS:
+        return [
+            f"{where}.{action}: only {' and '.join(COLUMN_ACTIONS)} name the fields they cover; "
+            f"write `{action}` bare"
+        ]
+    known = type_fields(table) if table in TABLES else ()
+    return [
+        f"{where}.{action}[{i}]: unknown field {column!r} of {table}; expected some of {', '.join(known)}"
+        for i, column in enumerate(columns)
+        if table != "*" and column not in known
+    ]
 
 
 def type_fields(table: str) -> tuple[str, ...]:
@@ -242,12 +279,8 @@ def policy_checks(auth: AuthConfig | None, roles: dict[str, RoleConfig] | None) 
                         )
             if policy.filter is not None:
                 problems += _filter_problems(policy.filter, table, f"{where}.filter", variables)
-            for i, action in enumerate(policy.actions):
-                if action not in ACTIONS:
-                    problems.append(
-                        f"{where}.actions[{i}]: unknown action {action!r}; expected one of "
-                        + ", ".join(ACTIONS)
-                    )
+            for i, entry in enumerate(policy.actions):
+                problems += _action_problems(table, entry, f"{where}.actions[{i}]")
     problems += _cycle(roles)
     if auth is not None:
         for i, key in enumerate(auth.jwt_keys):
