@@ -261,6 +261,8 @@ def compile_role(
                     fields.add(entry)
                 else:
                     keys.setdefault(grant[0], set()).add(grant[1])
+        if not any(config.changes for config in configs):
+            fields.discard("history")  # the change history needs the `changes` capability
         json_keys = {c: frozenset(k) for c, k in keys.items() if c not in fields}
         fields |= set(json_keys)
         filters = [p.filter for p in policies]

@@ -19,9 +19,20 @@ from federation.model.where import WhereError
 from federation.model.where import parse as parse_where
 
 #: root capabilities beyond the tables
-CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync")
-#: actions kept for the write path (mutations arrive later)
-ACTIONS = ("read", "checkout", "checkin", "update", "insert", "delete", "request", "approve", "sync")
+CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync", "changes")
+#: what a role may do to rows of a type (`maintain`: log and close maintenance records)
+ACTIONS = (
+    "read",
+    "checkout",
+    "checkin",
+    "maintain",
+    "update",
+    "insert",
+    "delete",
+    "request",
+    "approve",
+    "sync",
+)
 MAX_LEEWAY = timedelta(minutes=5)
 #: a key of a JSON column granted on its own: `attributes.ram_gb`
 JSON_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -169,6 +180,9 @@ class RoleConfig(Strict):
     quarantine: bool = False
     ambiguities: bool = False
     access_log: bool = False
+    #: the change history (`changes`, and `history` on objects): of the types and fields the
+    #: role reads, for the rows it sees
+    changes: bool = False
     #: the `sync_source` mutation: sync a source now, or accept a read its guard held
     sync: bool = False
 

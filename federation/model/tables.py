@@ -166,7 +166,9 @@ ASSETS = Table(
     hidden_keys=("device_id",),
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
     sort_keys=("category", "status", "hostname"),
-    extras=("sources", "provenance", "conflicts"),
+    #: `history` (its change history) and `maintenance` (its repair log) live in the
+    #: gateway's own store (federation/workflow), newest first
+    extras=("sources", "provenance", "conflicts", "history", "maintenance"),
     normalisers=(
         ("asset_tag", "asset_tag"),
         ("serial_number", "serial"),

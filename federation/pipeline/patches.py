@@ -46,6 +46,9 @@ class Patch:
     entity_id: str
     record_id: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: `update` the entity's columns in `values`; `insert` a new entity made of `values`;
+    #: `delete` the entity (and its provenance)
+    action: str = "update"
 
     @staticmethod
     def now() -> str:
@@ -117,6 +120,11 @@ def apply(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch], prefix: str 
     provenance and conflicts of each field written (the written source's value)."""
     for patch in patches:
         table = TABLES[patch.entity]
+        if patch.action == "delete":
+            _delete(con, prefix, patch)
+            continue
+        if patch.action == "insert":
+            _insert(con, prefix, patch)
         for column, value in patch.values.items():
             type_ = DUCKDB_TYPES[table.column(column).type]
             con.execute(
@@ -124,6 +132,26 @@ def apply(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch], prefix: str 
                 [_param(value, type_), patch.entity_id],
             )
             _provenance(con, prefix, patch, column, value)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, prefix: str, patch: Patch) -> None:
+    """A new entity's row (its columns are then set like an update's) and its one record."""
+    table = f'{prefix}"{patch.entity}"'
+    exists = con.execute(f"SELECT 1 FROM {table} WHERE id = ?", [patch.entity_id]).fetchall()
+    if not exists:
+        con.execute(f"INSERT INTO {table} (id) VALUES (?)", [patch.entity_id])
+        con.execute(
+            f"INSERT INTO {prefix}record_sources VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ)",
+            [patch.entity, patch.entity_id, patch.source, patch.record_id, patch.at],
+        )
+
+
+def _delete(con: duckdb.DuckDBPyConnection, prefix: str, patch: Patch) -> None:
+    con.execute(f'DELETE FROM {prefix}"{patch.entity}" WHERE id = ?', [patch.entity_id])
+    for aux in ("record_sources", "provenance", "conflicts"):
+        con.execute(
+            f"DELETE FROM {prefix}{aux} WHERE entity = ? AND entity_id = ?", [patch.entity, patch.entity_id]
+        )
 
 
 def _param(value: Any, type_: str) -> Any:

@@ -49,6 +49,7 @@ from federation.serving.http import (
     read_params,
     shape_errors,
 )
+from federation.writes import Writer
 from schema.context import RequestContext
 from schema.roles import RoleSchemas, touched_fields
 
@@ -78,6 +79,8 @@ class Security:
     policy: Policy
     schemas: RoleSchemas
     access_log: AccessLog | None = None
+    #: writes mutations back to the sources (None: read-only)
+    writer: Writer | None = None
 
 
 class GraphQLEndpoint:
@@ -342,7 +345,14 @@ class GraphQLEndpoint:
         allowed: frozenset[OperationType],
         request_id: str,
     ) -> tuple[dict[str, Any], int, frozenset[str]]:
-        ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
+        ctx = RequestContext(
+            snapshot=snapshot,
+            server=self.server,
+            actor=actor,
+            access=access,
+            writer=self.security.writer if self.security is not None else None,
+            request_id=request_id,
+        )
         result = self._schema_for(access).execute_sync(
             params.query,
             variable_values=params.variables,
