@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.base import StreamConfig
+from connectors.base import Connector, StreamConfig
 from connectors.fields import FieldMapping, match_key
 from federation.model import TABLES
 from transforms import reverse_values as rv
@@ -126,6 +126,25 @@ def writable_fields(stream: StreamConfig, entity: str, *, for_insert: bool = Fal
                 out[companion] = f"the mapping fixes the currency ({field}.currency: {mapping.currency})"
             else:
                 out[companion] = reason or f"the source holds no currency for {field}"
+    return out
+
+
+def source_writable_fields(
+    connector: Connector, entity: str, *, for_insert: bool = False
+) -> dict[str, str | None]:
+    """`writable_fields` with what the connector itself cannot write (a read-only
+    connector, a column a query computes, a vendor field set elsewhere)."""
+    stream = connector.config.entities[entity]
+    out = writable_fields(stream, entity, for_insert=for_insert)
+    columns = connector.read_only_columns(entity)
+    for field, reason in out.items():
+        if reason is not None:
+            continue
+        mapping = stream.fields.get(field) or stream.fields[field.removesuffix("_currency")]
+        read = [mapping.currency_column] if field not in stream.fields else mapping.value_columns
+        blocked = columns.get("*") or next((columns[c] for c in read if c in columns), None)
+        if blocked is not None:
+            out[field] = blocked
     return out
 
 
