@@ -35,6 +35,9 @@ class RequestContext:
     writer: Writer | None = None
     #: the request's id (the access log's), kept with the changes a mutation records
     request_id: str | None = None
+    #: False once the answer read the workflow store (history, loans…), which changes
+    #: without a new snapshot: such an answer is not kept in the result cache
+    cacheable: bool = True
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

@@ -41,6 +41,7 @@ def fill_history(
     slots = list(_root_slots(view, table, sel, value, aggregate))
     if not slots:
         return text
+    ctx.cacheable = False  # the workflow store changes without a new snapshot
     store = ctx.writer.workflow if ctx.writer is not None else None
     wanted: dict[tuple[str, str], set[str]] = {}
     for owner, obj, key, field in slots:

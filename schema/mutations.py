@@ -116,7 +116,7 @@ def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
 
 def caller_of(ctx: RequestContext) -> Caller:
     """Who writes, as the change history names them: the actor's email, else its subject."""
-    actor = ctx.actor.get("email") or ctx.actor.get("sub") or ctx.actor.get("role") or "?"
+    actor = ctx.actor.get("email") or ctx.actor.get("subject") or ctx.actor.get("role") or "?"
     return Caller(str(actor), ctx.access.role if ctx.access else "?", ctx.request_id)
 
 
@@ -164,10 +164,10 @@ def _stays_visible(ctx: RequestContext, table: Table, ids: list[str] | None, val
         )
         rows_sql = f"(SELECT {cells}) AS t"
     else:
-        from_sql, _ = scope(table.name, "s", sql)
+        # the rows were chosen among those the role sees (_targets): here only their new values
         replace = ", ".join(f"{sql.bind(v)} AS {quote(c)}" for c, v in values.items())
         rows_sql = (
-            f"(SELECT * REPLACE ({replace}) FROM {from_sql} "
+            f"(SELECT * REPLACE ({replace}) FROM {quote(table.name)} AS s "
             f"WHERE s.id IN (SELECT unnest({sql.bind(ids)}::VARCHAR[]))) AS t"
         )
     moved = (

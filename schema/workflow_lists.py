@@ -122,6 +122,7 @@ def _rows(
     except (WhereError, WorkflowStoreError) as exc:
         raise UserInputError(str(exc)) from None
     ctx.rows += len(rows)
+    ctx.cacheable = False  # the workflow store changes without a new snapshot
     return [{f.name: getattr(r, f.name) for f in record_fields(r)} for r in rows]
 
 

@@ -156,11 +156,14 @@ def to_source(
     *,
     current: dict[str, Any] | None = None,
     for_insert: bool = False,
+    sample: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Unified values → {source column: raw value}. NotReversible for a read-only field (or a
     field the stream does not map), ValueError naming the field for a value the source
-    cannot hold. `current`: the record as the source holds it (raw), needed only to learn a
-    record's currency from a `currency_column` when `cost_currency` is not given."""
+    cannot hold. `current`: the record as the source holds it (raw), to learn a record's
+    currency from a `currency_column` when `cost_currency` is not given, and the words its
+    vocabulary fields use. `sample`: another record of the source, for those words when
+    there is no current record (an insert)."""
     writable = writable_fields(stream, entity, for_insert=for_insert)
     out: dict[str, Any] = {}
     written_by: dict[str, str] = {}
@@ -174,7 +177,7 @@ def to_source(
             cells = {base.currency_column: None if value is None else rv.as_text(value, field).upper()}
         else:
             mapping = stream.fields[field]
-            cells = _cells(field, value, mapping, entity, ctx, values, current)
+            cells = _cells(field, value, mapping, entity, ctx, values, current, sample)
         for column, cell in cells.items():
             if column in out and out[column] != cell:
                 raise ValueError(
@@ -214,6 +217,7 @@ def _cells(
     ctx: TransformContext,
     values: dict[str, Any],
     current: dict[str, Any] | None,
+    sample: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     name = _transform(entity, field, mapping)
     if value is None:
@@ -232,7 +236,8 @@ def _cells(
     if mapping.lookup is not None:
         return {column: rv.lookup_key(_typed(field, value, name), mapping, name, ctx, field)}
     if name in rv.WORDS:
-        return {column: rv.word(rv.as_text(value, field), mapping, name, ctx, field)}
+        held = (current or sample or {}).get(column)
+        return {column: rv.word(rv.as_text(value, field), mapping, name, ctx, field, held)}
     return {column: _plain_cell(field, value, mapping, name)}
 
 

@@ -10,7 +10,9 @@ Values come as GraphQL gives them: text, ISO dates and timestamps, numbers, a JS
   (`vocabularies.status_aliases`, `category_aliases`, `manufacturer_aliases`) in config
   order, then the unified value itself. So a ServiceNow `install_status` mapped with `values:
   {"1": in_use, "6": in_stock, ...}` gets `1` for `in_use`; a source without `values:` gets
-  the unified word (`in_use` reads back as in_use everywhere). A closed vocabulary (status,
+  the unified word (`in_use` reads back as in_use everywhere) — unless the record holds a
+  word now (an update): then the built-in word most like it (a code for a code, the same
+  case), so a ServiceNow `install_status` of `1` gets `3` for in_repair. A closed vocabulary (status,
   category, employment status) refuses a value none of them reads back as; an open one
   (manufacturer, …) writes the value as given.
 * **Lookups**: the first key of the table (config order) whose target reads back as the value.
@@ -45,6 +47,7 @@ from transforms.context import TransformContext
 from transforms.dates import EXCEL_EPOCH
 from transforms.inputs import apply_lookup
 from transforms.registry import TRANSFORMS
+from transforms.statuses import BUILTIN_EMPLOYMENT_ALIASES, BUILTIN_STATUS_ALIASES
 
 #: normalisers whose values are words of a vocabulary, and the config aliases they read
 WORDS: dict[str, Callable[[TransformContext], Mapping[str, str]]] = {
@@ -116,14 +119,66 @@ def first_reading_back(
     return None
 
 
-def word(value: str, mapping: FieldMapping, name: str, ctx: TransformContext, field: str) -> str:
-    """A vocabulary's word for a unified value (see the module's decisions)."""
+#: the built-in words each vocabulary reads (a source without `values:` uses one of them)
+BUILTIN_WORDS: dict[str, Mapping[str, str]] = {
+    "asset_status": BUILTIN_STATUS_ALIASES,
+    "employment_status": BUILTIN_EMPLOYMENT_ALIASES,
+}
+
+
+def _shape(word: Any) -> tuple[bool, str, bool]:
+    """What a source's words look like: codes or words, their case, `_` or spaces."""
+    text = str(word).strip()
+    case = (
+        "upper"
+        if text.isupper()
+        else "lower"
+        if text.islower()
+        else "title"
+        if text[:1].isupper()
+        else "mixed"
+    )
+    return text.isdigit(), case, "_" in text
+
+
+def _in_style(candidates: list[Any], current: Any) -> list[Any]:
+    """`candidates` ordered by how much they look like `current` (the word the record holds
+    now: a ServiceNow code `1` asks for a code, Snipe-IT's `Ready to Deploy` for words in
+    title case), re-cased like it; the order given breaks ties."""
+    digits, case, underscore = _shape(current)
+
+    def score(candidate: Any) -> int:
+        d, _, u = _shape(candidate)
+        return 4 * (d == digits) + (u == underscore)
+
+    def recased(candidate: Any) -> str:
+        text = str(candidate)
+        if text.isdigit():
+            return text
+        return {"upper": text.upper(), "lower": text.lower(), "title": text[:1].upper() + text[1:]}.get(
+            case, text
+        )
+
+    ranked = sorted(range(len(candidates)), key=lambda i: (-score(candidates[i]), i))
+    return [recased(candidates[i]) for i in ranked]
+
+
+def word(
+    value: str, mapping: FieldMapping, name: str, ctx: TransformContext, field: str, current: Any = None
+) -> str:
+    """A vocabulary's word for a unified value (see the module's decisions). `current`: the
+    word the record holds now; without `values:` in the mapping, the built-in word most like
+    it is chosen, so a source keeps its own vocabulary (ServiceNow's codes, Snipe-IT's words)."""
     allowed = closed_vocabulary(name, ctx)
     if allowed is not None and value not in allowed:
         raise ValueError(f"{field}: {value!r} is not one of {', '.join(allowed)}")
     local = [k for k, v in (mapping.values or {}).items() if v == value]
     aliases = [k for k, v in WORDS[name](ctx).items() if v == value]
-    found = first_reading_back([*local, *aliases, value], value, mapping, name, ctx)
+    candidates = [*local, *aliases, value]
+    if not local and not _missing(current) and str(current).strip():
+        builtin = [k for k, v in BUILTIN_WORDS.get(name, {}).items() if v == value]
+        candidates = _in_style([*aliases, *builtin, value], current)
+    found = first_reading_back(candidates, value, mapping, name, ctx)
     if found is not None:
         return str(found)
     if allowed is not None:

@@ -242,7 +242,7 @@ class GraphQLEndpoint:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
-            body, rows, reads = await anyio.to_thread.run_sync(
+            body, rows, reads, cacheable = await anyio.to_thread.run_sync(
                 self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
             )
         except InvalidOperationTypeError:
@@ -257,7 +257,7 @@ class GraphQLEndpoint:
             audit.outcome = next(iter_codes(body), "INTERNAL")
             return 200, "error", Response(content)
         audit.outcome = "ok"
-        if key is not None:
+        if key is not None and cacheable:
             self._cache_put(snapshot.id, key, (content, op_type, audit.rows, reads))
         return 200, "ok", Response(content)
 
@@ -344,7 +344,7 @@ class GraphQLEndpoint:
         access: RoleAccess | None,
         allowed: frozenset[OperationType],
         request_id: str,
-    ) -> tuple[dict[str, Any], int, frozenset[str]]:
+    ) -> tuple[dict[str, Any], int, frozenset[str], bool]:
         ctx = RequestContext(
             snapshot=snapshot,
             server=self.server,
@@ -379,7 +379,7 @@ class GraphQLEndpoint:
             extensions["warnings"] = ctx.warnings
         if extensions:
             body["extensions"] = extensions
-        return body, ctx.rows, frozenset(ctx.reads)
+        return body, ctx.rows, frozenset(ctx.reads), ctx.cacheable
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it

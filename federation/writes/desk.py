@@ -7,9 +7,9 @@ written to the sources that own them, the loan kept in the gateway's own store.
 
 Rules: only an `in_stock` asset is checked out, to one person or one location, never to a
 person whose employment is `terminated`; only a checked-out asset is checked in. The loan is
-opened once the source has taken the write, which is conditional on the source still holding
-the status the desk saw: of two desks checking out one asset at once, one gets CONFLICT at
-the source, and a refused write leaves no loan behind.
+opened first (the store allows one open loan per asset: of two desks checking out one asset,
+one gets CONFLICT there), then the source is written, conditional on it still holding the
+status the desk saw; a refused write takes the loan back, so none is left behind.
 """
 
 from __future__ import annotations
@@ -136,9 +136,9 @@ class Desk:
                 f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
                 asset=tag or asset_id,
             )
-        # the source write first: it is conditional on the source still holding `in_stock`,
-        # so of two desks checking out one asset, one gets CONFLICT there
-        written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+        # the loan first: the store holds one open loan per asset, so of two desks checking
+        # out one asset one gets CONFLICT here; the source write (conditional on the source
+        # still holding `in_stock`) follows, and a refused one takes the loan back
         try:
             loan = self.store.open_checkout(
                 asset_id,
@@ -151,6 +151,11 @@ class Desk:
             )
         except WorkflowError as exc:
             raise _refusal(exc) from None
+        try:
+            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+        except BaseException:
+            self.store.discard_checkout(loan.id)
+            raise
         return loan, written
 
     def checkin(
@@ -177,13 +182,17 @@ class Desk:
             )
         if current.to_person_id is None:
             values.pop("assigned_to_id")  # lent to a location: no holder to clear
-        written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
         try:
             loan = self.store.close_checkout(
                 asset_id, actor=caller.actor, to_location_id=to_location_id, condition=condition, note=note
             )
         except WorkflowError as exc:
             raise _refusal(exc) from None
+        try:
+            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+        except BaseException:
+            self.store.reopen_checkout(loan.id)
+            raise
         return loan, written
 
     # ------------------------------------------------------------------ maintenance

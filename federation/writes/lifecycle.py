@@ -82,12 +82,13 @@ def _insert(
             "BAD_USER_INPUT", f"{entity} cannot be created here: no `reconcile.{entity}.home` source is set"
         )
     stream = writer.config.source(home).entities[entity]
+    sample = _sample(writer, snapshot, entity, home)
     planned = []
     for i, row in enumerate(rows):
         _not_there_yet(writer, snapshot, table, row, i)
         unified = {field_of(table, c): _key(snapshot, table, c, v) for c, v in row.items() if v is not None}
         try:
-            raw = to_source(stream, entity, unified, writer.ctx, for_insert=True)
+            raw = to_source(stream, entity, unified, writer.ctx, for_insert=True, sample=sample)
         except NotReversible as exc:
             raise WriteError("BAD_USER_INPUT", f"objects[{i}]: {exc}", field=exc.field, source=home) from None
         except ValueError as exc:
@@ -181,6 +182,21 @@ def _delete(
         snapshot_id, path = writer.publish(patches)
         recorded = writer.record(changes)
     return Written(list(entity_ids), snapshot_id, recorded, path)
+
+
+def _sample(writer: Writer, snapshot: Snapshot, entity: str, source: str) -> dict[str, Any] | None:
+    """A record the source holds already: the words of its vocabulary for a new one (a CMDB
+    that stores status codes gets a code)."""
+    rows = snapshot.query(
+        "SELECT record_id FROM record_sources WHERE entity = ? AND source = ? ORDER BY record_id LIMIT 1",
+        [entity, source],
+    )
+    if not rows:
+        return None
+    try:
+        return writer.connector(source).fetch(entity, rows[0][0])
+    except SourceError:
+        return None
 
 
 def _not_there_yet(writer: Writer, snapshot: Snapshot, table: Table, row: Mapping[str, Any], i: int) -> None:

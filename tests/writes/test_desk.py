@@ -4,7 +4,11 @@ to someone who has left, only a loan can come back); a bulk call answers per sca
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from write_gateway import Gateway
+
+from federation.workflow import CHECKOUTS, open_workflow_store
 
 CHECKOUT = """
 mutation($ref: AssetRef!, $p: uuid, $l: uuid, $due: timestamptz) {
@@ -33,7 +37,7 @@ def test_the_desk_checks_out_by_scan_and_the_source_holds_it(gateway: Gateway) -
         CHECKOUT,
         ref={"scan": "https://assets.example.com/hardware/A-004"},
         p=ann,
-        due="2020-01-01T00:00:00Z",
+        due="2030-01-01T00:00:00Z",
     )
     assert "errors" not in body, body
     loan = body["data"]["checkout_asset"]
@@ -46,7 +50,17 @@ def test_the_desk_checks_out_by_scan_and_the_source_holds_it(gateway: Gateway) -
         "service_desk", '{ assets(where: {asset_tag: {_eq: "A-004"}}) { status assigned_to { email } } }'
     )["data"]["assets"][0]
     assert asset == {"status": "in_use", "assigned_to": {"email": "ann@example.com"}}
-    # the loan was due in 2020: it is overdue
+    assert (
+        gateway.post("service_desk", "{ checkouts(overdue: true) { asset_tag } }")["data"]["checkouts"] == []
+    )
+    # years pass (the loan moves back in time): it was due in 2020
+    store = open_workflow_store(gateway.config)
+    try:
+        with store.transaction() as conn:
+            out, due = datetime(2019, 6, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)
+            conn.execute(CHECKOUTS.update().values(checked_out_at=out, expected_checkin=due))
+    finally:
+        store.close()
     overdue = gateway.post("service_desk", "{ checkouts(overdue: true) { asset_tag } }")
     assert overdue["data"]["checkouts"] == [{"asset_tag": "A-004"}]
 

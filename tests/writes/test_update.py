@@ -94,7 +94,7 @@ def test_rows_outside_the_role_filter_are_not_written_nor_moved_out(gateway: Gat
     assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c1'") == 1
     many = gateway.post(
         "network_team",
-        "mutation { update_assets(where: {status: {_eq: in_use}}, _set: {status: in_repair}) "
+        'mutation { update_assets(where: {status: {_eq: "in_use"}}, _set: {status: "in_repair"}) '
         "{ affected_rows returning { asset_tag status } } }",
     )
     assert "errors" not in many, many

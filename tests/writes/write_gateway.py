@@ -30,7 +30,8 @@ CREATE TABLE cmn_location (sys_id TEXT PRIMARY KEY, name TEXT);
 CREATE TABLE sys_user (user_name TEXT PRIMARY KEY, email TEXT, name TEXT, active TEXT);
 INSERT INTO sys_user VALUES ('ann', 'ann@example.com', 'Ann Active', 'true'),
     ('lee', 'lee@example.com', 'Lee Left', 'false');
-CREATE TABLE ci_computer (sys_id TEXT PRIMARY KEY, asset_tag TEXT, serial_number TEXT, name TEXT,
+CREATE TABLE ci_computer (sys_id TEXT PRIMARY KEY NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+    asset_tag TEXT, serial_number TEXT, name TEXT,
     model_category TEXT, install_status INTEGER, location TEXT, cost REAL, assigned_to TEXT);
 INSERT INTO cmn_location VALUES ('L1', 'Berlin HQ'), ('L2', 'London Office');
 INSERT INTO ci_computer VALUES
@@ -137,7 +138,10 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     ]
     reconcile = {"assets": {"precedence": {"cost": ["finance", "cmdb"]}, "home": "cmdb"}}
     roles = {**demo_sections()["roles"], **TEST_ROLES, **WRITE_ROLES}
-    config = make_config(tmp_path, sources=sources, reconcile=reconcile, roles=roles)
+    vocabularies = {"category_aliases": {"Network Gear": "network"}}
+    config = make_config(
+        tmp_path, sources=sources, reconcile=reconcile, roles=roles, vocabularies=vocabularies
+    )
     syncer = Syncer(config)
     syncer.run(None)
     syncer.close()
