@@ -47,7 +47,7 @@ from transforms.context import TransformContext
 from transforms.dates import EXCEL_EPOCH
 from transforms.inputs import apply_lookup
 from transforms.registry import TRANSFORMS
-from transforms.statuses import BUILTIN_EMPLOYMENT_ALIASES, BUILTIN_STATUS_ALIASES
+from transforms.statuses import BUILTIN_EMPLOYMENT_ALIASES, BUILTIN_STATUS_ALIASES, VENDOR_STATUS_WORDS
 
 #: normalisers whose values are words of a vocabulary, and the config aliases they read
 WORDS: dict[str, Callable[[TransformContext], Mapping[str, str]]] = {
@@ -126,6 +126,18 @@ BUILTIN_WORDS: dict[str, Mapping[str, str]] = {
 }
 
 
+def _vendor_word(name: str, value: str, current: Any) -> list[str]:
+    """The word of the tool whose vocabulary the record's current word belongs to (Snipe-IT's
+    `Ready to Deploy` → its `Deployed` for in_use), as that tool spells it."""
+    if name != "asset_status":
+        return []
+    held = str(current).strip().casefold()
+    for words in VENDOR_STATUS_WORDS:
+        if held in {w.casefold() for w in words.values()} and value in words:
+            return [words[value]]
+    return []
+
+
 def _shape(word: Any) -> tuple[bool, str, bool]:
     """What a source's words look like: codes or words, their case, `_` or spaces."""
     text = str(word).strip()
@@ -177,7 +189,7 @@ def word(
     candidates = [*local, *aliases, value]
     if not local and not _missing(current) and str(current).strip():
         builtin = [k for k, v in BUILTIN_WORDS.get(name, {}).items() if v == value]
-        candidates = _in_style([*aliases, *builtin, value], current)
+        candidates = [*_vendor_word(name, value, current), *_in_style([*aliases, *builtin, value], current)]
     found = first_reading_back(candidates, value, mapping, name, ctx)
     if found is not None:
         return str(found)

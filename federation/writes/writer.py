@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transforms.reverse import NotReversible, to_source, writable_fields
-
 from connectors.base import Connector, SourceError, StreamConfig, WriteRefused
 from connectors.registry import connector_class
 from federation.config.settings import Config
@@ -37,6 +35,7 @@ from federation.writes.errors import Code, WriteError
 from federation.writes.references import id_of, key_of, reference_of
 from federation.writes.routing import Holding, Route, field_of, load, route
 from federation.writes.values import UnreadableRecord, map_record, same
+from transforms.reverse import NotReversible, to_source, writable_fields
 
 #: WriteRefused.kind → the error code the caller sees
 _CODES: dict[str, Code] = {
@@ -228,7 +227,7 @@ class Writer:
                 self._record_refusal(table, holdings, values, caller, exc)
                 raise
             patches = [self._patch(snapshot, table, step) for step in steps]
-            snapshot_id, path = self.publish(patches)
+            snapshot_id, path = self.publish(patches) if patches else (None, None)
             changes = self._record(table, steps, caller)
         return Written(list(entity_ids), snapshot_id, changes, path)
 
@@ -249,7 +248,10 @@ class Writer:
         self, snapshot: Snapshot, table: Table, holding: Holding, values: Mapping[str, Any]
     ) -> list[_Step]:
         by_route: dict[Route, dict[str, Any]] = {}
+        types = {c.name: c.type for c in table.columns}
         for column, value in values.items():
+            if same(value, holding.row.get(column), types[column]):
+                continue  # the value it has already (clients send whole records): nothing to write
             target = route(self.config, table, holding, column, self.can_write)
             by_route.setdefault(target, {})[column] = value
         steps = []
