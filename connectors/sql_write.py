@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.base import SourceError, WriteRefused
+from connectors.write_checks import changed_since, plain
 
 #: server error codes (pymysql's first arg, psycopg's sqlstate class) → refusal kind
 _MYSQL_FORBIDDEN = {1142, 1143, 1044, 1227, 1370}
@@ -102,31 +103,6 @@ def matches(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]
     return column.is_(None) if value is None else column == value
 
 
-def plain(value: Any) -> Any:
-    """A fetched value as read() gives it (Decimal → float, MySQL zero dates → None)."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, str) and value.startswith("0000-00-00"):
-        return None
-    return value
-
-
-def same(held: Any, expected: Any) -> bool:
-    """Whether the value held is the value the caller saw (types differ across drivers:
-    Decimal and float, date and its ISO text, 1 and "1")."""
-    if held is None or expected is None:
-        return held is None and expected is None
-    if held == expected:
-        return True
-    try:
-        if isinstance(held, int | float | Decimal) or isinstance(expected, int | float | Decimal):
-            return float(held) == float(expected)
-    except (TypeError, ValueError):
-        return False
-    text = {v.isoformat() if isinstance(v, dt.date) else str(v) for v in (held, expected)}
-    return len(text) == 1
-
-
 def classify(exc: Exception, source: str, table: str) -> Exception:
     """A database error → WriteRefused (the server refused) or None (not a refusal)."""
     orig = getattr(exc, "orig", None) or exc
@@ -159,17 +135,7 @@ def classify(exc: Exception, source: str, table: str) -> Exception:
 def conflict(
     held: dict[str, Any], expected: dict[str, Any], source: str, table: str, record_id: str
 ) -> WriteRefused:
-    changed = [c for c in expected if not same(held.get(c), expected[c])] or list(expected)
-    fields = [
-        {"field": c, "message": f"expected {expected[c]!r}, the source holds {plain(held.get(c))!r}"}
-        for c in changed
-    ]
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return WriteRefused(
-        f"source {source!r}, table {table}, record {record_id}: changed since it was read ({detail})",
-        kind="conflict",
-        fields=fields,
-    )
+    return changed_since(held, expected, f"source {source!r}, table {table}, record {record_id}")
 
 
 def unknown_columns(table: sa.Table, values: dict[str, Any], source: str) -> None:
