@@ -287,7 +287,7 @@ class Writer:
             )
         step.before = current
         try:
-            now = map_record(current, table.name, step.stream, self.ctx, source=source)
+            now = map_record(current, table.name, step.stream, self.ctx, source=source, fields=step.unified)
         except UnreadableRecord as exc:
             raise WriteError(
                 "CONFLICT",
@@ -354,7 +354,9 @@ class Writer:
     def _patch(self, snapshot: Snapshot, table: Table, step: _Step) -> Patch:
         source = step.route.source
         try:
-            now = map_record(step.after or {}, table.name, step.stream, self.ctx, source=source)
+            now = map_record(
+                step.after or {}, table.name, step.stream, self.ctx, source=source, fields=step.unified
+            )
         except UnreadableRecord:
             now = {}
         values: dict[str, Any] = {}
