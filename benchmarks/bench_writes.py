@@ -89,7 +89,7 @@ def main() -> None:
             syncer.close()
         admin, desk = _token(config.path, "admin"), _token(config.path, "service_desk")  # type: ignore[arg-type]
         app = create_app(config, StoreReader(config.resolve(config.settings.store.path)))
-        with serving(app) as url, httpx.Client(base_url=url, timeout=120) as http:
+        with serving(app) as url, httpx.Client(base_url=url, timeout=600) as http:
 
             def ask(token: str, query: str, **variables: Any) -> dict[str, Any]:
                 body = http.post(
