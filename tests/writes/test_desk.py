@@ -117,3 +117,46 @@ def test_a_role_without_the_action_cannot_check_out(gateway: Gateway) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
     assert "checkout" in body["errors"][0]["message"]
     assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c2'") == 6
+
+
+MAINTAIN = """
+mutation($ref: AssetRef!) {
+  log_maintenance(asset: $ref, kind: "repair", notes: "screen cracked", cost: 120.5, ticket: "INC0012") {
+    id status previous_status kind cost ticket
+  }
+}
+"""
+
+
+def test_an_open_repair_puts_the_asset_in_repair_at_its_source_and_closing_gives_it_back(
+    gateway: Gateway,
+) -> None:
+    body = gateway.post("service_desk", MAINTAIN, ref={"asset_tag": "A-001"})
+    assert "errors" not in body, body
+    record = body["data"]["log_maintenance"]
+    assert (record["status"], record["previous_status"], record["cost"]) == ("open", "in_use", 120.5)
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c1'") == 3  # in maintenance
+    again = gateway.post("service_desk", MAINTAIN, ref={"asset_tag": "A-001"})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT", again
+    shown = gateway.post(
+        "service_desk",
+        '{ assets(where: {asset_tag: {_eq: "A-001"}}) { status maintenance { kind status ticket } } }',
+    )["data"]["assets"][0]
+    assert shown == {
+        "status": "in_repair",
+        "maintenance": [{"kind": "repair", "status": "open", "ticket": "INC0012"}],
+    }
+    closed = gateway.post(
+        "service_desk",
+        'mutation($id: uuid!) { close_maintenance(id: $id, notes: "screen replaced") { status } }',
+        id=record["id"],
+    )
+    assert closed == {"data": {"close_maintenance": {"status": "closed"}}}, closed
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c1'") == 1  # in use again
+    assert gateway.asset("A-001")["status"] == "in_use"
+
+
+def test_maintenance_needs_the_maintain_action(gateway: Gateway) -> None:
+    body = gateway.post("network_team", MAINTAIN, ref={"asset_tag": "A-002"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c2'") == 6
