@@ -68,6 +68,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
+    yield from _filled(db_url)
+
+
+@pytest.fixture(params=DIALECTS[1:])
+def server_url(request: pytest.FixtureRequest) -> str:
+    """A database server's URL (SQLite has no logins to grant less to)."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def server_engine(server_url: str) -> Iterator[sa.Engine]:
+    yield from _filled(server_url)
+
+
+def _filled(db_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(db_url)
     meta, devices, users, pairs = schema()
     meta.drop_all(engine)
@@ -269,10 +284,9 @@ def test_constraint_errors_are_invalid_and_name_the_column(team: SqlConnector, d
         assert typed.value.kind == "invalid"
 
 
-def test_a_read_only_login_is_forbidden(db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
-    url = sa.make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        pytest.skip("SQLite has no logins to grant less to")
+def test_a_read_only_login_is_forbidden(server_url: str, server_engine: sa.Engine, tmp_path: Path) -> None:
+    engine = server_engine
+    url = sa.make_url(server_url)
     reader = f"agw_reader_{RUN}"
     with engine.begin() as conn:
         if url.get_backend_name() == "postgresql":
