@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,14 @@ class Journal:
         return keep
 
 
+#: a delete is re-applied this long, whatever reads came since: an incremental read (by a
+#: cursor) does not see a record go, only a full one does (`full_refresh`, a day by default)
+DELETE_KEPT = timedelta(days=7)
+
+
 def _uncovered(patch: Patch, started: datetime | None) -> bool:
+    if patch.action == "delete":
+        return datetime.now(UTC) - patch.written_at < DELETE_KEPT
     return started is None or patch.written_at > started
 
 

@@ -92,3 +92,17 @@ def test_a_patch_before_the_first_publish_is_applied_by_it(tmp_path: Path) -> No
     assert Publisher(tmp_path, clean=False).patch([_patch("lost", datetime.now(UTC))]) is None
     _publish(tmp_path, "in_use", read_started=None)
     assert _served(tmp_path)[0] == "lost"
+
+
+def test_a_delete_outlives_a_read_that_cannot_see_it(tmp_path: Path) -> None:
+    """An incremental read does not report a record gone: the delete stays applied."""
+    _publish(tmp_path, "in_use")
+    written = datetime.now(UTC)
+    gone = Patch(written.isoformat(), "cmdb", "assets", "a1", "r1", {}, action="delete")
+    Publisher(tmp_path, clean=False).patch([gone])
+    _publish(tmp_path, "in_use", read_started=written + timedelta(seconds=5))
+    snapshot = StoreReader(tmp_path).current()
+    assert snapshot is not None
+    assert snapshot.query("SELECT count(*) FROM assets WHERE id = 'a1'")[0][0] == 0
+    assert snapshot.query("SELECT count(*) FROM provenance WHERE entity_id = 'a1'")[0][0] == 0
+    assert len(Journal(tmp_path).entries()) == 1
