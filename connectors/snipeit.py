@@ -158,10 +158,10 @@ class SnipeItConnector(HttpConnector):
         meta = frame["status_label.status_meta"]
         frame["status_label.shown"] = frame["status_label.name"].where(meta != "deployed", api.DEPLOYED)
         email, kind = frame["assigned_to.email"], frame["assigned_to.type"]
-        person = email.where(
-            email.notna() & (email.astype(str).str.strip() != ""), frame["assigned_to.username"]
-        )
-        frame["assigned_to.person"] = person.where(kind.isna() | (kind == "user"), None)
+        filled = email.notna() & (email.astype(str).str.strip() != "")
+        person = email.where(filled, frame["assigned_to.username"]).astype(object)
+        person[~(kind.isna() | (kind == "user")) | person.isna()] = None
+        frame["assigned_to.person"] = person
         return frame
 
     def read_only_columns(self, entity: str) -> dict[str, str]:

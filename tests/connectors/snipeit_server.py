@@ -55,8 +55,18 @@ class SnipeIt(Vendor):
         #: answer every page from the start (a proxy that drops the offset)
         self.ignore_offset = False
         self.clock = 0
+        #: method → how many of its next requests are refused with 429 (Laravel's throttle)
+        self.throttled: dict[str, int] = {}
+
+    def throttle(self, method: str, times: int = 1) -> None:
+        """Answer the next `times` requests of `method` as Laravel's `throttle:api` does."""
+        self.throttled[method] = self.throttled.get(method, 0) + times
 
     def answer(self, call: Call) -> Reply:
+        if self.throttled.get(call.method):
+            self.throttled[call.method] -= 1
+            headers = {"Retry-After": "1", "X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "0"}
+            return Reply(429, {"message": "Too Many Attempts."}, headers)
         bearer = call.header("Authorization").removeprefix("Bearer ")
         if bearer != self.token and bearer not in self.readers:
             return error(401, {"message": "Unauthenticated."})
