@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import pandas as pd
@@ -34,6 +34,10 @@ class HttpConnector(Connector):
     kind = "rest"
     config_model = HttpSourceConfig
     config: HttpSourceConfig
+    #: entity → the record columns `shape` reads beyond the mapped ones. A preset that names
+    #: them keeps the picked-column read (None: `shape` may read any column, so every record
+    #: is flattened whole)
+    shape_reads: ClassVar[dict[str, list[str]] | None] = None
 
     _client: HttpClient | None = None
 
@@ -105,9 +109,7 @@ class HttpConnector(Connector):
         cursor: str | None,
         newest: str | None,
     ) -> Batch:
-        # A preset with its own `shape` may read any column: it gets every record flattened.
-        only = type(self).shape is HttpConnector.shape
-        frame = self.shape(entity, to_frame(records, columns, only=only))
+        frame = self.shape_records(entity, records, columns)
         for column in stream.skip_without:
             if column in frame.columns:
                 frame = frame.loc[frame[column].notna()].reset_index(drop=True)
@@ -121,6 +123,13 @@ class HttpConnector(Connector):
                 frame = frame.loc[newer_than(frame[stream.cursor], cursor)].reset_index(drop=True)
             newest = latest(frame[stream.cursor], newest)
         return Batch(frame, newest if stream.cursor else None)
+
+    def shape_records(self, entity: str, records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+        """Records → the frame read() yields: the wanted columns, then `shape`. A preset with
+        its own `shape` and no `shape_reads` gets every record flattened whole."""
+        only = type(self).shape is HttpConnector.shape or self.shape_reads is not None
+        extra = (self.shape_reads or {}).get(entity, [])
+        return self.shape(entity, to_frame(records, list(dict.fromkeys([*columns, *extra])), only=only))
 
     def _params(self, stream: HttpStream, cursor: str | None) -> dict[str, Any]:
         params = {**self.config.params, **stream.params}

@@ -14,6 +14,8 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from snipeit_server import SnipeIt
+
 from federation.demo.vendor_server import Call, Reply, Vendor, VendorServer, error, page_of
 from federation.demo.vendors import MicrosoftGraph, Okta
 
@@ -186,53 +188,6 @@ def _render(record: dict[str, Any], fields: list[str] | None, display: str) -> d
         else:
             out[name] = shown if display == "true" else value
     return out
-
-
-class SnipeIt(Vendor):
-    name = "snipeit"
-
-    def __init__(
-        self,
-        token: str,
-        hardware: list[dict[str, Any]],
-        users: list[dict[str, Any]],
-        licenses: list[dict[str, Any]],
-        seats: dict[int, list[dict[str, Any]]],
-    ) -> None:
-        self.token = token
-        self.lists = {"hardware": hardware, "users": users, "licenses": licenses}
-        self.seats = seats
-        #: the largest `limit` the server honours (Snipe-IT caps it at 500)
-        self.max_limit = 500
-        #: answer every page from the start (a proxy that drops the offset)
-        self.ignore_offset = False
-
-    def answer(self, call: Call) -> Reply:
-        if call.header("Authorization") != f"Bearer {self.token}":
-            return error(401, {"message": "Unauthenticated."})
-        seats = re.fullmatch(r"/api/v1/licenses/(\d+)/seats", call.path)
-        if seats:
-            return self._page(call, self.seats.get(int(seats.group(1)), []), self.max_limit)
-        name = call.path.removeprefix("/api/v1/")
-        if name not in self.lists:
-            return Reply(200, {"status": "error", "messages": "404 endpoint not found", "payload": None})
-        rows = self.lists[name]
-        if call.arg("sort") == "updated_at":
-            rows = sorted(
-                rows, key=lambda r: r["updated_at"]["datetime"], reverse=call.arg("order") == "desc"
-            )
-        elif call.arg("sort") == "id":
-            rows = sorted(rows, key=lambda r: r["id"], reverse=call.arg("order") == "desc")
-        if self.ignore_offset:
-            call.query.pop("offset", None)
-        return self._page(call, rows, self.max_limit)
-
-    @staticmethod
-    def _page(call: Call, rows: list[dict[str, Any]], max_limit: int) -> Reply:
-        limit = min(int(call.arg("limit", "50") or 50), max_limit)
-        chunk, _ = page_of(rows, int(call.arg("offset", "0") or 0), limit)
-        headers = {"X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "119"}
-        return Reply(200, {"total": len(rows), "rows": chunk}, headers)
 
 
 class Jamf(Vendor):
