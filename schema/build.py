@@ -189,6 +189,7 @@ def _fill_object(view: View, types: _TableTypes, all_types: Mapping[str, _TableT
             "sources": list[auxiliary.AssetSource],
             "provenance": list[auxiliary.AssetProvenance],
             "conflicts": list[auxiliary.AssetConflict],
+            "quality": list[auxiliary.AssetQuality],
         }
         for name, type_ in extras.items():
             if view.can_read(table.name, name):

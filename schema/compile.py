@@ -331,7 +331,7 @@ class Compiler:
 
     # ------------------------------------------------------------------ where values came from
     def extra(self, table: Table, sel: Selected, parent: str) -> Level:
-        aux = {"sources": "record_sources"}.get(sel.name, sel.name)
+        aux = {"sources": "record_sources", "quality": "record_quality"}.get(sel.name, sel.name)
         sql = self.sql
         alias = sql.alias()
         from_sql, scope_sql = scope(aux, alias, sql)

@@ -166,7 +166,7 @@ ASSETS = Table(
     hidden_keys=("device_id",),
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
     sort_keys=("category", "status", "hostname"),
-    extras=("sources", "provenance", "conflicts"),
+    extras=("sources", "provenance", "conflicts", "quality"),
     normalisers=(
         ("asset_tag", "asset_tag"),
         ("serial_number", "serial"),
