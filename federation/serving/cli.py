@@ -32,6 +32,7 @@ from connectors.base import parse_duration
 from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
 from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
+from federation.config.invalid_values import invalid_value_report
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
 from federation.demo import VendorPortTaken, prepare_demo
 from federation.pipeline.metrics import MULTIPROC_ENV
@@ -165,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(config: Config) -> int:
     kinds = ", ".join(f"{s.name} [{s.kind}]" for s in config.sources) or "none"
     out.print(Text(f"{config.path}: ok — {len(config.sources)} sources ({kinds})"), soft_wrap=True)
-    for warning in _inference_warnings(config):
+    invalid = invalid_value_report(config)
+    for line in invalid.lines:
+        out.print(Text(line), soft_wrap=True, highlight=False)
+    for warning in [*invalid.warnings, *_inference_warnings(config)]:
         err.print(Text("warning: ", style="bold yellow") + Text(warning), soft_wrap=True)
     return 0
 
