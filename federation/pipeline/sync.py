@@ -73,8 +73,9 @@ class SyncReport:
         return [s for s in self.sources if not s.ok]
 
 
-#: a reason with its quoted values (`'31/31/24'`, `"O'Neil"`) as `…`: the summary's grouping
-REASON_PATTERN = """regexp_replace(reason, '"[^"]*"|''[^'']*''', '…', 'g')"""
+#: a reason with its quoted values (`'31/31/24'`, `"O'Neil"`) as `…`: the summary's grouping.
+#: A value's opening quote follows the start, a space or a bracket, never a letter (`field's`)
+REASON_PATTERN = r"""regexp_replace(reason, '(^|[\s(\[])("[^"]*"|''[^'']*'')', '\1…', 'g')"""
 
 #: the quality notes into the snapshot being published: as kept (`quality`), by the entity
 #: each record merged into (`record_quality`, for assets.quality), and counted
