@@ -88,7 +88,7 @@ def render() -> str:
         "field's `on_invalid`. `blank`: the record is published and merged without that value, and",
         "a quality note keeps the source, record, field, value and reason (GraphQL `quality`,",
         "`quality_summary`, and `quality` on `assets`). `quarantine`: the whole record is held",
-        "back with every reason (GraphQL `quarantine`). The default, in the \"a bad value\" column",
+        'back with every reason (GraphQL `quarantine`). The default, in the "a bad value" column',
         "below, is `quarantine` for the fields of the entity's identity rules (configured under",
         "`entities.<entity>.identity`, else the model's, listed per entity) and for `required`",
         "fields, and `blank` for every other field: an identity value that cannot be read could be",
