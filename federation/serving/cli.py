@@ -297,6 +297,15 @@ def _print_report(report: SyncReport) -> None:
     out.print(table)
     for r in report.failed:
         _error(f"source {r.source} {'is held' if r.status == 'held' else 'failed'}: {r.error}")
+    noted = [f"{r.source} {r.noted:,}" for r in report.sources if r.noted]
+    if noted:
+        out.print(
+            Text(
+                f"values that could not be read, left out of their records ({', '.join(noted)}): "
+                "GraphQL `quality` and `quality_summary` list them"
+            ),
+            soft_wrap=True,
+        )
     if report.reconcile:
         counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
         by = f" by the running server (pid {report.served_by})" if report.served_by else ""
