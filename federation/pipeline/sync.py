@@ -315,7 +315,9 @@ class Syncer:
             for statement in QUALITY_PUBLISH:
                 self.store.con.execute(statement)
 
-        snapshot_id = self.publisher.publish_with(self.store.con, build)
+        # values written back since a source's last read stay patched in (patches.py)
+        read_started = {name: state.last_success_at for name, state in states.items()}
+        snapshot_id = self.publisher.publish_with(self.store.con, build, read_started=read_started)
         return snapshot_id, holder["report"]
 
     def _publish_status(self, states: dict[str, SourceState]) -> None:
