@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from federation.model import DUCKDB_TYPES, TABLES
+from federation.pipeline.notes import NOTES_DDL, drop_notes, replace_notes
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
 
 log = logging.getLogger("assetgraph.store")
@@ -152,10 +153,6 @@ _STATE_DDL = """
 CREATE TABLE IF NOT EXISTS sync_state (
     source VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, last_sync_at TIMESTAMPTZ,
     last_success_at TIMESTAMPTZ, record_count BIGINT, error VARCHAR, cursors JSON);
-CREATE TABLE IF NOT EXISTS quarantine (source VARCHAR, entity VARCHAR, record_id VARCHAR,
-    reason VARCHAR, raw JSON, quarantined_at TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS quality (source VARCHAR, entity VARCHAR, record_id VARCHAR,
-    field VARCHAR, value JSON, reason VARCHAR, noted_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS entity_ids (entity VARCHAR, source VARCHAR, record_id VARCHAR,
     entity_id VARCHAR);
 """
@@ -216,6 +213,7 @@ class SourceStore:
         # lets DuckDB stream large CREATE TABLE AS / INSERT instead of buffering them
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(_STATE_DDL)
+        self.con.execute(NOTES_DDL)
 
     def close(self) -> None:
         self.con.close()
@@ -318,23 +316,7 @@ class SourceStore:
             kept = {snapshot_table(source, e) for e in frames}
             for name in existing & _owned_tables(source) - kept:
                 con.execute(f'DROP TABLE "{name}"')
-            for table in ("quarantine", "quality"):
-                self._clear_notes(table, source, frames, quarantine, incremental)
-            if quality is not None and len(quality):
-                con.register("_quality", quality.assign(source=source, noted_at=now))
-                con.execute(
-                    "INSERT INTO quality SELECT source, entity, record_id, field, value, reason, "
-                    "noted_at FROM _quality"
-                )
-                con.unregister("_quality")
-            if len(quarantine):
-                q = quarantine.assign(source=source, quarantined_at=now)
-                con.register("_quarantine", q)
-                con.execute(
-                    "INSERT INTO quarantine SELECT source, entity, record_id, reason, raw, "
-                    "quarantined_at FROM _quarantine"
-                )
-                con.unregister("_quarantine")
+            replace_notes(con, source, frames, quarantine, quality, incremental, now)
             state = SourceState(
                 source=source,
                 kind=kind,
@@ -352,41 +334,12 @@ class SourceStore:
             raise
         return state
 
-    def _clear_notes(
-        self,
-        table: str,
-        source: str,
-        frames: dict[str, pd.DataFrame],
-        quarantine: pd.DataFrame,
-        incremental: set[str] | frozenset[str],
-    ) -> None:
-        """Drop the entries of `table` (quarantine, quality) this sync supersedes: all of a
-        fully read entity's; for an incremental read, those of the records read again (fixed or
-        still bad) and those without an id."""
-        con = self.con
-        con.execute(
-            f"DELETE FROM {table} WHERE source = ? AND entity NOT IN (SELECT unnest(?::VARCHAR[]))",
-            [source, sorted(frames)],
-        )
-        for entity, frame in frames.items():
-            if entity not in incremental:
-                con.execute(f"DELETE FROM {table} WHERE source = ? AND entity = ?", [source, entity])
-                continue
-            bad = quarantine.loc[quarantine["entity"] == entity, "record_id"] if len(quarantine) else []
-            ids = sorted({str(i) for i in [*frame["record_id"], *bad] if i is not None and i == i})
-            con.execute(
-                f"DELETE FROM {table} WHERE source = ? AND entity = ? AND "
-                "(record_id IS NULL OR record_id IN (SELECT unnest(?::VARCHAR[])))",
-                [source, entity, ids],
-            )
-
     def drop_source(self, source: str) -> None:
         """Forget a source that was removed from the config."""
         for name in self.tables() & _owned_tables(source):
             self.con.execute(f'DROP TABLE "{name}"')
         self.con.execute("DELETE FROM sync_state WHERE source = ?", [source])
-        self.con.execute("DELETE FROM quarantine WHERE source = ?", [source])
-        self.con.execute("DELETE FROM quality WHERE source = ?", [source])
+        drop_notes(self.con, source)
 
     def quarantine_frame(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM quarantine").df()
