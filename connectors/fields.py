@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -234,6 +234,12 @@ class FieldMapping(_Strict):
     values: dict[str, str | None] | None = None
     #: quarantine the row when this field ends up empty (on rows where `when` holds)
     required: bool = False
+    #: what a value that fails its normaliser (or its lookup) does to the row: `blank` keeps
+    #: the row with this field empty and a data-quality note (`quality`) naming the value
+    #: and the reason; `quarantine` holds the whole row back. Default: `quarantine` for the
+    #: fields the record is identified by (the entity's identity rules) and for `required`
+    #: fields, `blank` for every other field (see `invalid_policy`)
+    on_invalid: Literal["quarantine", "blank"] | None = None
     #: source column → the unified fields its value is computed from (a `Depreciation`
     #: column holding cost / 3 is derived from `cost`): `assetgraph validate` warns when a
     #: role may read the one but not the other, since it could work the hidden field out
@@ -267,6 +273,11 @@ class FieldMapping(_Strict):
             )
         if self.lookup is not None and self.value is not None:
             raise ValueError("lookup translates a column's values; a constant `value` needs none")
+        if self.required and self.on_invalid == "blank":
+            raise ValueError(
+                "required: true quarantines a row whose field ends up empty, so on_invalid: blank"
+                " would quarantine it anyway; drop one of them"
+            )
         for column in self.derived_from or {}:
             if column not in self.source_columns:
                 raise ValueError(
@@ -308,6 +319,24 @@ class FieldMapping(_Strict):
         if self.template is not None:
             return f"template {self.template!r}"
         return ", ".join(self.value_columns) or "the constant value"
+
+
+#: (what a bad value of a field does to its row, why: `on_invalid`, `identity field`, `required`, `default`)
+InvalidPolicy = tuple[Literal["quarantine", "blank"], str]
+
+
+def invalid_policy(mapping: FieldMapping, field: str, identity_fields: Collection[str]) -> InvalidPolicy:
+    """(what a bad value of `field` does, why): `mapping.on_invalid` when given, else
+    `quarantine` for an identity field (a value the record may be matched by: blanking it
+    could split the record from its twin in another source, or merge it on a weaker rule)
+    and for a `required` field, else `blank`."""
+    if mapping.on_invalid is not None:
+        return mapping.on_invalid, "on_invalid"
+    if field in identity_fields:
+        return "quarantine", "identity field"
+    if mapping.required:
+        return "quarantine", "required"
+    return "blank", "default"
 
 
 def evaluation_order(fields: Mapping[str, FieldMapping]) -> tuple[list[str], list[str]]:

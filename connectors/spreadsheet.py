@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import openpyxl
 import pandas as pd
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from connectors.base import Batch, Connector, SourceConfig, SourceError, StreamConfig
 
@@ -37,6 +37,17 @@ _TEXT_PUNCTUATION = set(
 _MOJIBAKE = re.compile(
     "[\u00c2-\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
 )
+
+
+def spreadsheet_path(path: str | None) -> str | None:
+    """A `path:` of a spreadsheet source or stream, refused at load when its suffix is not a
+    spreadsheet's (the message names the key, via the config's error paths)."""
+    suffix = Path(path).suffix.lower() if path else ""
+    if path and suffix not in CSV_SUFFIXES + XLSX_SUFFIXES:
+        hint = ("; JSON is read by `kind: json_files` (or the `glpi_inventory` and `netbox_export` "
+                "presets)") if suffix in JSON_SUFFIXES else ""  # fmt: skip
+        raise ValueError(f"{path!r} is not a spreadsheet: expected .csv, .tsv, .txt, .xlsx or .xlsm{hint}")
+    return path
 
 
 class SheetStream(StreamConfig):
@@ -54,6 +65,11 @@ class SheetStream(StreamConfig):
     skip_rows_after_header: int = 0
     repair_mojibake: bool = True
 
+    @field_validator("path")
+    @classmethod
+    def _spreadsheet(cls, path: str | None) -> str | None:
+        return spreadsheet_path(path)
+
     @model_validator(mode="after")
     def _no_cursor(self) -> SheetStream:
         if self.cursor is not None:
@@ -68,6 +84,11 @@ class SpreadsheetSourceConfig(SourceConfig):
     #: .csv/.tsv/.txt or .xlsx/.xlsm; relative paths start at the folder of config.yaml
     path: str | None = None
     entities: dict[str, SheetStream]  # type: ignore[assignment]
+
+    @field_validator("path")
+    @classmethod
+    def _spreadsheet(cls, path: str | None) -> str | None:
+        return spreadsheet_path(path)
 
     @model_validator(mode="after")
     def _every_stream_has_a_path(self) -> SpreadsheetSourceConfig:

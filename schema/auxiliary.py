@@ -1,6 +1,8 @@
 """Types and root fields over the auxiliary published tables: where each asset value came
 from (`sources`, `provenance`, `conflicts` on `assets`), the sync state of each source
-(`sources`), quarantined records (`quarantine`) and identity ambiguities (`ambiguities`)."""
+(`sources`), quarantined records (`quarantine`), identity ambiguities (`ambiguities`), and the
+values left out of published records with the reason (`quality`, `quality_summary`, and
+`quality` on `assets`)."""
 
 from __future__ import annotations
 
@@ -121,6 +123,43 @@ class QuarantineRecord:
     quarantined_at: Timestamptz | None
 
 
+@strawberry.type(
+    name="asset_quality", description="A value of a merged record left out because it could not be read."
+)
+class AssetQuality:
+    field: str
+    source: str
+    record_id: str | None
+    value: Jsonb | None
+    reason: str | None
+
+
+@strawberry.type(
+    name="quality_note",
+    description="A value left out of a published record (`on_invalid: blank`): the record merged without it.",
+)
+class QualityNote:
+    source: str
+    entity: str | None
+    record_id: str | None
+    field: str | None
+    value: Jsonb | None
+    reason: str | None
+    noted_at: Timestamptz | None
+
+
+@strawberry.type(
+    name="quality_summary",
+    description="Quality notes counted by source, entity, field and reason (quoted values as …).",
+)
+class QualitySummary:
+    source: str
+    entity: str | None
+    field: str | None
+    reason: str | None
+    count: int
+
+
 @strawberry.type(name="ambiguity", description="A record that matched several entities.")
 class Ambiguity:
     entity: str | None
@@ -167,6 +206,44 @@ def root_fields(view: View) -> dict[str, Any]:
             name="quarantine",
             description="Records that could not be loaded.",
             metadata={ROOT: Root("aux", "quarantine", view)},
+        )
+
+    if "quality" in view.fields:
+
+        def quality(
+            info: strawberry.Info,
+            source: str | None = None,
+            entity: str | None = None,
+            field: str | None = None,
+            limit: int | None = None,
+            offset: int | None = None,
+        ) -> list[QualityNote]:
+            return _compiled(info)
+
+        fields["quality"] = strawberry.field(
+            resolver=quality,
+            name="quality",
+            description="Values left out of published records because they could not be read.",
+            metadata={ROOT: Root("aux", "quality", view)},
+        )
+
+    if "quality_summary" in view.fields:
+
+        def quality_summary(
+            info: strawberry.Info,
+            source: str | None = None,
+            entity: str | None = None,
+            field: str | None = None,
+            limit: int | None = None,
+            offset: int | None = None,
+        ) -> list[QualitySummary]:
+            return _compiled(info)
+
+        fields["quality_summary"] = strawberry.field(
+            resolver=quality_summary,
+            name="quality_summary",
+            description="Quality notes counted by source, entity, field and reason, most frequent first.",
+            metadata={ROOT: Root("aux", "quality_summary", view)},
         )
 
     if "ambiguities" in view.fields:

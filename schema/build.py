@@ -192,6 +192,7 @@ def _fill_object(view: View, types: _TableTypes, all_types: Mapping[str, _TableT
             "conflicts": list[auxiliary.AssetConflict],
             "history": list[auxiliary.Change],
             "maintenance": list[auxiliary.MaintenanceRecord],
+            "quality": list[auxiliary.AssetQuality],
         }
         for name, type_ in extras.items():
             if view.can_read(table.name, name):

@@ -335,7 +335,7 @@ class Compiler:
             # these live in the workflow store: `[id]` stands in their place until
             # schema/history.py fills them in after the statement ran
             return Level(self.cte("l", f"SELECT id AS _k, [id] AS j, 0 AS n FROM (SELECT {parent})"))
-        aux = {"sources": "record_sources"}.get(sel.name, sel.name)
+        aux = {"sources": "record_sources", "quality": "record_quality"}.get(sel.name, sel.name)
         sql = self.sql
         alias = sql.alias()
         from_sql, scope_sql = scope(aux, alias, sql)

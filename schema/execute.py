@@ -43,6 +43,15 @@ AUX_ROOTS: dict[str, tuple[str, str, tuple[str, ...], str, bool]] = {
     "sources": ("source_status", "sources", (), "name", False),
     "quarantine": ("quarantine", "quarantine", ("source",), "quarantined_at DESC, source, record_id", True),
     "ambiguities": ("ambiguities", "ambiguities", ("entity", "source"), "entity, source, record_id", True),
+    # data-quality notes are about source records, as quarantine entries: the same capability
+    "quality": ("quality", "quarantine", ("source", "entity", "field"), 'source, record_id, "field"', True),
+    "quality_summary": (
+        "quality_summary",
+        "quarantine",
+        ("source", "entity", "field"),
+        'count DESC, source, entity, "field", reason',
+        True,
+    ),
 }
 
 

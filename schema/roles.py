@@ -47,8 +47,16 @@ from schema.build import build_schema
 _STATS = ("sum", "avg", "min", "max")
 _ROOT = "query_root"
 _MUTATION_ROOT = "mutation_root"
-#: root fields each opened by the capability of the same name
-_GUARDED_ROOTS = ("sources", "quarantine", "ambiguities", "access_log", "changes")
+#: root field over the gateway's own tables → the capability it needs
+ROOT_CAPABILITIES = {
+    "sources": "sources",
+    "quarantine": "quarantine",
+    "ambiguities": "ambiguities",
+    "access_log": "access_log",
+    "changes": "changes",
+    "quality": "quarantine",
+    "quality_summary": "quarantine",
+}
 #: mutation root field → the capability it needs
 MUTATION_CAPABILITIES = {"sync_source": "sync"}
 #: mutation root field → the action on a type it needs (beyond update_T/insert_T/delete_T)
@@ -197,9 +205,7 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
         elif name.endswith("_aggregate") and name.removesuffix("_aggregate") in access.models:
             access.ensure_readable(name.removesuffix("_aggregate"))
             access.ensure_aggregate(name.removesuffix("_aggregate"))
-        elif name in ("sources", "quarantine", "ambiguities", "access_log", "changes") and not access.allowed(
-            name
-        ):
+        elif name in ROOT_CAPABILITIES and not access.allowed(ROOT_CAPABILITIES[name]):
             raise ForbiddenError(f"`{name}` is not readable by role `{access.role}`", role=access.role)
         return
     if type_name == _MUTATION_ROOT:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from federation.model import Relation, Table
 
 #: root fields over auxiliary tables, visible under these names in `visible`
-AUX_ROOTS = ("sources", "quarantine", "ambiguities")
+AUX_ROOTS = ("sources", "quarantine", "ambiguities", "quality", "quality_summary")
 
 
 @dataclass(frozen=True)

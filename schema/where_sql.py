@@ -32,7 +32,16 @@ _BINARY = {
     "_nilike": "NOT ILIKE",
 }
 #: auxiliary tables → the capability that opens them
-AUX_CAPABILITIES = {"quarantine": "quarantine", "ambiguities": "ambiguities", "source_status": "sources"}
+AUX_CAPABILITIES = {
+    "quarantine": "quarantine",
+    "ambiguities": "ambiguities",
+    "source_status": "sources",
+    "quality": "quarantine",
+    "quality_summary": "quarantine",
+}
+#: per-entity auxiliary tables → the field of the entity that opens them
+_PER_ENTITY = {"provenance": "provenance", "conflicts": "conflicts", "record_sources": "sources",
+               "record_quality": "quality"}  # fmt: skip
 
 
 def access_of(ctx: RequestContext) -> RoleAccess | None:
@@ -68,13 +77,13 @@ def row_condition(access: RoleAccess, actor: dict[str, Any], table: str, alias: 
             return "(" + compile_where(found, access.models[table], alias, sql) + ")"
     if table in AUX_CAPABILITIES:
         return "TRUE" if AUX_CAPABILITIES[table] in access.capabilities else "FALSE"
-    if table in ("provenance", "conflicts", "record_sources"):
+    if table in _PER_ENTITY:
         return _history_condition(access, actor, table, alias, sql)
     return "FALSE"  # a table nobody told this module about: closed
 
 
 def _history_condition(access: RoleAccess, actor: dict[str, Any], table: str, alias: str, sql: Sql) -> str:
-    extra = "sources" if table == "record_sources" else table
+    extra = _PER_ENTITY[table]
     ors = []
     for name in access.models:
         if not access.can_read(name, extra):
@@ -82,6 +91,10 @@ def _history_condition(access: RoleAccess, actor: dict[str, Any], table: str, al
         conds = [f"{alias}.entity = {sql.bind(name)}"]
         if table != "record_sources":
             fields = provenance_fields(access, name)
+            if table == "record_quality":
+                # a note's value is the source's text, not a JSON object to project key by
+                # key: on a column the role reads only some keys of, no note is shown
+                fields -= set(access.keyed_of(name))
             conds.append(f'{alias}."field" IN (SELECT unnest({sql.bind(sorted(fields))}::VARCHAR[]))')
         if access.row_filter(name, actor) is not None:
             inner = sql.alias()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from federation.model import DEFAULT_CATEGORIES
+from federation.model import DEFAULT_CATEGORIES, TABLES
 
 
 def _frozen(mapping: Mapping[str, object] | None = None) -> Mapping[str, object]:
@@ -28,6 +28,16 @@ class TransformContext:
     category_aliases: Mapping[str, str] = field(default_factory=_frozen)
     status_aliases: Mapping[str, str] = field(default_factory=_frozen)
     manufacturer_aliases: Mapping[str, str] = field(default_factory=_frozen)
+    #: entity → its identity rules as configured (an entity not named: the model's defaults);
+    #: a bad value of a field in them quarantines the row unless its `on_invalid` says otherwise
+    identity: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=_frozen)
+
+    def identity_fields(self, entity: str) -> frozenset[str]:
+        """Every field some identity rule of `entity` reads."""
+        rules = self.identity.get(entity)
+        if rules is None:
+            rules = TABLES[entity].identity if entity in TABLES else ()
+        return frozenset(f for rule in rules for f in rule)
 
     def rate(self, currency: str) -> float | None:
         """Units of the base currency per unit of `currency`, or None when unknown."""

@@ -1,26 +1,31 @@
-"""The mapping engine: one raw batch of a source stream → unified rows + quarantined rows.
+"""The mapping engine: one raw batch of a source stream → unified rows, quarantined rows and
+data-quality notes.
 
 Per field: its input column (transforms/inputs.py), blanked on rows where its `when` does
 not hold (transforms/conditions.py), translated by its `lookup`, then one normaliser call
-over the whole column. The per-row error columns are combined, and a row with any error (or
-without a usable id) goes to quarantine whole.
+over the whole column. A value that fails is handled by the field's failure policy
+(`connectors.fields.invalid_policy`): `blank` leaves the field empty on that row and keeps
+the value and the reason as a quality note, the row still merging; `quarantine` (the default
+for identity and `required` fields) holds the whole row back with every reason. A row
+without a usable id is always quarantined.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from connectors.base import StreamConfig
-from connectors.fields import FieldMapping, evaluation_order
+from connectors.fields import FieldMapping, evaluation_order, invalid_policy
 from federation.model import TABLES, ColumnType, Table
 from transforms.cells import text_view, to_object
 from transforms.conditions import holds
 from transforms.context import TransformContext
 from transforms.inputs import apply_lookup, field_input
-from transforms.quarantine import combine_reasons, empty_quarantine, raw_json
+from transforms.quarantine import combine_reasons, empty_quality, empty_quarantine, json_cell, raw_json
 from transforms.registry import (
     CURRENCY_AWARE,
     TRANSFORM_TYPES,
@@ -41,10 +46,13 @@ class MappingError(ValueError):
 class MappedBatch:
     """`rows`: `record_id` then one column per mapped field (references as `<field>_key`)
     and the normalisers' extra columns, typed per the unified model. `quarantine`:
-    `record_id`, `reason`, `raw` (JSON text of the source row)."""
+    `record_id`, `reason`, `raw` (JSON text of the source row). `quality`: one note per
+    value blanked in a published row: `record_id`, `field`, `value` (JSON text of the value
+    as the source gave it), `reason`."""
 
     rows: pd.DataFrame
     quarantine: pd.DataFrame
+    quality: pd.DataFrame = dataclasses.field(default_factory=empty_quality)
 
 
 def output_column(table: Table, field: str) -> str:
@@ -68,28 +76,38 @@ def map_stream(
     n = len(raw)
 
     record_id, id_errors = _record_ids(raw, stream.id_columns)
+    identity = ctx.identity_fields(entity)
     # fields a `when` reads are mapped first; columns and reasons keep the declared order
-    mapped: dict[str, tuple[pd.Series, pd.Series, dict[str, pd.Series]]] = {}
-    for field in order:
-        mapped[field] = _map_field(raw, stream.fields[field], entity, field, ctx, mapped)
+    mapped: dict[str, _Field] = {}
+    for name in order:
+        mapped[name] = _map_field(raw, stream.fields[name], entity, name, ctx, mapped)
     columns: dict[str, pd.Series] = {"record_id": record_id}
     labelled: list[tuple[str | None, pd.Series]] = [(None, id_errors)]
+    every: list[tuple[str | None, pd.Series]] = [(None, id_errors)]
+    blanked: list[tuple[str, _Field]] = []
     extras: dict[str, pd.Series] = {}
-    for field, (values, errors, extra) in ((f, mapped[f]) for f in stream.fields):
-        columns[output_column(table, field)] = values
-        labelled.append((field, errors))
-        for key, column in extra.items():
-            target = f"{field}_{key}"
+    for name, done in ((f, mapped[f]) for f in stream.fields):
+        columns[output_column(table, name)] = done.values
+        every.append((name, done.errors))
+        if invalid_policy(stream.fields[name], name, identity)[0] == "quarantine":
+            labelled.append((name, done.errors))
+        else:
+            blanked.append((name, done))
+        for key, column in done.extra.items():
+            target = f"{name}_{key}"
             if target in table.mapped_fields and target not in stream.fields:
                 extras[target] = cast(column, output_type(entity, target))
     columns.update(extras)
 
-    reason = combine_reasons(n, labelled)
-    bad = reason.notna().to_numpy()
+    # a row is held back by a field whose policy is `quarantine`; its entry then gives every
+    # reason the row has, blanked fields' too
+    bad = combine_reasons(n, labelled).notna().to_numpy()
     rows = pd.DataFrame(columns, index=pd.RangeIndex(n))
     rows = rows.loc[~bad].reset_index(drop=True)
+    quality = _notes(record_id, blanked, bad)
     if not bad.any():
-        return MappedBatch(rows, empty_quarantine())
+        return MappedBatch(rows, empty_quarantine(), quality)
+    reason = combine_reasons(n, every)
     quarantine = pd.DataFrame(
         {
             "record_id": pd.Series(record_id[bad].to_numpy(), dtype=object),
@@ -97,7 +115,39 @@ def map_stream(
             "raw": pd.Series(raw_json(raw.loc[bad]), dtype=object),
         }
     )
-    return MappedBatch(rows, quarantine)
+    return MappedBatch(rows, quarantine, quality)
+
+
+@dataclass
+class _Field:
+    """One mapped field: typed values, a reason or None per row, the value each reason is
+    about (as the source gave it), the normaliser's extra columns."""
+
+    values: pd.Series
+    errors: pd.Series
+    given: pd.Series
+    extra: dict[str, pd.Series]
+
+
+def _notes(record_id: pd.Series, blanked: list[tuple[str, _Field]], quarantined: np.ndarray) -> pd.DataFrame:
+    """A quality note per blanked value of a row that is published (a quarantined row's
+    reasons are in its quarantine entry)."""
+    parts = []
+    for name, done in blanked:
+        noted = (done.errors.notna().to_numpy()) & ~quarantined
+        if not noted.any():
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "record_id": pd.Series(record_id[noted].to_numpy(), dtype=object),
+                    "field": name,
+                    "value": pd.Series([json_cell(v) for v in done.given[noted]], dtype=object),
+                    "reason": pd.Series(done.errors[noted].to_numpy(), dtype=object),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else empty_quality()
 
 
 def _map_field(
@@ -106,9 +156,9 @@ def _map_field(
     entity: str,
     field: str,
     ctx: TransformContext,
-    mapped: dict[str, tuple[pd.Series, pd.Series, dict[str, pd.Series]]],
-) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
-    """(typed values, a reason or None per row, the normaliser's extra columns) for one field.
+    mapped: dict[str, _Field],
+) -> _Field:
+    """One field's typed values, per-row reasons, the values they are about, extra columns.
 
     With `coalesce` (or `columns` outside `json`) each column is normalised on its own and the
     first with a value wins, so a placeholder (`To Be Filled By O.E.M.`) or an unreadable cell
@@ -117,14 +167,16 @@ def _map_field(
     name = mapping.transform or default_transform(entity, field)
     active = None
     if mapping.when is not None:
-        active = pd.Series(holds(mapping.when, raw, {f: done[0] for f, done in mapped.items()}))
+        active = pd.Series(holds(mapping.when, raw, {f: done.values for f, done in mapped.items()}))
     several = mapping.coalesce or (mapping.columns if name != "json" else None)
     inputs = [raw[column] for column in several] if several else [field_input(raw, mapping, name)]
     typed, errors, extra = _normalised(inputs[0], raw, mapping, name, entity, field, ctx, active)
+    given = inputs[0].astype(object)
     for values in inputs[1:]:
         more, more_errors, more_extra = _normalised(values, raw, mapping, name, entity, field, ctx, active)
         take = (typed.isna() & more.notna()).to_numpy()
         typed = typed.where(~take, more)
+        given = given.where(errors.notna().to_numpy(), values.astype(object))
         errors = first_error(errors, more_errors)
         extra = {key: column.where(~take, more_extra[key]) for key, column in extra.items()}
     errors = errors.where(typed.isna().to_numpy(), None)
@@ -133,7 +185,7 @@ def _map_field(
         if active is not None:
             empty &= active.to_numpy()
         errors = errors.where(~empty, f"required but empty ({mapping.describe_source()})")
-    return typed, errors, extra
+    return _Field(typed, errors, given, extra)
 
 
 def _normalised(

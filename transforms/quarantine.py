@@ -1,4 +1,5 @@
-"""Quarantined rows: why a record was not published, and the record as the source gave it."""
+"""Quarantined rows (why a record was not published, and the record as the source gave it)
+and quality notes (a value left out of a published record, and why)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def _jsonable(value: Any) -> Any:
 
 def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=object) for name in QUARANTINE_COLUMNS})
+
+
+QUALITY_COLUMNS = ("record_id", "field", "value", "reason")
+
+
+def json_cell(value: Any) -> str:
+    """One source cell as JSON text (as `raw_json` writes it): the value a quality note is about."""
+    return json.dumps(_jsonable(value), default=str, ensure_ascii=False)
+
+
+def empty_quality() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in QUALITY_COLUMNS})

@@ -25,7 +25,7 @@ from federation.model import TABLES
 from transforms.attributes import attribute_key
 
 #: extras that name the sources and records behind an asset's values, and what they rebuild
-SOURCE_REVEALING = {"provenance": "sources", "conflicts": "sources"}
+SOURCE_REVEALING = {"provenance": "sources", "conflicts": "sources", "quality": "sources"}
 
 
 def inference_warnings(config: Config, policy: Policy) -> list[str]:

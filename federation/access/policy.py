@@ -161,6 +161,8 @@ class RoleAccess:
         for capability in ("sources", "quarantine", "ambiguities"):
             if capability in self.capabilities:
                 out[capability] = {"*"}
+        if "quarantine" in self.capabilities:  # quality notes are about source records too
+            out["quality"] = out["quality_summary"] = {"*"}
         return out
 
     def aggregations(self) -> dict[str, bool]:

@@ -2,8 +2,8 @@
 
 `docs/model.md` is this module's output (`python -m federation.config.reference >
 docs/model.md`); a test compares the two, so the reference cannot drift from the code: every
-entity, every field a mapping may fill, its type, its default normaliser and its identity
-rules.
+entity, every field a mapping may fill, its type, its default normaliser, what a bad value of
+it does by default (`on_invalid`) and its identity rules.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def _entity(table: Table) -> list[str]:
     if rules:
         lines += [f"Identity (strongest first): {rules}.", ""]
     lines += [
-        "| field | type | default normaliser | meaning |",
-        "|---|---|---|---|",
+        "| field | type | default normaliser | a bad value | meaning |",
+        "|---|---|---|---|---|",
     ]
+    identity = {f for rule in table.identity for f in rule}
     references = {r.name: r for r in table.references}
     for name in table.mapped_fields:
         if name in references:
@@ -62,7 +63,8 @@ def _entity(table: Table) -> list[str]:
         else:
             kind = "text"
             meaning = "used to match records (identity); not published"
-        lines.append(f"| `{name}` | {kind} | `{default_transform(table.name, name)}` | {meaning} |")
+        bad = "quarantines the row" if name in identity else "is blanked (noted)"
+        lines.append(f"| `{name}` | {kind} | `{default_transform(table.name, name)}` | {bad} | {meaning} |")
     gateway = [c.name for c in table.columns if not c.mapped]
     relations = [f"`{r.name}` → `{r.target}`" for r in table.relations]
     lines += ["", f"Set by the gateway: {', '.join(f'`{c}`' for c in gateway)}."]
@@ -81,6 +83,19 @@ def render() -> str:
         "keeps this file and the code in step. A source maps its columns to these fields under",
         "`sources[].entities.<entity>.fields`; a field without `transform:` gets the default",
         "normaliser listed here.",
+        "",
+        "A value its normaliser cannot read (or its `lookup` does not know) is handled by the",
+        "field's `on_invalid`. `blank`: the record is published and merged without that value, and",
+        "a quality note keeps the source, record, field, value and reason (GraphQL `quality`,",
+        "`quality_summary`, and `quality` on `assets`). `quarantine`: the whole record is held",
+        'back with every reason (GraphQL `quarantine`). The default, in the "a bad value" column',
+        "below, is `quarantine` for the fields of the entity's identity rules (configured under",
+        "`entities.<entity>.identity`, else the model's, listed per entity) and for `required`",
+        "fields, and `blank` for every other field: an identity value that cannot be read could be",
+        "the one linking the record to its twin in another source, so dropping it silently could",
+        "split the thing in two or merge it on a weaker rule. A record without an id is always",
+        "quarantined. `assetgraph validate` lists, per source and entity, the fields whose bad",
+        "values hold a row back, and warns about an identity field set to `blank`.",
         "",
     ]
     for table in TABLES.values():

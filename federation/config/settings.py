@@ -30,7 +30,16 @@ from transforms.registry import TRANSFORMS, compatible, output_type
 
 CONFIG_ENV = "ASSETGRAPH_CONFIG"
 
-__all__ = ["CONFIG_ENV", "Config", "ConfigError", "Settings", "config_path", "load_config", "parse_config"]
+__all__ = [
+    "CONFIG_ENV",
+    "Config",
+    "ConfigError",
+    "ConfigNotFound",
+    "Settings",
+    "config_path",
+    "load_config",
+    "parse_config",
+]
 
 
 class _Strict(BaseModel):
@@ -383,6 +392,17 @@ def _cross_checks(settings: Settings, sources: list[SourceConfig], names: list[s
     return problems
 
 
+class ConfigNotFound(ConfigError):
+    """No config file where one was looked for: says where, and how that place was chosen."""
+
+    def __init__(self, path: Path, chosen_by: str) -> None:
+        super().__init__(str(path), ["file not found"])
+        self.args = (f"config file not found: {path.resolve()} ({chosen_by})",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(CONFIG_ENV) or "config.yaml")
 
@@ -393,7 +413,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(p), ["file not found"]) from None
+        if path:
+            chosen_by = "as given on the command line"
+        elif os.environ.get(CONFIG_ENV):
+            chosen_by = f"from ${CONFIG_ENV}"
+        else:
+            chosen_by = f"the default; pass --config FILE or set {CONFIG_ENV}"
+        raise ConfigNotFound(p, chosen_by) from None
     except OSError as exc:
         raise ConfigError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
     try:

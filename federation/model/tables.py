@@ -167,8 +167,9 @@ ASSETS = Table(
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
     sort_keys=("category", "status", "hostname"),
     #: `history` (its change history) and `maintenance` (its repair log) live in the
-    #: gateway's own store (federation/workflow), newest first
-    extras=("sources", "provenance", "conflicts", "history", "maintenance"),
+    #: gateway's own store (federation/workflow), newest first; `quality` lists the values
+    #: left out of its records (on_invalid: blank)
+    extras=("sources", "provenance", "conflicts", "history", "maintenance", "quality"),
     normalisers=(
         ("asset_tag", "asset_tag"),
         ("serial_number", "serial"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import Connector, SourceConfig, SourceError
@@ -31,6 +32,9 @@ log = logging.getLogger("assetgraph.sync")
 
 #: the time of a source's last full read, kept with its cursors
 FULL_READ_KEY = "__full_read_at__"
+
+#: the columns of `ReadResult.quality`
+QUALITY_FRAME = ["entity", "record_id", "field", "value", "reason"]
 
 #: progress callback: (source, entity, records read so far) — entity None when starting
 Progress = Callable[[str, str | None, int], None]
@@ -54,6 +58,8 @@ class ReadResult:
     cursors: dict[str, str]
     incremental: set[str]
     started: datetime
+    #: quality notes (values blanked in published rows): entity, record_id, field, value, reason
+    quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_FRAME))
 
 
 class Abandoned(Exception):
@@ -106,6 +112,7 @@ def _read_source(
         connector.check()
         frames: dict[str, pd.DataFrame] = {}
         quarantine: list[pd.DataFrame] = []
+        quality: list[pd.DataFrame] = []
         cursors = dict(baseline.cursors)
         # a full read now and then: incremental reads never see records deleted at the source
         last_full = cursors.get(FULL_READ_KEY)
@@ -119,14 +126,16 @@ def _read_source(
             stored = baseline.columns.get(entity)
             cursor = cursors.get(entity) if stream.cursor and stored is not None else None
             read = _StreamRead(connector, source, ctx, started, progress, cancelled)
-            rows, bad, new_cursor = read(entity, cursor)
+            rows, bad, notes, new_cursor = read(entity, cursor)
             if cursor is not None and len(rows) and set(rows.columns) != set(stored or ()):
                 # the mapping changed since the last sync: read everything again
                 cursor = None
-                rows, bad, new_cursor = read(entity, None)
+                rows, bad, notes, new_cursor = read(entity, None)
             frames[entity] = rows
             if len(bad):
                 quarantine.append(bad.assign(entity=entity))
+            if len(notes):
+                quality.append(notes.assign(entity=entity))
             if cursor is not None:
                 incremental.add(entity)
             if new_cursor is not None:
@@ -140,7 +149,12 @@ def _read_source(
             if quarantine
             else pd.DataFrame(columns=["entity", "record_id", "reason", "raw"])
         )
-        return ReadResult(frames, q, cursors, incremental, started)
+        notes = (
+            pd.concat(quality, ignore_index=True)[QUALITY_FRAME]
+            if quality
+            else pd.DataFrame(columns=QUALITY_FRAME)
+        )
+        return ReadResult(frames, q, cursors, incremental, started, notes)
     finally:
         connector.close()
 
@@ -154,11 +168,15 @@ class _StreamRead:
     progress: Progress | None
     cancelled: threading.Event | None
 
-    def __call__(self, entity: str, cursor: str | None) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    def __call__(
+        self, entity: str, cursor: str | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None]:
+        """(rows, quarantined rows, quality notes, the new cursor) of one stream."""
         stream = self.source.entities[entity]
         name = self.source.name
         rows: list[pd.DataFrame] = []
         bad: list[pd.DataFrame] = []
+        notes: list[pd.DataFrame] = []
         new_cursor = None
         seen = 0
         if self.progress:
@@ -169,16 +187,25 @@ class _StreamRead:
             mapped = map_stream(batch.frame, entity, stream, self.ctx, source=name)
             rows.append(mapped.rows)
             bad.append(mapped.quarantine)
+            notes.append(mapped.quality.assign(_batch=len(rows) - 1))
             new_cursor = batch.cursor or new_cursor
             seen += len(batch.frame)
             if self.progress:
                 self.progress(name, entity, seen)
         frame = _concat(rows)
+        noted = _concat(notes)
         if len(frame):
-            # a record changed twice within one read: the later version wins
+            # a record changed twice within one read: the later version wins, with its notes
+            count = len(frame)
+            frame["_batch"] = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
             frame = frame.drop_duplicates("record_id", keep="last").reset_index(drop=True)
+            if len(frame) < count and len(noted):
+                latest = frame[["record_id", "_batch"]]
+                noted = noted.merge(latest, on=["record_id", "_batch"], how="inner")
+            frame = frame.drop(columns="_batch")
+        noted = noted.drop(columns="_batch", errors="ignore")
         frame["fetched_at"] = pd.Timestamp(self.fetched_at)
-        return frame, _concat(bad), new_cursor
+        return frame, _concat(bad), noted, new_cursor
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

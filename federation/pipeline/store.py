@@ -3,7 +3,8 @@
 Layout of the store folder (`store.path` in config.yaml):
 
     sources.duckdb          one table per (source, entity) of normalised rows, sync state,
-                            quarantine. Written only by the process holding `sync.lock`.
+                            quarantine, quality notes. Written only by the process holding
+                            `sync.lock`.
     sync.lock               held (flock) by the one process that syncs
     published/CURRENT       name of the current published file; replaced by rename
     published/snap-*.duckdb the unified tables, provenance, conflicts, source status.
@@ -32,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from federation.model import DUCKDB_TYPES, TABLES
+from federation.pipeline.notes import NOTES_DDL, drop_notes, replace_notes
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
 
 log = logging.getLogger("assetgraph.store")
@@ -50,6 +52,14 @@ AUX_TABLES: dict[str, str] = {
     "last_success_at TIMESTAMPTZ, record_count BIGINT, stale BOOLEAN, error VARCHAR",
     "quarantine": "source VARCHAR, entity VARCHAR, record_id VARCHAR, reason VARCHAR, "
     "raw JSON, quarantined_at TIMESTAMPTZ",
+    # values left out of published records (on_invalid: blank), by source record and field;
+    # `record_quality` is the same notes by the entity each record merged into (assets.quality)
+    "quality": "source VARCHAR, entity VARCHAR, record_id VARCHAR, field VARCHAR, value JSON, "
+    "reason VARCHAR, noted_at TIMESTAMPTZ",
+    "record_quality": "entity VARCHAR, entity_id VARCHAR, field VARCHAR, source VARCHAR, "
+    "record_id VARCHAR, value JSON, reason VARCHAR",
+    # notes counted by source, entity, field and reason (quoted values in a reason as …)
+    "quality_summary": "source VARCHAR, entity VARCHAR, field VARCHAR, reason VARCHAR, count BIGINT",
     "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
 }
 
@@ -143,8 +153,6 @@ _STATE_DDL = """
 CREATE TABLE IF NOT EXISTS sync_state (
     source VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, last_sync_at TIMESTAMPTZ,
     last_success_at TIMESTAMPTZ, record_count BIGINT, error VARCHAR, cursors JSON);
-CREATE TABLE IF NOT EXISTS quarantine (source VARCHAR, entity VARCHAR, record_id VARCHAR,
-    reason VARCHAR, raw JSON, quarantined_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS entity_ids (entity VARCHAR, source VARCHAR, record_id VARCHAR,
     entity_id VARCHAR);
 """
@@ -205,6 +213,7 @@ class SourceStore:
         # lets DuckDB stream large CREATE TABLE AS / INSERT instead of buffering them
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(_STATE_DDL)
+        self.con.execute(NOTES_DDL)
 
     def close(self) -> None:
         self.con.close()
@@ -279,11 +288,14 @@ class SourceStore:
         *,
         incremental: set[str] | frozenset[str] = frozenset(),
         started_at: datetime | None = None,
+        quality: pd.DataFrame | None = None,
     ) -> SourceState:
         """Swap in a source's new snapshot in one transaction.
 
         `frames` maps entity → normalised rows (with `record_id` and `fetched_at`). Entities in
         `incremental` are merged into the existing table by record_id instead of replacing it.
+        `quality`: the read's notes (entity, record_id, field, value, reason); they replace the
+        notes of what was read again, as the quarantine entries do.
         """
         con = self.con
         existing = self.tables()
@@ -304,15 +316,7 @@ class SourceStore:
             kept = {snapshot_table(source, e) for e in frames}
             for name in existing & _owned_tables(source) - kept:
                 con.execute(f'DROP TABLE "{name}"')
-            self._clear_quarantine(source, frames, quarantine, incremental)
-            if len(quarantine):
-                q = quarantine.assign(source=source, quarantined_at=now)
-                con.register("_quarantine", q)
-                con.execute(
-                    "INSERT INTO quarantine SELECT source, entity, record_id, reason, raw, "
-                    "quarantined_at FROM _quarantine"
-                )
-                con.unregister("_quarantine")
+            replace_notes(con, source, frames, quarantine, quality, incremental, now)
             state = SourceState(
                 source=source,
                 kind=kind,
@@ -330,42 +334,18 @@ class SourceStore:
             raise
         return state
 
-    def _clear_quarantine(
-        self,
-        source: str,
-        frames: dict[str, pd.DataFrame],
-        quarantine: pd.DataFrame,
-        incremental: set[str] | frozenset[str],
-    ) -> None:
-        """Drop the quarantine entries this sync supersedes: all of a fully read entity's; for
-        an incremental read, those of the records read again (fixed or still bad) and those
-        without an id."""
-        con = self.con
-        con.execute(
-            "DELETE FROM quarantine WHERE source = ? AND entity NOT IN (SELECT unnest(?::VARCHAR[]))",
-            [source, sorted(frames)],
-        )
-        for entity, frame in frames.items():
-            if entity not in incremental:
-                con.execute("DELETE FROM quarantine WHERE source = ? AND entity = ?", [source, entity])
-                continue
-            bad = quarantine.loc[quarantine["entity"] == entity, "record_id"] if len(quarantine) else []
-            ids = sorted({str(i) for i in [*frame["record_id"], *bad] if i is not None and i == i})
-            con.execute(
-                "DELETE FROM quarantine WHERE source = ? AND entity = ? AND "
-                "(record_id IS NULL OR record_id IN (SELECT unnest(?::VARCHAR[])))",
-                [source, entity, ids],
-            )
-
     def drop_source(self, source: str) -> None:
         """Forget a source that was removed from the config."""
         for name in self.tables() & _owned_tables(source):
             self.con.execute(f'DROP TABLE "{name}"')
         self.con.execute("DELETE FROM sync_state WHERE source = ?", [source])
-        self.con.execute("DELETE FROM quarantine WHERE source = ?", [source])
+        drop_notes(self.con, source)
 
     def quarantine_frame(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM quarantine").df()
+
+    def quality_frame(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM quality").df()
 
 
 class Publisher:

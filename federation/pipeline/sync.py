@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from connectors.base import SourceConfig, SourceError
 from federation.config.settings import Config
+from federation.model import TABLES
 from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.log_context import about_source
 from federation.pipeline.reading import (
@@ -48,6 +49,8 @@ class SourceResult:
     ok: bool
     records: int = 0
     quarantined: int = 0
+    #: values blanked in published records (quality notes)
+    noted: int = 0
     seconds: float = 0.0
     error: str | None = None
     incremental: list[str] = field(default_factory=list)
@@ -70,6 +73,22 @@ class SyncReport:
         return [s for s in self.sources if not s.ok]
 
 
+#: a reason with its quoted values (`'31/31/24'`, `"O'Neil"`) as `…`: the summary's grouping.
+#: A value's opening quote follows the start, a space or a bracket, never a letter (`field's`)
+REASON_PATTERN = r"""regexp_replace(reason, '(^|[\s(\[])("[^"]*"|''[^'']*'')', '\1…', 'g')"""
+
+#: the quality notes into the snapshot being published: as kept (`quality`), by the entity
+#: each record merged into (`record_quality`, for assets.quality), and counted
+QUALITY_PUBLISH = (
+    "INSERT INTO pub.quality SELECT source, entity, record_id, field, value, reason, noted_at FROM quality",
+    "INSERT INTO pub.record_quality SELECT q.entity, r.entity_id, q.field, q.source, q.record_id, "
+    "q.value, q.reason FROM quality AS q JOIN pub.record_sources AS r "
+    "ON r.entity = q.entity AND r.source = q.source AND r.record_id = q.record_id",
+    f"INSERT INTO pub.quality_summary SELECT source, entity, field, {REASON_PATTERN} AS reason, "
+    "count(*) FROM quality GROUP BY ALL",
+)
+
+
 def transform_context(config: Config) -> TransformContext:
     s = config.settings
     return TransformContext(
@@ -79,6 +98,7 @@ def transform_context(config: Config) -> TransformContext:
         category_aliases=dict(s.vocabularies.category_aliases),
         status_aliases=dict(s.vocabularies.status_aliases),
         manufacturer_aliases=dict(s.vocabularies.manufacturer_aliases),
+        identity={e: tuple(tuple(rule) for rule in config.rules(e).identity or ()) for e in TABLES},
     )
 
 
@@ -214,6 +234,7 @@ class Syncer:
                 outcome.cursors,
                 incremental=outcome.incremental,
                 started_at=outcome.started,
+                quality=outcome.quality,
             )
         except Exception as exc:
             log.exception("writing the snapshot of %s failed", source.name)
@@ -225,6 +246,7 @@ class Syncer:
             status="ok",
             records=state.record_count,
             quarantined=len(outcome.quarantine),
+            noted=len(outcome.quality),
             incremental=sorted(outcome.incremental),
             seconds=time.perf_counter() - clocks[source.name],
         )
@@ -290,6 +312,8 @@ class Syncer:
                 "INSERT INTO pub.quarantine SELECT source, entity, record_id, reason, raw, "
                 "quarantined_at FROM quarantine"
             )
+            for statement in QUALITY_PUBLISH:
+                self.store.con.execute(statement)
 
         # values written back since a source's last read stay patched in (patches.py)
         read_started = {name: state.last_success_at for name, state in states.items()}

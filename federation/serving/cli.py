@@ -33,6 +33,7 @@ from connectors.registry import connector_class
 from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
 from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
+from federation.config.invalid_values import invalid_value_report
 from federation.config.settings import CONFIG_ENV, Config, ConfigError, load_config
 from federation.demo import VendorPortTaken, prepare_demo
 from federation.pipeline.metrics import MULTIPROC_ENV
@@ -167,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(config: Config) -> int:
     kinds = ", ".join(f"{s.name} [{s.kind}]" for s in config.sources) or "none"
     out.print(Text(f"{config.path}: ok — {len(config.sources)} sources ({kinds})"), soft_wrap=True)
-    for warning in _inference_warnings(config):
+    invalid = invalid_value_report(config)
+    for line in invalid.lines:
+        out.print(Text(line), soft_wrap=True, highlight=False)
+    for warning in [*invalid.warnings, *_inference_warnings(config)]:
         err.print(Text("warning: ", style="bold yellow") + Text(warning), soft_wrap=True)
     for line in _read_only_fields(config):
         out.print(Text(line), soft_wrap=True)
@@ -313,6 +317,15 @@ def _print_report(report: SyncReport) -> None:
     out.print(table)
     for r in report.failed:
         _error(f"source {r.source} {'is held' if r.status == 'held' else 'failed'}: {r.error}")
+    noted = [f"{r.source} {r.noted:,}" for r in report.sources if r.noted]
+    if noted:
+        out.print(
+            Text(
+                f"values that could not be read, left out of their records ({', '.join(noted)}): "
+                "GraphQL `quality` and `quality_summary` list them"
+            ),
+            soft_wrap=True,
+        )
     if report.reconcile:
         counts = ", ".join(f"{n:,} {e}" for e, n in report.reconcile.entities.items())
         by = f" by the running server (pid {report.served_by})" if report.served_by else ""

@@ -65,6 +65,12 @@ TEST_ROLES: dict[str, Any] = {
     "cost_history": {
         "types": {"assets": {"columns": ["asset_tag", "cost", "sources", "provenance", "conflicts"]}},
     },
+    # quality notes on assets, without `cost` and with only one key of `attributes`
+    "quality_reader": {
+        "types": {
+            "assets": {"columns": ["asset_tag", "status", "purchase_date", "quality", "attributes.ram_gb"]}
+        },
+    },
     "team_lead": {
         "inherits": ["employee"],
         "types": {

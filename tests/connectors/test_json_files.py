@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from connectors.base import SourceError
 from connectors.json_documents import Expression
 from connectors.json_files import JsonFilesConfig, JsonFilesConnector
-from connectors.spreadsheet import SpreadsheetConnector, SpreadsheetSourceConfig
+from connectors.spreadsheet import SpreadsheetSourceConfig
 
 ASSETS = {"path": "exports/*.json", "records": "data.items", "id": "id",
           "fields": {"serial_number": "hw.serial", "mac_addresses": "interfaces[].mac"}}  # fmt: skip
@@ -297,17 +297,16 @@ def test_quoted_keys_reach_names_with_dashes_and_dots(tmp_path: Path) -> None:
 
 
 def test_a_spreadsheet_source_given_json_points_at_the_json_kinds(tmp_path: Path) -> None:
+    """Refused when the config loads (`assetgraph validate` names the key)."""
     write(tmp_path / "inventory.json", [item(1)])
-    config = SpreadsheetSourceConfig.model_validate(
-        {
-            "name": "s",
-            "kind": "spreadsheet",
-            "path": "inventory.json",
-            "entities": {"assets": {"id": "id", "fields": {"name": "id"}}},
-        }
-    )
-    with pytest.raises(SourceError, match=r"is not a spreadsheet.*JSON is read by `kind: json_files`"):
-        SpreadsheetConnector(config, base_dir=tmp_path).check()
+    raw = {
+        "name": "s",
+        "kind": "spreadsheet",
+        "path": "inventory.json",
+        "entities": {"assets": {"id": "id", "fields": {"name": "id"}}},
+    }
+    with pytest.raises(ValidationError, match=r"is not a spreadsheet.*JSON is read by `kind: json_files`"):
+        SpreadsheetSourceConfig.model_validate(raw)
 
 
 @pytest.mark.parametrize(

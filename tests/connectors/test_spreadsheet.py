@@ -251,7 +251,8 @@ def test_explicit_header_row_and_rows_skipped_after_it(tmp_path: Path) -> None:
     ("path", "stream", "message"),
     [
         pytest.param("nope.csv", {}, "file not found: {dir}/nope.csv", id="missing-file"),
-        pytest.param("assets.pdf", {}, "assets.pdf is not a spreadsheet", id="not-a-spreadsheet"),
+        # a path that is not a spreadsheet is refused when the config loads:
+        # tests/federation/test_cli_config_checks.py
         pytest.param("fake.xlsx", {}, "fake.xlsx is not an Excel workbook", id="not-a-workbook"),
         pytest.param("staff.xlsx", {"sheet": "Laptops"},
                      "has no sheet 'Laptops'; sheets: People, Sites EU, Sites US", id="no-sheet"),

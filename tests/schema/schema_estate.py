@@ -490,6 +490,28 @@ def frames() -> dict[str, pd.DataFrame]:
     ambiguities = [
         ("assets", "cmdb", "c-50", "serial_number", [aid(1), aid(2)], "matched two assets"),
     ]
+    # values blanked in merged records: (source, record id, field, value, reason); c-1 and
+    # i-1 merged into asset 1, c-2 into asset 2, h-7 into no asset of this estate (a person)
+    notes = [
+        ("cmdb", "assets", "c-1", "purchase_date", '"31/31/24"', "cannot read '31/31/24' as a date"),
+        ("intune", "assets", "i-1", "cost", '"lots"', "cannot read 'lots' as an amount"),
+        ("cmdb", "assets", "c-1", "attributes", '"ram=16"', "not a JSON object"),
+        ("cmdb", "assets", "c-2", "status", '"Shredded?"', "unknown status 'Shredded?'"),
+        ("cmdb", "assets", "c-2", "cost", '"TBD"', "cannot read 'TBD' as an amount"),
+        ("hr", "people", "h-7", "employment_status", '"sabbatical"',
+         "unknown employment status 'sabbatical'"),
+    ]  # fmt: skip
+    merged = {"c-1": aid(1), "i-1": aid(1), "c-2": aid(2)}
+    quality = [(*n, datetime(2024, 5, 3, 8, 0, tzinfo=UTC)) for n in notes]
+    record_quality = [(e, merged[r], f, s, r, v, why) for s, e, r, f, v, why in notes if r in merged]
+    quality_summary = [
+        ("cmdb", "assets", "cost", "cannot read … as an amount", 1),
+        ("intune", "assets", "cost", "cannot read … as an amount", 1),
+        ("cmdb", "assets", "status", "unknown status …", 1),
+        ("cmdb", "assets", "purchase_date", "cannot read … as a date", 1),
+        ("cmdb", "assets", "attributes", "not a JSON object", 1),
+        ("hr", "people", "employment_status", "unknown employment status …", 1),
+    ]
 
     def frame(rows: list[tuple[Any, ...]], columns: str) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=columns.split())
@@ -507,6 +529,9 @@ def frames() -> dict[str, pd.DataFrame]:
         ),
         "quarantine": frame(quarantine, "source entity record_id reason raw quarantined_at"),
         "ambiguities": frame(ambiguities, "entity source record_id rule candidate_ids reason"),
+        "quality": frame(quality, "source entity record_id field value reason noted_at"),
+        "record_quality": frame(record_quality, "entity entity_id field source record_id value reason"),
+        "quality_summary": frame(quality_summary, "source entity field reason count"),
     }
 
 

@@ -362,3 +362,56 @@ def test_ambiguities(run: Any) -> None:
         {"entity": "assets", "source": "cmdb", "record_id": "c-50", "rule": "serial_number",
          "candidate_ids": [aid(1), aid(2)], "reason": "matched two assets"}
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- quality notes (on_invalid: blank)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param("", ["cmdb c-1 attributes", "cmdb c-1 purchase_date", "cmdb c-2 cost",
+                          "cmdb c-2 status", "hr h-7 employment_status", "intune i-1 cost"], id="all"),
+        pytest.param('(source: "cmdb", field: "cost")', ["cmdb c-2 cost"], id="by-source-and-field"),
+        pytest.param('(entity: "people")', ["hr h-7 employment_status"], id="by-entity"),
+        pytest.param("(limit: 2, offset: 1)", ["cmdb c-1 purchase_date", "cmdb c-2 cost"], id="paged"),
+        pytest.param('(field: "nope")', [], id="unknown-field"),
+    ],
+)  # fmt: skip
+def test_quality_root(run: Any, args: str, expected: list[str]) -> None:
+    data = run.data(f"{{ quality{args} {{ source entity record_id field value reason noted_at }} }}")
+    assert [f"{q['source']} {q['record_id']} {q['field']}" for q in data["quality"]] == expected
+
+
+def test_quality_note_fields(run: Any) -> None:
+    data = run.data('{ quality(source: "intune") { source entity record_id field value reason noted_at } }')
+    assert data["quality"] == [
+        {"source": "intune", "entity": "assets", "record_id": "i-1", "field": "cost", "value": "lots",
+         "reason": "cannot read 'lots' as an amount", "noted_at": "2024-05-03T08:00:00+00:00"}
+    ]  # fmt: skip
+
+
+def test_quality_summary(run: Any) -> None:
+    data = run.data('{ quality_summary(entity: "assets", field: "cost") { source field reason count } }')
+    assert data["quality_summary"] == [
+        {"source": "cmdb", "field": "cost", "reason": "cannot read … as an amount", "count": 1},
+        {"source": "intune", "field": "cost", "reason": "cannot read … as an amount", "count": 1},
+    ]
+
+
+def test_quality_on_assets_lists_the_notes_of_the_merged_records(run: Any) -> None:
+    query = (
+        f'{{ assets(where: {{id: {{_in: ["{aid(1)}", "{aid(2)}", "{aid(3)}"]}}}}, order_by: [{{id: asc}}]) '
+        "{ asset_tag quality { source record_id field value reason } } }"
+    )
+    got = {a["asset_tag"]: a["quality"] for a in run.data(query)["assets"]}
+    assert got["AT-003"] == []
+    assert [(n["source"], n["record_id"], n["field"], n["value"]) for n in got["AT-001"]] == [
+        ("cmdb", "c-1", "attributes", "ram=16"),
+        ("intune", "i-1", "cost", "lots"),
+        ("cmdb", "c-1", "purchase_date", "31/31/24"),
+    ]
+    assert [n["reason"] for n in got["AT-002"]] == [
+        "cannot read 'TBD' as an amount",
+        "unknown status 'Shredded?'",
+    ]

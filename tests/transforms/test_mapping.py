@@ -182,7 +182,10 @@ def test_field_errors_are_joined_and_prefixed():
     frame.loc[1, "Purchase Date"] = "31/31/24"
     frame.loc[1, "Purchase Cost"] = "12.50 CHF"
     frame.loc[2, "Category"] = "Ornamental Railings"
-    batch = run(frame, FIELDS)
+    strict = {"column": None, "on_invalid": "quarantine"}
+    fields = {**FIELDS} | {f: {**strict, "column": FIELDS[f]} for f in ("purchase_date", "cost", "category")}
+    batch = run(frame, fields)
+    assert batch.quality.empty
     assert batch.rows["record_id"].tolist() == ["1"]
     reasons = batch.quarantine["reason"].tolist()
     assert reasons[0] == (
@@ -204,7 +207,9 @@ def test_raw_json_keeps_source_row_with_iso_dates_and_nulls():
             "Status": ["Foo"],
         }
     )
-    batch = run(frame, {"status": "Status", "purchase_date": "Bought"})
+    batch = run(
+        frame, {"status": {"column": "Status", "on_invalid": "quarantine"}, "purchase_date": "Bought"}
+    )
     assert json.loads(batch.quarantine["raw"].iloc[0]) == {
         "ID": 1,
         "Bought": "2024-01-02T03:04:00",
@@ -288,12 +293,21 @@ def test_repetitive_columns_give_the_same_result_as_unique_ones():
     statuses = ["Deployed", "Ready to Deploy", "Foo", None] * 50
     frame = pd.DataFrame({"ID": range(200), "Status": statuses, "Cost": ["$1", "€2", "", "x"] * 50})
     batch = run(frame, {"status": "Status", "cost": "Cost"})
-    assert len(batch.rows) == 100
-    assert batch.rows["status"].tolist()[:2] == ["in_use", "in_stock"]
+    assert len(batch.rows) == 200
+    assert batch.quarantine.empty
+    assert batch.rows["status"].tolist()[:4] == ["in_use", "in_stock", None, None]
     assert batch.rows["cost"].tolist()[:2] == pytest.approx([1.0, 2.2])
+    assert batch.rows["cost"].iloc[2:4].isna().all()
     assert batch.rows["cost_currency"].tolist()[:2] == ["USD", "EUR"]
-    assert batch.quarantine["reason"].iloc[0].startswith("status: unknown status 'Foo'")
-    assert batch.quarantine["reason"].iloc[1] == "cost: cannot read 'x' as an amount"
+    notes = batch.quality
+    assert len(notes) == 100
+    status = notes[notes["field"] == "status"]
+    assert status["record_id"].tolist() == [str(i) for i in range(2, 200, 4)]
+    assert set(status["value"]) == {'"Foo"'}
+    assert status["reason"].iloc[0].startswith("unknown status 'Foo'")
+    cost = notes[notes["field"] == "cost"]
+    assert cost["record_id"].tolist() == [str(i) for i in range(3, 200, 4)]
+    assert set(cost["reason"]) == {"cannot read 'x' as an amount"}
 
 
 def test_index_of_input_frame_does_not_matter():

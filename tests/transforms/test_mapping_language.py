@@ -27,6 +27,12 @@ def quarantined(batch: MappedBatch) -> list[str]:
     return [f"{i}: {r}" for i, r in zip(ids, why, strict=True)]
 
 
+def noted(batch: MappedBatch) -> list[str]:
+    """`record id: field: reason` per quality note (a value blanked in a published row)."""
+    q = batch.quality
+    return [f"{i}: {f}: {r}" for i, f, r in zip(q["record_id"], q["field"], q["reason"], strict=True)]
+
+
 def column(frame: pd.DataFrame, fields: dict[str, Any], name: str, **kw: Any) -> list[Any]:
     batch = run(frame, fields, **kw)
     assert batch.quarantine.empty, batch.quarantine["reason"].tolist()
@@ -295,11 +301,19 @@ def test_coalesce_error_only_when_no_column_gives_a_value():
         {"ID": ["1", "2"], "Bought": ["31/31/24", "31/31/24"], "Invoiced": ["2024-02-01", ""]}
     )
     batch = run(frame, {"purchase_date": {"coalesce": ["Bought", "Invoiced"]}})
-    assert batch.rows["purchase_date"].tolist() == [pd.Timestamp("2024-02-01")]
-    assert batch.quarantine["reason"].tolist() == [
-        "purchase_date: cannot read '31/31/24' as a date (expected M/D/YY, MM/DD/YYYY, ISO 8601, an Excel"
-        " serial or a {date, formatted} object)"
+    assert batch.rows["purchase_date"].tolist()[0] == pd.Timestamp("2024-02-01")
+    assert pd.isna(batch.rows["purchase_date"].iloc[1])
+    assert noted(batch) == [
+        "2: purchase_date: cannot read '31/31/24' as a date (expected M/D/YY, MM/DD/YYYY, ISO 8601, an"
+        " Excel serial or a {date, formatted} object)"
     ]
+    assert batch.quality["value"].tolist() == ['"31/31/24"']
+
+
+def test_coalesce_note_names_the_value_of_the_column_that_failed():
+    frame = pd.DataFrame({"ID": ["1"], "Bought": [None], "Invoiced": ["someday"]})
+    batch = run(frame, {"purchase_date": {"coalesce": ["Bought", "Invoiced"]}})
+    assert batch.quality["value"].tolist() == ['"someday"']
 
 
 def test_coalesce_keeps_the_chosen_columns_currency():
@@ -333,7 +347,7 @@ SITES = {"LDN": "London HQ", "NYC": "New York Office", "MUC": "München", "TMP":
         pytest.param(
             {"table": SITES},
             ["LDN", "PAR"],
-            ["London HQ"],
+            ["London HQ", None],
             [
                 "2: location: 'PAR' is not in this field's lookup table (LDN, NYC, MUC, TMP); add it"
                 " under lookup.table or give lookup.default"
@@ -372,7 +386,8 @@ def test_lookup(lookup, cells, expected, errors):
     )
     batch = run(frame, {"location": {"column": "Site", "lookup": lookup}})
     assert batch.rows["location_key"].tolist() == expected
-    assert quarantined(batch) == errors
+    assert batch.quarantine.empty
+    assert noted(batch) == errors
 
 
 def test_lookup_output_goes_through_the_fields_normaliser():
@@ -406,8 +421,11 @@ def test_many_rows_take_the_deduplicated_path_with_the_same_answers():
     }
     batch = run(frame, fields)
     assert batch.rows["location_key"].tolist()[:3] == ["London HQ", None, None]
-    assert len(batch.quarantine) == 40  # PAR on the PC rows only
-    assert set(batch.quarantine["record_id"].astype(int) % 4) == {2}
+    assert batch.quarantine.empty
+    assert len(batch.rows) == len(cells)
+    assert len(batch.quality) == 40  # PAR on the PC rows only
+    assert set(batch.quality["record_id"].astype(int) % 4) == {2}
+    assert set(batch.quality["value"]) == {'"PAR"'}
 
 
 def test_empty_batch():

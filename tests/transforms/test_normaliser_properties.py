@@ -143,7 +143,8 @@ def test_mapping_engine_deduplicated_path_agrees(name, cells, repeat):
     entity, field = _field_for(name)  # type: ignore[misc]
     column = pd.Series(cells * repeat, dtype=object)
     frame = pd.DataFrame({"id": np.arange(len(column)).astype(str), "c": column})
-    stream = StreamConfig(id="id", fields={field: {"column": "c", "transform": name}})
+    mapping = {"column": "c", "transform": name, "on_invalid": "quarantine"}
+    stream = StreamConfig(id="id", fields={field: mapping})
     batch = map_stream(frame, entity, stream, CTX, source="sweep")
     assert len(batch.rows) + len(batch.quarantine) == len(frame)
     direct = TRANSFORMS[name](column, FieldMapping(column="c"), CTX)

@@ -215,9 +215,15 @@ def test_null_empties_the_column_unless_required() -> None:
         to_source(s, "assets", {"model": None}, CTX)
 
 
-def test_map_record_quarantines_what_does_not_read() -> None:
+def test_map_record_applies_the_failure_policy() -> None:
+    """A bad value of an ordinary field is left out with a note (the record still reads); with
+    `on_invalid: quarantine` (the default of identity fields) the record does not read."""
     s = stream({"status": "S"})
     batch = map_record({"id": "7", "S": "exploded"}, "assets", s, CTX, source="t")
+    assert batch.rows["status"].isna().all()
+    assert "unknown status 'exploded'" in batch.quality.iloc[0]["reason"]
+    strict = stream({"status": {"column": "S", "on_invalid": "quarantine"}})
+    batch = map_record({"id": "7", "S": "exploded"}, "assets", strict, CTX, source="t")
     assert batch.rows.empty
     assert "unknown status 'exploded'" in batch.quarantine.iloc[0]["reason"]
     assert (
