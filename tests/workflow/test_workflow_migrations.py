@@ -56,8 +56,9 @@ def _change(field: str = "status") -> Change:
 
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
-    assert "0001_initial.py" in [p.name for p in versions.iterdir()]
-    assert head_revision() == "0001"
+    names = [p.name for p in versions.iterdir()]
+    assert {"0001_initial.py", "0002_requests.py"} <= set(names)
+    assert head_revision() == "0002"
 
 
 def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
@@ -66,10 +67,11 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
     assert store.revision == head_revision()
     assert _versions(store_url) == [head_revision()]
     schema = _schema(store_url)
-    assert set(schema) == {"changes", "checkouts", "maintenance", VERSION_TABLE}
+    assert set(schema) == {"changes", "checkouts", "maintenance", "requests", VERSION_TABLE}
     assert "uq_checkouts_open_asset" in schema["checkouts"]
     assert "uq_maintenance_open_asset" in schema["maintenance"]
     assert "ix_changes_entity_entity_id_at" in schema["changes"]
+    assert "ix_requests_waiting_on_email" in schema["requests"]
 
 
 def test_opening_again_changes_nothing(store_url: str) -> None:
