@@ -224,7 +224,8 @@ class RequestFields:
         problems = answer_errors(form, found, schema, given)
         if problems:
             raise UserInputError(
-                f"{len(problems)} answer(s) of form `{name}` need attention", fields=problems
+                f"the answers to form `{name}` have {len(problems)} problem(s): see extensions.fields",
+                fields=problems,
             )
         person, manager = requester(ctx, actor.email)
         steps = []

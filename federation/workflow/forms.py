@@ -244,7 +244,8 @@ def answer_errors(form: FormConfig, item: Item, schema: dict[str, Any], answers:
     for entry in out:
         if entry not in unique:
             unique.append(entry)
-    return unique
+    order = {name: i for i, name in enumerate(form.fields)}
+    return sorted(unique, key=lambda e: order.get(e["field"].split(".")[0], len(order)))  # form order
 
 
 def approvals(form: FormConfig, item: Item, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
