@@ -9,10 +9,13 @@ from importlib import resources
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from federation.workflow import METADATA, Change, WorkflowStoreError, head_revision, open_store
+from federation.workflow.database import create_store_engine, writing
+from federation.workflow.migrate import alembic_config
 from federation.workflow.tables import VERSION_TABLE
 
 ASSET = "5f0c3c8e-2f6b-4d0e-9d7e-1b2c3d4e5f60"
@@ -169,3 +172,28 @@ def test_processes_starting_together_migrate_once(store_url: str) -> None:
     assert errors == []
     assert revisions == [head_revision()] * 4
     assert _versions(store_url) == [head_revision()]
+
+
+def test_a_0001_database_is_upgraded_with_its_rows_kept(store_url: str) -> None:
+    """A store at the previous release's revision (0001, with history in it) gains the
+    requests table on open, and keeps what it held."""
+    first = open_store(store_url)
+    kept = first.record_change(_change())
+    first.close()
+    engine = create_store_engine(store_url)
+    with writing(engine) as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    engine.dispose()
+    assert _versions(store_url) == ["0001"]
+    assert "requests" not in _schema(store_url)
+
+    store = open_store(store_url)
+    try:
+        assert store.revision == "0002"
+        assert [c.id for c in store.history("assets", ASSET)] == [kept.id]
+        assert store.query("requests") == []
+    finally:
+        store.close()
+    assert "ix_requests_waiting_on_role" in _schema(store_url)["requests"]

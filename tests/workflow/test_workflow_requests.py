@@ -4,14 +4,17 @@ transition — refused ones included — in the change history."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from federation.model.where import conjoin
+from federation.model.where import Compare, conjoin
 from federation.workflow import Actor, WorkflowConflict, WorkflowError, WorkflowForbidden, WorkflowStore
-from federation.workflow.requests import visibility
+from federation.workflow.requests import visibility, visible_to
 
 ANN = Actor("ann@example.com", "employee")
 BOB = Actor("bob@example.com", "employee")  # Ann's manager
@@ -130,3 +133,57 @@ def test_two_approvers_racing_one_wins(store: WorkflowStore) -> None:
             {"id": rid, "s": stale.state, "n": stale.step},  # type: ignore[union-attr]
         )
         assert done.rowcount == 0
+
+
+EMAILS = ("ann@example.com", "bob@example.com", "cy@example.com")
+ACTORS = [
+    Actor(email, role, approves=role == "it_leader", fulfils=role == "service_desk")
+    for email in (*EMAILS, "")
+    for role in ("employee", "it_leader", "service_desk")
+]
+ACTIONS = ("approve", "reject", "cancel", "fulfil")
+STEP = st.one_of(
+    st.sampled_from(EMAILS).map(lambda e: {"approver": "manager", "email": e}),
+    st.just({"role": "it_leader"}),
+)
+PLAN = st.lists(
+    st.tuples(
+        st.sampled_from(EMAILS),  # the requester
+        st.lists(STEP, max_size=2),  # its approval steps
+        st.lists(st.tuples(st.sampled_from(ACTORS), st.sampled_from(ACTIONS)), max_size=4),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=PLAN)
+def test_no_one_sees_another_requesters_request_unless_it_waits_on_them(
+    store: WorkflowStore, plan: list[tuple[str, list[dict[str, Any]], list[tuple[Actor, str]]]]
+) -> None:
+    """Whatever was submitted and done to it: a list shows an actor exactly the requests the
+    rule lets them act on or made (the SQL filter and the rule agree), and never another
+    requester's request that is not waiting on them."""
+    ids = []
+    for requester, approvals, actions in plan:
+        rid = store.submit_request(
+            form="laptop", item={}, item_asset_id=None, answers={},
+            requester=Actor(requester, "employee"), person_id=None, approvals=approvals,
+            fulfil_role="service_desk",
+        ).id  # fmt: skip
+        ids.append(rid)
+        for actor, action in actions:
+            with contextlib.suppress(WorkflowError):
+                store.transition_request(rid, actor, action, reason="because")
+    mine = Compare("id", "_in", ids)
+    for actor in ACTORS:
+        listed = {r.id: r for r in store.query("requests", where=conjoin(mine, visibility(actor)))}
+        everything = store.query("requests", where=mine)
+        assert set(listed) == {r.id for r in everything if visible_to(r, actor)}
+        for r in listed.values():
+            assert (
+                r.requester == actor.email
+                or r.waiting_on_email == actor.email
+                or (r.waiting_on_role == actor.role and (actor.approves or actor.fulfils))
+            )
