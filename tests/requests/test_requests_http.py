@@ -134,6 +134,17 @@ def test_reject_and_cancel(gateway: RequestGateway) -> None:
     assert _code(_act(gateway, "employee", BOB, "cancel_request", second)) == "FORBIDDEN"  # not his
     cancelled = _act(gateway, "employee", CY, "cancel_request", second)["data"]["cancel_request"]
     assert cancelled["state"] == "cancelled"
+    # the list filters and sorts like any table, inside what the caller sees
+    query = """query($s: String) { requests(where: {state: {_eq: $s}}, order_by: [{submitted_at: desc}]) {
+        id requester } }"""
+    assert gateway.post("employee", CY, query, s="cancelled")["data"]["requests"] == [
+        {"id": second, "requester": CY}
+    ]
+    assert gateway.post("employee", CY, query, s="rejected")["data"]["requests"] == []  # Ann's
+    rejected_list = gateway.post("employee", ANN, query, s="rejected")["data"]["requests"]
+    assert [r["id"] for r in rejected_list] == [first]
+    bad = gateway.post("employee", ANN, "{ requests(where: {colour: {_eq: 1}}) { id } }")
+    assert _code(bad) == "BAD_USER_INPUT"
     # roles without any request action have no request fields at all
     body = gateway.post("finance", "fin@example.com", REQUESTS)
     assert _code(body) in ("BAD_USER_INPUT", "FORBIDDEN")
