@@ -264,7 +264,11 @@ class RequestFields:
                 ctx: RequestContext = info.context
                 authorize_requests(ctx, info.path.key, actions)
                 extra = fields.hand_out(ctx, id, vars(asset) if asset is not None else None)
-                return act(ctx, info.path.key, id, note, **extra)
+                try:
+                    return act(ctx, info.path.key, id, note, **extra)
+                except MutationError:
+                    fields.take_back(ctx, id, extra)  # the request moved on meanwhile
+                    raise
 
             resolver: Callable[..., RequestRecord] = fulfil_request
         elif action == "reject":
@@ -325,6 +329,19 @@ class RequestFields:
         if written.snapshot_path is not None:
             ctx.snapshot = Snapshot(written.snapshot_id or "", written.snapshot_path)
         return {"asset_id": asset_id, "checkout_id": loan.id}
+
+    def take_back(self, ctx: RequestContext, request_id: str, handed: dict[str, Any]) -> None:
+        """Check in an asset handed out for a request that then could not be fulfilled."""
+        if not handed or self.desk is None:
+            return
+        try:
+            _, written = self.desk.checkin(
+                ctx.snapshot, handed["asset_id"], caller_of(ctx), note=f"request {request_id} not fulfilled"
+            )
+        except WriteError:
+            return  # the refusal of the request is the error to report; the loan stays visible
+        if written.snapshot_path is not None:
+            ctx.snapshot = Snapshot(written.snapshot_id or "", written.snapshot_path)
 
 
 _DESCRIPTIONS = {
