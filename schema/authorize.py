@@ -66,6 +66,27 @@ def authorize_loans(ctx: RequestContext, root: str) -> RoleAccess:
     return access
 
 
+#: the actions of the request workflow, on `assets`
+REQUEST_ACTIONS = ("request", "approve", "fulfil")
+
+
+def authorize_requests(
+    ctx: RequestContext, root: str, actions: tuple[str, ...] = REQUEST_ACTIONS
+) -> RoleAccess:
+    """The door of the request workflow (`request_form`, `requests`, `submit_request`,
+    `approve_request`…): the role holds one of `actions` on assets. Which requests it sees or
+    acts on is the workflow's rule (its own, and those waiting on it or its role)."""
+    access = require_access(ctx, root)
+    ctx.reads.add("requests")
+    if not any(access.allowed(action, "assets") for action in actions):
+        raise ForbiddenError(
+            f"`{root}` needs the {' or '.join(actions)} action on assets, which role `{access.role}` lacks",
+            role=access.role,
+        )
+    ctx.authorized.add(root)
+    return access
+
+
 def authorize_nothing(ctx: RequestContext, root: str) -> None:
     """The door for a root field that reads nothing at all (`no_access`'s fixed message)."""
     ctx.authorized.add(root)

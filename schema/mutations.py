@@ -124,7 +124,8 @@ def visible(ctx: RequestContext, table: str, entity_id: str) -> bool:
     """Whether the row of `table` with `entity_id` is one the request's role sees."""
     if ctx.access is None or table not in ctx.access.models:
         return False
-    sql = Sql(ctx, {table: ctx.access.models[table]})
+    # every model the role reads: its row filter may go through a relation (assigned_to → people)
+    sql = Sql(ctx, dict(ctx.access.models))
     from_sql, condition = scope(table, "t", sql)
     _, rows = sql.run(f"SELECT 1 FROM {from_sql} WHERE ({condition}) AND t.id = {sql.bind(entity_id)}")
     return bool(rows)

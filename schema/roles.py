@@ -67,6 +67,9 @@ MUTATION_ACTIONS = {
     "checkin_assets": ("checkin", "assets"),
     "log_maintenance": ("maintain", "assets"),
     "close_maintenance": ("maintain", "assets"),
+    "submit_request": ("request", "assets"),
+    "cancel_request": ("request", "assets"),
+    "fulfil_request": ("fulfil", "assets"),
 }
 
 

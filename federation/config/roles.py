@@ -31,6 +31,7 @@ ACTIONS = (
     "delete",
     "request",
     "approve",
+    "fulfil",
     "sync",
 )
 MAX_LEEWAY = timedelta(minutes=5)

@@ -23,6 +23,7 @@ from connectors.base import SourceConfig, parse_duration
 from connectors.fields import evaluation_order
 from connectors.registry import available_kinds, connector_class
 from federation.config.document import read_yaml, substitute_env
+from federation.config.forms import FormConfig, form_checks
 from federation.config.problems import ConfigError, Problems
 from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
@@ -236,6 +237,8 @@ class Settings(_Strict):
     auth: AuthConfig | None = None
     #: role → what it may read and do; absent: only `admin` (everything) and `anonymous`
     roles: dict[str, RoleConfig] | None = None
+    #: request forms per category or catalog entry, and their approval steps (config/forms.py)
+    forms: dict[str, FormConfig] = Field(default_factory=dict)
     #: validated one by one against each kind's own model (see load_config)
     sources: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -347,6 +350,8 @@ def _mapping_checks(sources: list[SourceConfig]) -> list[str]:
 def _cross_checks(settings: Settings, sources: list[SourceConfig], names: list[str]) -> list[str]:
     problems: list[str] = _mapping_checks(sources)
     problems += policy_checks(settings.auth, settings.roles)
+    roles = list(settings.roles) if settings.roles is not None else None
+    problems += form_checks(settings.forms, roles, settings.vocabularies.categories)
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"sources: the name {name!r} is used by more than one source")
     for entity, rules in settings.reconcile.items():

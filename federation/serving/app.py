@@ -52,6 +52,7 @@ from federation.workflow import open_workflow_store
 from federation.writes import Writer
 from federation.writes.desk import Desk
 from schema.desk_fields import desk_fields
+from schema.request_fields import RequestFields
 from schema.roles import RoleSchemas
 from schema.workflow_lists import changes_field, checkouts_field
 
@@ -136,6 +137,8 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     workflow = open_workflow_store(config)
     writer = Writer(config, workflow)
     log_fields = access_log_fields(access_log)
+    desk = Desk(writer)
+    request_fields = RequestFields(settings.forms, workflow, desk)
 
     def root_fields(access: RoleAccess) -> dict[str, Any]:
         """The access log and the change history, for the roles granted them."""
@@ -144,6 +147,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
             out |= changes_field(workflow)
         if access.allowed("checkout", "assets") or access.allowed("checkin", "assets"):
             out |= checkouts_field(workflow)
+        out |= request_fields.root_fields(access)
         return out
 
     def writes(access: RoleAccess) -> dict[str, dict[str, set[str]]]:
@@ -166,10 +170,10 @@ def make_security(config: Config, reader: StoreReader) -> Security:
                 out[table] = actions
         return out
 
-    sync_fields, loan_fields = sync_mutation.mutation_fields(config), desk_fields(Desk(writer))
+    sync_fields, loan_fields = sync_mutation.mutation_fields(config), desk_fields(desk)
 
     def mutations(access: RoleAccess) -> dict[str, Any]:
-        return {**sync_fields(access), **loan_fields(access)}
+        return {**sync_fields(access), **loan_fields(access), **request_fields.mutation_fields(access)}
 
     return Security(
         authenticator=Authenticator(settings.auth, policy, config.base_dir),

@@ -9,21 +9,33 @@ from federation.workflow.catalog import WORKFLOW_TABLES
 from federation.workflow.database import WorkflowStoreError
 from federation.workflow.filters import order_by_to_sqlalchemy, where_to_sqlalchemy
 from federation.workflow.migrate import head_revision
-from federation.workflow.records import Change, Checkout, Maintenance, WorkflowConflict, WorkflowError
+from federation.workflow.records import (
+    Change,
+    Checkout,
+    Maintenance,
+    Request,
+    WorkflowConflict,
+    WorkflowError,
+)
+from federation.workflow.requests import Actor, WorkflowForbidden
 from federation.workflow.store import WorkflowStore, open_store, open_workflow_store
-from federation.workflow.tables import CHANGES, CHECKOUTS, MAINTENANCE, METADATA
+from federation.workflow.tables import CHANGES, CHECKOUTS, MAINTENANCE, METADATA, REQUESTS
 
 __all__ = [
     "CHANGES",
     "CHECKOUTS",
     "MAINTENANCE",
     "METADATA",
+    "REQUESTS",
     "WORKFLOW_TABLES",
+    "Actor",
     "Change",
     "Checkout",
     "Maintenance",
+    "Request",
     "WorkflowConflict",
     "WorkflowError",
+    "WorkflowForbidden",
     "WorkflowStore",
     "WorkflowStoreError",
     "head_revision",

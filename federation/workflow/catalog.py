@@ -17,6 +17,8 @@ _DESCRIPTIONS = {
     "changes": "Every mutation the gateway was asked for, accepted or refused, one row per field.",
     "checkouts": "Who or where an asset was checked out to, and when it came back.",
     "maintenance": "Repairs, upgrades and inspections of an asset; an open record keeps it in repair.",
+    "requests": "Requests of an item through a form: submitted, approved or rejected, then fulfilled "
+    "or cancelled.",
 }
 
 

@@ -33,6 +33,7 @@ DEFAULT_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
     "changes": (("at", "desc"), ("id", "desc")),
     "checkouts": (("checked_out_at", "desc"),),
     "maintenance": (("started_at", "desc"),),
+    "requests": (("submitted_at", "desc"), ("id", "asc")),
 }
 
 

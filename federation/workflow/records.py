@@ -96,6 +96,33 @@ class Maintenance(_Row):
     closed_by: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Request(_Row):
+    """One request of an item through a form; `steps` holds the approval steps that apply,
+    each with its decision once made."""
+
+    id: str
+    form: str
+    item: dict[str, Any]
+    item_asset_id: str | None
+    answers: dict[str, Any]
+    state: Literal["submitted", "approved", "rejected", "fulfilled", "cancelled"]
+    requester: str
+    requester_role: str
+    requester_person_id: str | None
+    steps: list[dict[str, Any]]
+    step: int
+    waiting_on_email: str | None
+    waiting_on_role: str | None
+    submitted_at: datetime
+    updated_at: datetime
+    reason: str | None
+    fulfilled_by: str | None
+    fulfilled_at: datetime | None
+    asset_id: str | None
+    checkout_id: str | None
+
+
 def jsonable(value: Any) -> Any:
     """A field value as the JSON the history keeps: numbers stay numbers (Decimal → float),
     times become ISO 8601 text (UTC), UUIDs and enums their text."""

@@ -1,4 +1,5 @@
-"""The gateway's own store of workflow state, as the GraphQL layer uses it.
+"""The gateway's own store of workflow state (history, check-outs, maintenance, requests),
+as the GraphQL layer uses it.
 
 `open_workflow_store(config)` connects, brings the database to the code's schema (or refuses
 a newer one) and returns a `WorkflowStore`. Each method runs in its own transaction; to put
@@ -21,6 +22,7 @@ from sqlalchemy.engine import URL
 import federation.workflow.checkouts as checkouts
 import federation.workflow.history as history
 import federation.workflow.maintenance as maintenance
+import federation.workflow.requests as requests
 from federation.config.settings import Config
 from federation.model.where import Node
 from federation.workflow.database import (
@@ -32,12 +34,14 @@ from federation.workflow.database import (
     writing,
 )
 from federation.workflow.migrate import upgrade
-from federation.workflow.records import Change, Checkout, Maintenance
+from federation.workflow.records import Change, Checkout, Maintenance, Request, WorkflowError
+from federation.workflow.requests import Actor
 
-_ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance]] = {
+_ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance] | type[Request]] = {
     "changes": Change,
     "checkouts": Checkout,
     "maintenance": Maintenance,
+    "requests": Request,
 }
 
 
@@ -225,6 +229,30 @@ class WorkflowStore:
     def maintenance_of(self, asset_ids: Sequence[str]) -> dict[str, list[Maintenance]]:
         with reading(self.engine) as conn:
             return maintenance.maintenance_of(conn, asset_ids)
+
+    # ------------------------------------------------------------------------- requests
+
+    def submit_request(self, **kwargs: Any) -> Request:
+        """A new request and its history (see requests.submit for the arguments)."""
+        with self.transaction() as conn:
+            return requests.submit(conn, **kwargs)
+
+    def request(self, request_id: str) -> Request | None:
+        with reading(self.engine) as conn:
+            return requests.get(conn, request_id)
+
+    def transition_request(self, request_id: str, actor: Actor, action: str, **kwargs: Any) -> Request:
+        """approve, reject, cancel or fulfil a request as `actor`; a refusal (WorkflowError)
+        on a request the actor sees is recorded in the history before it is raised."""
+        failure: WorkflowError | None = None
+        with self.transaction() as conn:
+            try:
+                with conn.begin_nested():
+                    return requests.transition(conn, request_id, actor, action, **kwargs)
+            except WorkflowError as exc:
+                failure = exc
+                requests.refusal(conn, request_id, actor, action, exc)
+        raise failure
 
 
 def open_store(url: str | URL) -> WorkflowStore:

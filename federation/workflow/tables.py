@@ -1,4 +1,4 @@
-"""The tables of the gateway's own store: change history, check-outs, maintenance.
+"""The tables of the gateway's own store: change history, check-outs, maintenance, requests.
 
 SQLAlchemy Core tables, read by the API (history.py, checkouts.py, maintenance.py), by the
 `where` compiler (filters.py) and by the migrations' consistency test; the migrations
@@ -22,6 +22,8 @@ from sqlalchemy.engine import Dialect
 VERSION_TABLE = "assetgraph_workflow_version"
 OUTCOMES = ("accepted", "refused", "conflict", "failed")
 MAINTENANCE_STATUSES = ("open", "closed")
+#: a request's life: submitted → approved | rejected → fulfilled | cancelled
+REQUEST_STATES = ("submitted", "approved", "rejected", "fulfilled", "cancelled")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -170,4 +172,35 @@ MAINTENANCE = sa.Table(
     ),
 )
 
-TABLES: dict[str, sa.Table] = {t.name: t for t in (CHANGES, CHECKOUTS, MAINTENANCE)}
+REQUESTS = sa.Table(
+    "requests",
+    METADATA,
+    sa.Column("id", _uuid(), primary_key=True),
+    sa.Column("form", sa.String(100), nullable=False, comment="the form of config.yaml it answers"),
+    sa.Column("item", JSON_VALUE, nullable=False, comment="what is requested (asset or catalog entry)"),
+    sa.Column("item_asset_id", _uuid(), comment="the asset requested, when one was named"),
+    sa.Column("answers", JSON_VALUE, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("requester", sa.String(320), nullable=False, comment="the requester's email"),
+    sa.Column("requester_role", sa.String(100), nullable=False),
+    sa.Column("requester_person_id", _uuid(), comment="the requester in `people`, when found"),
+    sa.Column("steps", JSON_VALUE, nullable=False, comment="approval steps, with their decisions"),
+    sa.Column("step", sa.Integer, nullable=False, comment="index of the step waiting for a decision"),
+    sa.Column("waiting_on_email", sa.String(320), comment="the person who must act next"),
+    sa.Column("waiting_on_role", sa.String(100), comment="the role whose members may act next"),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("reason", sa.Text, comment="why it was rejected or cancelled"),
+    sa.Column("fulfilled_by", sa.String(320)),
+    sa.Column("fulfilled_at", UtcDateTime()),
+    sa.Column("asset_id", _uuid(), comment="the asset handed out"),
+    sa.Column("checkout_id", _uuid(), comment="the check-out that handed it out"),
+    sa.CheckConstraint(_in("state", REQUEST_STATES), name="state"),
+    sa.CheckConstraint("(state = 'fulfilled') = (fulfilled_at IS NOT NULL)", name="fulfilled_at"),
+    sa.CheckConstraint("updated_at >= submitted_at", name="updated_after_submitted"),
+    sa.Index(None, "requester", "submitted_at"),
+    sa.Index(None, "waiting_on_email"),
+    sa.Index(None, "waiting_on_role"),
+)
+
+TABLES: dict[str, sa.Table] = {t.name: t for t in (CHANGES, CHECKOUTS, MAINTENANCE, REQUESTS)}

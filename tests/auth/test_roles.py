@@ -238,6 +238,9 @@ def test_introspection_shows_only_the_roles_fields(gateway: Gateway, role: str) 
                 # the software on their own machines (no totals: no aggregate)
                 "software_installations",
                 "software_installations_by_pk",
+                # the `request` action: request forms and their own requests
+                "request_form",
+                "requests",
             },
         ),
         ("network_team", {"assets", "assets_by_pk", "assets_aggregate", "locations", "locations_by_pk"}),

@@ -9,10 +9,13 @@ from importlib import resources
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from federation.workflow import METADATA, Change, WorkflowStoreError, head_revision, open_store
+from federation.workflow.database import create_store_engine, writing
+from federation.workflow.migrate import alembic_config
 from federation.workflow.tables import VERSION_TABLE
 
 ASSET = "5f0c3c8e-2f6b-4d0e-9d7e-1b2c3d4e5f60"
@@ -56,8 +59,9 @@ def _change(field: str = "status") -> Change:
 
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
-    assert "0001_initial.py" in [p.name for p in versions.iterdir()]
-    assert head_revision() == "0001"
+    names = [p.name for p in versions.iterdir()]
+    assert {"0001_initial.py", "0002_requests.py"} <= set(names)
+    assert head_revision() == "0002"
 
 
 def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
@@ -66,10 +70,11 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
     assert store.revision == head_revision()
     assert _versions(store_url) == [head_revision()]
     schema = _schema(store_url)
-    assert set(schema) == {"changes", "checkouts", "maintenance", VERSION_TABLE}
+    assert set(schema) == {"changes", "checkouts", "maintenance", "requests", VERSION_TABLE}
     assert "uq_checkouts_open_asset" in schema["checkouts"]
     assert "uq_maintenance_open_asset" in schema["maintenance"]
     assert "ix_changes_entity_entity_id_at" in schema["changes"]
+    assert "ix_requests_waiting_on_email" in schema["requests"]
 
 
 def test_opening_again_changes_nothing(store_url: str) -> None:
@@ -167,3 +172,28 @@ def test_processes_starting_together_migrate_once(store_url: str) -> None:
     assert errors == []
     assert revisions == [head_revision()] * 4
     assert _versions(store_url) == [head_revision()]
+
+
+def test_a_0001_database_is_upgraded_with_its_rows_kept(store_url: str) -> None:
+    """A store at the previous release's revision (0001, with history in it) gains the
+    requests table on open, and keeps what it held."""
+    first = open_store(store_url)
+    kept = first.record_change(_change())
+    first.close()
+    engine = create_store_engine(store_url)
+    with writing(engine) as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    engine.dispose()
+    assert _versions(store_url) == ["0001"]
+    assert "requests" not in _schema(store_url)
+
+    store = open_store(store_url)
+    try:
+        assert store.revision == "0002"
+        assert [c.id for c in store.history("assets", ASSET)] == [kept.id]
+        assert store.query("requests") == []
+    finally:
+        store.close()
+    assert "ix_requests_waiting_on_role" in _schema(store_url)["requests"]

@@ -28,12 +28,19 @@ MUTATION_ARGS = {
     r"log_maintenance": f'asset: {{id: "{ANY_ID}"}}, kind: "repair"',
     r"close_maintenance": f'id: "{ANY_ID}"',
     r"sync_source": 'name: "no-such-source"',
+    r"submit_request": f'item: {{asset_id: "{ANY_ID}"}}, answers: {{}}',
+    r"reject_request": f'id: "{ANY_ID}", reason: "no"',
+    r"(approve|cancel|fulfil)_request": f'id: "{ANY_ID}"',
 }
+#: query roots whose required arguments are not ids
+QUERY_ARGS = {"request_form": f'item: {{asset_id: "{ANY_ID}"}}'}
 
 
 def _call(name: str, field: Any, mutation: bool) -> str:
     if mutation:
         args = next(a for pattern, a in MUTATION_ARGS.items() if re.fullmatch(pattern, name))
+    elif name in QUERY_ARGS:
+        args = QUERY_ARGS[name]
     else:
         args = ", ".join(
             f'{a}: "{ANY_ID}"' for a, arg in field.args.items() if isinstance(arg.type, GraphQLNonNull)
@@ -49,6 +56,7 @@ def test_every_root_field_and_mutation_passes_the_door(gateway: Gateway) -> None
     security = make_security(config, reader)
     checked, skipped = 0, []
     mutations_seen: set[str] = set()
+    queries_seen: set[str] = set()
     for role, access in sorted(security.policy.roles.items()):
         schema = security.schemas.schema(access)
         roots = [(n, f, False) for n, f in schema._schema.query_type.fields.items()]  # type: ignore[union-attr]
@@ -65,8 +73,7 @@ def test_every_root_field_and_mutation_passes_the_door(gateway: Gateway) -> None
             result = schema.execute_sync(_call(name, field, mutation), context_value=ctx)
             refused = any((e.extensions or {}).get("code") == "FORBIDDEN" for e in result.errors or [])
             checked += 1
-            if mutation:
-                mutations_seen.add(name)
+            (mutations_seen if mutation else queries_seen).add(name)
             if name not in ctx.authorized and not refused:
                 skipped.append(f"{role}.{name}: {result.errors or 'answered'}")
     assert skipped == []
@@ -77,6 +84,12 @@ def test_every_root_field_and_mutation_passes_the_door(gateway: Gateway) -> None
         "delete_assets",
         "checkout_assets",
         "log_maintenance",
+        "submit_request",
+        "approve_request",
+        "reject_request",
+        "cancel_request",
+        "fulfil_request",
     }
     assert expected <= mutations_seen
+    assert {"requests", "request_form", "changes", "checkouts"} <= queries_seen
     assert checked > 60

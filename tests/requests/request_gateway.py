@@ -1,0 +1,123 @@
+"""The request tests' estate: a CMDB in SQLite (ServiceNow's tables and codes) with people
+and their managers and laptops in stock on both sides of the demo's 2,000 threshold, synced
+and served over real HTTP with the demo config's roles and `forms:` section."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
+
+from auth_gateway import REPO, make_config, token
+from support.serving import serving
+
+from federation.config.settings import Config
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import Syncer
+from federation.serving.app import create_app
+
+# ServiceNow's install_status codes: 1 installed (in use), 6 in stock
+CMDB = """
+CREATE TABLE sys_user (user_name TEXT PRIMARY KEY, email TEXT, name TEXT, active TEXT, manager TEXT);
+INSERT INTO sys_user VALUES
+    ('bob', 'bob@example.com', 'Bob Boss', 'true', NULL),
+    ('ann', 'ann@example.com', 'Ann Asker', 'true', 'bob'),
+    ('cy', 'cy@example.com', 'Cy Colleague', 'true', 'bob'),
+    ('nomgr', 'nomgr@example.com', 'No Manager', 'true', NULL);
+CREATE TABLE ci_computer (sys_id TEXT PRIMARY KEY, asset_tag TEXT, serial_number TEXT, name TEXT,
+    model_category TEXT, model TEXT, install_status INTEGER, cost REAL, assigned_to TEXT);
+INSERT INTO ci_computer VALUES
+    ('c1', 'L-001', 'SN001', 'lt-001', 'Laptop', 'XPS 13', 1, 1100, 'ann@example.com'),
+    ('c2', 'L-002', 'SN002', 'lt-002', 'Laptop', 'XPS 13', 6, 900, NULL),
+    ('c3', 'L-003', 'SN003', 'lt-003', 'Laptop', 'MacBook Pro 16', 6, 2500, NULL),
+    ('c4', 'L-004', 'SN004', 'lt-004', 'Laptop', 'MacBook Pro 16', 6, 2500, NULL),
+    ('c5', 'P-005', 'SN005', 'ph-005', 'Phone', 'Pixel', 6, 500, NULL);
+"""
+
+#: the emails of the people above, by role in these tests
+ANN, BOB, CY, NOMGR = "ann@example.com", "bob@example.com", "cy@example.com", "nomgr@example.com"
+DESK, LEADER = "dan@example.com", "lea@example.com"
+
+
+def demo_forms() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))["forms"]
+
+
+@dataclass
+class RequestGateway:
+    http: httpx.Client
+    db: Path
+    config: Config
+
+    def post(self, role: str, email: str | None, query: str, **variables: Any) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {token(role, email=email)}"}
+        response = self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def cell(self, sql: str, *params: Any) -> Any:
+        with sqlite3.connect(self.db) as con:
+            return con.execute(sql, params).fetchone()[0]
+
+    def asset_id(self, tag: str) -> str:
+        body = self.post(
+            "admin", None, "query($t: String) { assets(where: {asset_tag: {_eq: $t}}) { id } }", t=tag
+        )
+        return str(body["data"]["assets"][0]["id"])
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
+    db = tmp_path / "cmdb.sqlite"
+    with sqlite3.connect(db) as con:
+        con.executescript(CMDB)
+    sources = [
+        {
+            "name": "cmdb",
+            "kind": "sql",
+            "url": f"sqlite:///{db}",
+            "entities": {
+                "assets": {
+                    "table": "ci_computer",
+                    "id": "sys_id",
+                    "fields": {
+                        "asset_tag": "asset_tag",
+                        "serial_number": "serial_number",
+                        "hostname": "name",
+                        "category": "model_category",
+                        "model": "model",
+                        "status": "install_status",
+                        "cost": {"column": "cost", "currency": "USD"},
+                        "assigned_to": "assigned_to",
+                    },
+                },
+                "people": {
+                    "table": "sys_user",
+                    "id": "user_name",
+                    "fields": {
+                        "email": "email",
+                        "username": "user_name",
+                        "name": "name",
+                        "employment_status": "active",
+                        "manager": "manager",
+                    },
+                },
+            },
+        }
+    ]
+    config = make_config(tmp_path, sources=sources, forms=demo_forms())
+    syncer = Syncer(config)
+    syncer.run(None)
+    syncer.close()
+    app = create_app(config, StoreReader(tmp_path / "store"))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        yield RequestGateway(http, db, config)
