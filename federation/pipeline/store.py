@@ -30,7 +30,7 @@ from typing import IO, Any
 import duckdb
 import pandas as pd
 
-from federation.model import DUCKDB_TYPES, TABLES
+from federation.model import DUCKDB_TYPES, TABLES, Column, Table
 
 log = logging.getLogger("assetgraph.store")
 
@@ -51,17 +51,46 @@ AUX_TABLES: dict[str, str] = {
     "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
 }
 
-#: the order rows are stored in: the common filter keys first (see STACK-NOTES)
+#: rows per row group of the model's tables in a published file. DuckDB keeps each column's
+#: min and max per row group and skips the groups a filter rules out, so with the tables
+#: stored in their `sort_keys` order this is the grain of pruning: a page of one category and
+#: status reads a few groups of this size instead of two or three of the default 122,880
+#: rows. Smaller groups compress worse, so the auxiliary tables (provenance, record_sources,
+#: conflicts: ten times the rows, read by entity id) keep DuckDB's default. Measured figures:
+#: README, "Benchmarks".
+ROW_GROUP_SIZE = 4096
+
+
+def _table_ddl(table: Table, name: str, *, storage: bool = False) -> str:
+    """CREATE TABLE of a model table; with `storage`, the columns the model keeps
+    uncompressed (its `uncompressed` ones and every uuid) say so."""
+
+    def column(c: Column) -> str:
+        plain = storage and (c.type == "uuid" or c.name in table.uncompressed)
+        return f'"{c.name}" {DUCKDB_TYPES[c.type]}' + (" USING COMPRESSION uncompressed" if plain else "")
+
+    return f"CREATE TABLE {name} ({', '.join(column(c) for c in table.columns)})"
 
 
 def published_ddl(prefix: str = "") -> list[str]:
     """CREATE TABLE statements of a published snapshot (`prefix`: an attached db, `pub.`)."""
-    out = []
-    for table in TABLES.values():
-        cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in table.columns)
-        out.append(f'CREATE TABLE {prefix}"{table.name}" ({cols})')
+    out = [_table_ddl(table, f'{prefix}"{table.name}"') for table in TABLES.values()]
     out += [f"CREATE TABLE {prefix}{name} ({cols})" for name, cols in AUX_TABLES.items()]
     return out
+
+
+def published_indexes(prefix: str = "") -> list[str]:
+    """CREATE INDEX statements of a published snapshot, run once its tables are filled."""
+    return [
+        f'CREATE INDEX "{table.name}__{column}" ON {prefix}"{table.name}" ("{column}")'
+        for table in TABLES.values()
+        for column in table.indexed
+    ]
+
+
+def storage_order(table: Table) -> str:
+    """The ORDER BY list of the order a table's rows are published in."""
+    return ", ".join(f'"{k}"' for k in table.sort_keys)
 
 
 def _now() -> datetime:
@@ -369,11 +398,12 @@ class SourceStore:
 class Publisher:
     """Writes published snapshots and swaps `published/CURRENT`."""
 
-    def __init__(self, root: Path, keep: int = 2) -> None:
+    def __init__(self, root: Path, keep: int = 2, *, row_group_size: int = ROW_GROUP_SIZE) -> None:
         self.dir = root / "published"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pointer = self.dir / "CURRENT"
         self.keep = keep
+        self.row_group_size = int(row_group_size)
         self._remove_orphans()
 
     def _remove_orphans(self) -> None:
@@ -400,9 +430,8 @@ class Publisher:
                 if frame is None or not len(frame):
                     continue
                 con.register("_frame", frame)
-                keys = [k for k in TABLES[name].sort_keys if k in frame.columns] if name in TABLES else []
-                order = f" ORDER BY {', '.join(keys)}" if keys else ""
-                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame{order}')
+                # in no particular order: publish_with rewrites the model's tables in theirs
+                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame')
                 con.unregister("_frame")
 
         con = duckdb.connect()
@@ -428,9 +457,15 @@ class Publisher:
                 con.execute(ddl)
             build(con)
             con.execute("INSERT INTO pub.publish_info VALUES (?, ?)", [snapshot_id, _now()])
-        except BaseException:
+            # the row group size is an option of the attached file, not of a table: attach it
+            # again with the small one and rewrite only the model's tables
             con.execute("DETACH pub")
+            con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
+            self._regroup(con)
+        except BaseException:
+            con.execute("DETACH DATABASE IF EXISTS pub")
             tmp.unlink(missing_ok=True)
+            tmp.with_suffix(".tmp.wal").unlink(missing_ok=True)
             raise
         con.execute("DETACH pub")
         os.replace(tmp, path)
@@ -439,6 +474,20 @@ class Publisher:
         os.replace(pointer_tmp, self.pointer)
         self._prune(path)
         return snapshot_id
+
+    @staticmethod
+    def _regroup(con: duckdb.DuckDBPyConnection) -> None:
+        """Rewrite the model's tables of the attached `pub` in its row group size, their
+        storage order and compression, then index them (one bulk build per index, after the
+        rows are in)."""
+        for table in TABLES.values():
+            name, staged = f'pub."{table.name}"', f'pub."{table.name}__regrouped"'
+            con.execute(_table_ddl(table, staged, storage=True))
+            con.execute(f"INSERT INTO {staged} SELECT * FROM {name} ORDER BY {storage_order(table)}")
+            con.execute(f"DROP TABLE {name}")
+            con.execute(f'ALTER TABLE {staged} RENAME TO "{table.name}"')
+        for ddl in published_indexes("pub."):
+            con.execute(ddl)
 
     def _prune(self, current: Path) -> None:
         files = sorted(self.dir.glob("snap-*.duckdb"), key=lambda p: p.stat().st_mtime)
