@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation.access.errors import ForbiddenError, UserInputError
-from federation.model import Table
+from federation.model import Relation, Table
 from federation.pipeline.store import AUX_TABLES
 from schema.context import RequestContext
 from schema.ordering import compile_order, distinct_columns
@@ -264,6 +264,12 @@ class Compiler:
             elif sel.name in {r.name for r in table.relations}:
                 self._emit(table.name, sel.name)
                 relation = table.relation(sel.name)
+                if _joinable(relation, self.tables[relation.target], sel):
+                    entry, join, count = self.joined_one(self.tables[relation.target], relation, sel, keep)
+                    entries.append((sel.key, entry))
+                    joins.append(join)
+                    counts.append(count)
+                    continue
                 source = f"{quote(relation.local)} FROM {rows.name}{kept}"
                 sub_path = f"{path}.{sel.key}"
                 if relation.kind == "object":
@@ -318,6 +324,36 @@ class Compiler:
         group = " GROUP BY r._k" if keyed else ""
         body = f"SELECT {', '.join(select)} FROM {rows.name} AS r {' '.join(joins)}{group}"
         return Level(self.cte("l", body), out_flags)
+
+    def joined_one(
+        self, table: Table, relation: Relation, sel: Selected, keep: int | None
+    ) -> tuple[str, str, str]:
+        """(struct entry, LEFT JOIN, count expr) of a to-one relation that selects only columns,
+        joined to the rows `r` of its parent: the parent's page is taken first (its CTE is
+        ordered and limited), then each of its rows looks its one target row up by id (the
+        published ids are indexed). The role's row filter of the target is part of the join
+        condition, so a target the role may not see is null, as through `to_one`."""
+        sql = self.sql
+        alias = sql.alias()
+        from_sql, scope_sql = scope(table.name, alias, sql)
+        remote = f"{alias}.{quote(relation.remote)}"
+        join = f"LEFT JOIN {from_sql} ON {remote} = r.{quote(relation.local)} AND ({scope_sql})"
+        fields: list[tuple[str, str]] = []
+        for f in sel.fields:
+            if f.name == "__typename":
+                fields.append((f.key, sql.bind(f.type_name)))
+                continue
+            self._emit(table.name, f.name)
+            col = table.column(f.name)
+            ref = f"{alias}.{quote(f.name)}"
+            if col.type == "jsonb":
+                ref = json_view(sql, table.name, f.name, ref)
+            fields.append((f.key, json_value(col.type, ref)))
+        entry = f"CASE WHEN {remote} IS NULL THEN NULL ELSE {_struct(fields)} END"
+        # rows past `keep` only probe for a cut list: their objects are not returned
+        kept = f" AND r._n <= {int(keep)}" if keep is not None else ""
+        count = f"CASE WHEN {remote} IS NOT NULL{kept} THEN 1 ELSE 0 END"
+        return entry, join, count
 
     def to_one(self, table: Table, key: str, parent: str, sel: Selected, path: str) -> Level:
         columns = _needed(table, sel.fields)
@@ -414,6 +450,16 @@ def _struct(entries: list[tuple[str, str]]) -> str:
     if not entries:
         return "'{}'::JSON"
     return "struct_pack(" + ", ".join(f"{quote(k)} := {v}" for k, v in entries) + ")"
+
+
+def _joinable(relation: Relation, target: Table, sel: Selected) -> bool:
+    """A to-one relation by the target's id whose selection holds only the target's columns:
+    compiled as a join of the parent's rows (`joined_one`) instead of a level of its own."""
+    return (
+        relation.kind == "object"
+        and relation.remote == "id"
+        and all(f.name == "__typename" or f.name in target.column_names for f in sel.fields)
+    )
 
 
 def _needed(table: Table, fields: list[Selected]) -> list[str]:
