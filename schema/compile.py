@@ -113,12 +113,16 @@ class Level:
 @dataclass
 class Rows:
     """A CTE of one table reference: requested columns, `_k` when keyed, `_n` (1-based order,
-    after the offset)."""
+    after the offset) unless `numbered` is False (a root page: ordered by `order`, its
+    `_o` columns, instead)."""
 
     name: str
     table: Table
     limit: int | None
     keyed: bool
+    numbered: bool = True
+    #: the ORDER BY of a list of these rows aliased `r`
+    order: str = "r._n"
 
 
 @dataclass
@@ -170,10 +174,13 @@ class Compiler:
         parent: tuple[str, str] | None = None,
         search: Any = None,
         ordered: bool = True,
+        numbered: bool = True,
     ) -> Rows:
         """`parent`: (this table's key column, SQL `col FROM cte WHERE …` of the parent keys).
         `ordered=False` (statistics without limit, offset or distinct_on): the rows in no
-        order, without `_n`, computed where they are used instead of stored."""
+        order, without `_n`, computed where they are used instead of stored.
+        `numbered=False` (a root page that fetches no row past its limit): the page without
+        the `_n` window; its list is ordered by the page's `_o` columns."""
         sql = self.sql
         alias = sql.alias()
         from_sql, scope_sql = scope(table.name, alias, sql)
@@ -221,6 +228,9 @@ class Compiler:
                 paged += f" LIMIT {int(limit)}"
             if offset:
                 paged += f" OFFSET {int(offset)}"
+            if not numbered:
+                order = ", ".join(f"r.{n} {d}" for (_, d), n in zip(ordering.terms, names, strict=True))
+                return Rows(self.cte("r", paged, materialized=True), table, limit, False, False, order)
             text = f"SELECT *, row_number() OVER (ORDER BY {outer}) AS _n FROM ({paged})"
         else:
             number = f"row_number() OVER (PARTITION BY _k ORDER BY {outer}) - {int(offset)}"
@@ -306,10 +316,14 @@ class Compiler:
 
     def list_level(self, rows: Rows, sel: Selected, limits: Limits, path: str, *, keyed: bool) -> Level:
         """The JSON list of `rows` (per parent key when `keyed`), cut at the limit."""
-        keep = limits.limit
+        # rows past the limit exist only when one more was fetched to see whether the list
+        # was cut; otherwise `rows` holds no more than the limit already
+        keep = limits.limit if limits.cut else None
+        if not rows.numbered and keep is not None:
+            raise ValueError("a list that may be cut needs numbered rows")
         entries, joins, flags, counts = self.object_fields(rows.table, sel.fields, rows, keep, path)
         only = f" FILTER (WHERE r._n <= {int(keep)})" if keep is not None else ""
-        listed = f"list({_struct(entries)} ORDER BY r._n){only}"
+        listed = f"list({_struct(entries)} ORDER BY {rows.order}){only}"
         select = ["r._k AS _k", f"{listed} AS j"] if keyed else [f"COALESCE({listed}, []) AS j"]
         out_flags = []
         if limits.cut and keep is not None:
