@@ -8,6 +8,7 @@ the GraphQL schema builds its types, filters and ordering inputs from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 ColumnType = Literal[
@@ -106,7 +107,7 @@ class Table:
                 return column
         raise KeyError(name)
 
-    @property
+    @cached_property  # read for every field of every request: built once per table
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
