@@ -468,7 +468,7 @@ def report(results: dict[str, dict[str, Load]], cached: Sustained | None) -> Non
                 target = "   (target: req/s ≥ 4)" if name == "Q1" else ""
                 print(
                     f"  {name}: req/s {rps:5.2f}x   p50 {r['raw'].p50_ms / r['before'].p50_ms:5.2f}x   "
-                    f"CPU/request {1 / cpu if cpu else float('nan'):5.2f}x{target}"
+                    f"CPU/request before / now {cpu:5.2f}x{target}"
                 )
     if "raw" in results.get("Q1", {}):
         lo, hi = BEFORE_RAW_Q1

@@ -49,11 +49,9 @@ def json_value(col_type: str, expr: str) -> str:
     if col_type == "numeric":
         return f"CAST({expr} AS DOUBLE)"
     if col_type == "timestamptz":
-        utc = f"timezone('UTC', {expr})"
-        return (
-            f"CASE WHEN {expr} IS NULL THEN NULL WHEN epoch_us({expr}) % 1000000 = 0 "
-            f"THEN strftime({utc}, '{_TS}+00:00') ELSE strftime({utc}, '{_TS}.%f+00:00') END"
-        )
+        # one strftime with microseconds, which are dropped when there are none: `.000000+`
+        # can only be that (a CASE choosing between two formats cost a page 6% more)
+        return f"replace(strftime(timezone('UTC', {expr}), '{_TS}.%f+00:00'), '.000000+', '+')"
     return expr
 
 
