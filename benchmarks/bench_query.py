@@ -474,7 +474,7 @@ def report(results: dict[str, dict[str, Load]], cached: Sustained | None) -> Non
         lo, hi = BEFORE_RAW_Q1
         rps = results["Q1"]["raw"].rps
         print(
-            f"raw endpoint Q1: {rps:,.0f} req/s = {rps / hi:.1f}-{rps / lo:.1f}x the {lo}-{hi} req/s "
+            f"raw endpoint Q1: {rps:,.0f} req/s = {rps / hi:.2f}-{rps / lo:.2f}x the {lo}-{hi} req/s "
             "measured before issue 7 on an idle machine (1M assets)"
         )
     if cached is not None:
