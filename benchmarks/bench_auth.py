@@ -106,9 +106,7 @@ def main() -> None:
                 times = []
                 rows = None
                 for i in range(args.repeat + 3):
-                    ctx = RequestContext(
-                        snapshot=snapshot, server=SERVER, actor=actor, access=access
-                    )
+                    ctx = RequestContext(snapshot=snapshot, server=SERVER, actor=actor, access=access)
                     started = time.perf_counter()
                     result = decoded(schema.execute_sync(query, context_value=ctx))
                     elapsed = (time.perf_counter() - started) * 1000

@@ -271,6 +271,11 @@ class Connector(ABC):
         where there is none."""
         raise self._read_only()
 
+    def read_only_columns(self, entity: str) -> dict[str, str]:
+        """Source columns a write of this entity cannot set → why (`*`: every column). Beside
+        the mapping's own limits (transforms/reverse.py `writable_fields`)."""
+        return {} if self.writable else {"*": f"the {self.kind} connector does not write"}
+
     def _read_only(self) -> SourceError:
         return SourceError(f"source {self.config.name!r} ({self.kind}) does not accept writes")
 

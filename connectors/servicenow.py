@@ -17,10 +17,34 @@ syncs ask `sys_updated_on>={cursor}`, after a stream's own `sysparm_query` condi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar, Literal
 
-from connectors.http.connector import HttpConnector
+import pandas as pd
+import requests
+
+from connectors.base import SourceError, WriteRefused
+from connectors.http.connector import HttpConnector, _wanted_columns
+from connectors.http.errors import safe_url
 from connectors.http.preset import PresetConfig
+from connectors.http.records import to_frame
+from connectors.write_checks import check_expected
+
+#: reference fields written by a name (a `.display_value` or dot-walked column): the table
+#: they point into and the field the name is looked up in
+REFERENCES: dict[str, tuple[str, str]] = {
+    "assigned_to": ("sys_user", "name"),
+    "manager": ("sys_user", "name"),
+    "location": ("cmn_location", "name"),
+    "department": ("cmn_department", "name"),
+    "manufacturer": ("core_company", "name"),
+    "model_id": ("cmdb_model", "display_name"),
+    "company": ("core_company", "name"),
+}
+#: install_status codes in the order a write picks them (the first for each status)
+INSTALL_STATUS = {"1": "in_use", "2": "ordered", "3": "in_repair", "6": "in_stock", "7": "retired",
+                  "8": "lost", "10": "disposed", "4": "in_stock", "5": "in_repair", "9": "ordered",
+                  "11": "in_stock", "100": "lost"}  # fmt: skip
 
 
 def _table(table: str, fields: list[str]) -> dict[str, Any]:
@@ -85,7 +109,7 @@ class ServiceNowConfig(PresetConfig):
                     "manufacturer": "manufacturer.display_value",
                     "model": "model_id.display_value",
                     "category": "form_factor.display_value",
-                    "status": "install_status.value",
+                    "status": {"column": "install_status.value", "values": INSTALL_STATUS},
                     "location": "location.display_value",
                     "assigned_to": "assigned_to.email.value",
                     "department": "department.display_value",
@@ -105,7 +129,10 @@ class ServiceNowConfig(PresetConfig):
                     "email": "email.value",
                     "name": "name.display_value",
                     "department": "department.display_value",
-                    "employment_status": "active.value",
+                    "employment_status": {
+                        "column": "active.value",
+                        "values": {"true": "active", "false": "terminated"},
+                    },
                     "manager": "manager.user_name.value",
                 },
             },
@@ -118,5 +145,144 @@ class ServiceNowConfig(PresetConfig):
 
 
 class ServiceNowConnector(HttpConnector):
+    """Reads through the Table API; writes one record with `PATCH` (update), `POST` (insert)
+    and `DELETE` on `/api/now/table/{table}/{sys_id}`, then reads it back with `GET`.
+
+    Raw columns are the read's flattened ones: `X.value` (and a plain `X`) write field X as
+    is; `X.display_value` of a reference field and dot-walked `X.email.value` name the
+    referenced record, looked up in its table (REFERENCES) for its sys_id. The Table API has
+    no conditional write: `expected` is compared with a `GET` right before the write (a
+    change in between is not seen). Refusals: 400 → invalid; 403 → forbidden, or invalid
+    for a data policy (`Data Policy Exception`, a mandatory field); 404 → not_found. PATCH
+    and DELETE are idempotent and retried like reads; a POST that may have been applied is
+    not sent again (see HttpClient.write)."""
+
     kind = "servicenow"
     config_model = ServiceNowConfig
+    writable = True
+
+    def _table_url(self, entity: str, sys_id: str | None = None) -> str:
+        stream = self.config.entities.get(entity)
+        if stream is None or not stream.path.startswith("/api/now/table/"):
+            raise SourceError(f"source {self.config.name!r}: no Table API stream for entity {entity!r}")
+        return self.client.url(stream.path + (f"/{requests.utils.quote(sys_id, safe='')}" if sys_id else ""))
+
+    def fetch(self, entity: str, record_id: str) -> dict[str, Any] | None:
+        stream = self.config.entities[entity]
+        params = {k: v for k, v in {**self.config.params, **stream.params}.items() if k != "sysparm_query"}
+        response, body = self.client.write(
+            "GET", self._table_url(entity, record_id), params=params, idempotent=True
+        )
+        if response.status_code == 404:
+            return None
+        self._verdict(response, body, f"GET {entity} {record_id}")
+        frame = to_frame([body["result"]], _wanted_columns(stream), only=True)
+        row = frame.astype(object).where(frame.notna(), None).iloc[0].to_dict()
+        return {str(k): v for k, v in row.items()}
+
+    def update(
+        self, entity: str, record_id: str, values: dict[str, Any], expected: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        held = self._existing(entity, record_id)
+        check_expected(held, expected, f"source {self.config.name!r}, {entity} {record_id}")
+        if values:
+            url = self._table_url(entity, record_id)
+            response, body = self.client.write("PATCH", url, body=self._body(values), idempotent=True)
+            self._verdict(response, body, f"PATCH {entity} {record_id}")
+        return self._existing(entity, record_id)
+
+    def insert(self, entity: str, values: dict[str, Any]) -> dict[str, Any]:
+        url = self._table_url(entity)
+        response, body = self.client.write("POST", url, body=self._body(values), idempotent=False)
+        self._verdict(response, body, f"POST {entity}")
+        return self._existing(entity, str(body["result"]["sys_id"]))
+
+    def delete(self, entity: str, record_id: str, expected: dict[str, Any] | None = None) -> None:
+        held = self._existing(entity, record_id)
+        check_expected(held, expected, f"source {self.config.name!r}, {entity} {record_id}")
+        response, body = self.client.write("DELETE", self._table_url(entity, record_id), idempotent=True)
+        if response.status_code != 404:  # gone already (a retried DELETE): what was asked
+            self._verdict(response, body, f"DELETE {entity} {record_id}")
+
+    def _existing(self, entity: str, record_id: str) -> dict[str, Any]:
+        record = self.fetch(entity, record_id)
+        if record is None:
+            raise WriteRefused(
+                f"source {self.config.name!r}: no {entity} record {record_id!r} in {self._table_url(entity)}",
+                kind="not_found",
+            )
+        return record
+
+    def _body(self, values: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for column, value in values.items():
+            head, _, leaf = column.rpartition(".")
+            field = head if leaf in ("value", "display_value") and head else column
+            reference, _, key = field.partition(".")
+            if key:  # dot-walked: `assigned_to.email`
+                body[reference] = self._sys_id(
+                    column, REFERENCES.get(reference, (reference, ""))[0], key, value
+                )
+            elif leaf == "display_value" and field in REFERENCES:
+                table, shown = REFERENCES[field]
+                body[field] = self._sys_id(column, table, shown, value)
+            else:
+                body[field] = _wire(value)
+        return body
+
+    def _sys_id(self, column: str, table: str, field: str, value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        text = str(value)
+        if "^" in text:
+            raise WriteRefused(f"{column}: {text!r} cannot be looked up (it holds ^)", kind="invalid",
+                               fields=[{"field": column, "message": "holds ^"}])  # fmt: skip
+        url = self.client.url(f"/api/now/table/{table}")
+        params = {"sysparm_query": f"{field}={text}", "sysparm_fields": "sys_id", "sysparm_limit": "2"}
+        response, body = self.client.write("GET", url, params=params, idempotent=True)
+        self._verdict(response, body, f"GET {table}")
+        found = body.get("result") or [] if isinstance(body, dict) else []
+        if len(found) != 1:
+            how = "no record" if not found else "several records"
+            message = f"{how} of {table} with {field} {text!r}"
+            raise WriteRefused(f"source {self.config.name!r}: {column}: {message}", kind="invalid",
+                               fields=[{"field": column, "message": message}])  # fmt: skip
+        sys_id = found[0]["sys_id"]
+        return str(sys_id.get("value") if isinstance(sys_id, dict) else sys_id)
+
+    def _verdict(self, response: requests.Response, body: Any, what: str) -> None:
+        """Raise the refusal a ServiceNow error answer means (2xx: nothing)."""
+        if response.ok:
+            return
+        error = body.get("error") if isinstance(body, dict) else None
+        message = str((error or {}).get("message") or response.reason or response.status_code)
+        detail = str((error or {}).get("detail") or "").strip()
+        text = f"source {self.config.name!r}: {what}: {message}" + (f" ({detail})" if detail else "")
+        status = response.status_code
+        if status == 401:
+            raise SourceError(f"{text}: check the credentials in sources[{self.config.name}].auth")
+        if status == 403 and "data policy" not in detail.lower():
+            raise WriteRefused(text, kind="forbidden")
+        if status == 404:
+            raise WriteRefused(text, kind="not_found")
+        if status == 409:
+            raise WriteRefused(text, kind="conflict")
+        if status in (400, 403, 422):
+            lines = [line.strip() for line in detail.splitlines()[1:] if line.strip()]
+            raise WriteRefused(text, kind="invalid", fields=[{"field": "", "message": m} for m in lines])
+        raise SourceError(f"{text} from {safe_url(response.url)}")
+
+
+def _wire(value: Any) -> Any:
+    """A raw value in the Table API's format: dates ISO, times `YYYY-MM-DD HH:MM:SS` UTC,
+    empty as ""."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, dt.datetime):
+        stamp = value.astimezone(dt.UTC) if value.tzinfo else value
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

@@ -44,6 +44,7 @@ from connectors.sql_cursor import (
     decode_cursor,
     encode_cursor,
 )
+from connectors.sql_write import SqlWrites
 
 
 class SqlStream(StreamConfig):
@@ -51,6 +52,9 @@ class SqlStream(StreamConfig):
     table: str | None = None
     #: a SELECT statement; wrapped as a subquery for incremental reads
     query: str | None = None
+    #: writes (`table` or `schema.table`): the table a `query:` stream's rows come from (its id
+    #: columns and the columns its fields write under the same names); default: `table`
+    write_table: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$")
     batch_size: int = Field(default=50_000, ge=1)
 
     @model_validator(mode="after")
@@ -119,7 +123,9 @@ _PATTERNS = [
 _MISSING = re.compile("|".join(p for p, kind in _PATTERNS if kind in ("table", "column")), re.I)
 
 
-class SqlConnector(Connector):
+class SqlConnector(SqlWrites, Connector):
+    """Reads (here) and writes (connectors/sql_write.py) one database."""
+
     kind = "sql"
     config_model = SqlSourceConfig
     config: SqlSourceConfig
@@ -234,6 +240,8 @@ class SqlConnector(Connector):
                 f"entities.{entity}: column {', '.join(map(repr, missing))} not found in "
                 f"{what}; its columns: {', '.join(columns)}"
             )
+        if stream.write_table is not None:
+            self.check_write_table(conn, entity, inspector)
 
     def _inner(self, stream: SqlStream) -> str:
         if stream.query is not None:

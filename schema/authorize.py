@@ -36,6 +36,36 @@ def authorize_capability(ctx: RequestContext, root: str, capability: str) -> Non
     ctx.authorized.add(root)
 
 
+def authorize_history(ctx: RequestContext, root: str) -> RoleAccess:
+    """The door of the change history: the `changes` capability; what of it the role reads
+    (types, fields, rows) is decided by the caller from the access returned."""
+    authorize_capability(ctx, root, "changes")
+    ctx.reads.add("changes")
+    return require_access(ctx, root)
+
+
+def authorize_action(ctx: RequestContext, table: str, action: str, root: str) -> RoleAccess:
+    """The door of a mutation that is an action (`checkout`, `checkin`…) on `table`, not an
+    edit: the role holds the action; which rows it may act on is its row filter's business
+    (the caller checks the row is one the role sees)."""
+    access = require_access(ctx, root)
+    ctx.reads.add(table)
+    if not access.allowed(action, table):
+        raise ForbiddenError(f"role `{access.role}` may not {action} `{table}`", type=table, role=access.role)
+    ctx.authorized.add(root)
+    return access
+
+
+def authorize_loans(ctx: RequestContext, root: str) -> RoleAccess:
+    """The door of `checkouts`: roles that check assets out or in."""
+    access = require_access(ctx, root)
+    ctx.reads.add("checkouts")
+    if not (access.allowed("checkout", "assets") or access.allowed("checkin", "assets")):
+        raise ForbiddenError(f"`{root}` is not readable by role `{access.role}`", role=access.role)
+    ctx.authorized.add(root)
+    return access
+
+
 def authorize_nothing(ctx: RequestContext, root: str) -> None:
     """The door for a root field that reads nothing at all (`no_access`'s fixed message)."""
     ctx.authorized.add(root)
@@ -48,6 +78,39 @@ def authorize(
     plan or arguments use a field the role may not read. `root`: the response key."""
     access = require_access(ctx, root)
     _check(_Recording(access, ctx.reads), plan, args)  # type: ignore[arg-type]
+    ctx.authorized.add(root)
+
+
+def authorize_write(
+    ctx: RequestContext,
+    table: Table,
+    action: str,
+    columns: list[str],
+    args: Mapping[str, Any] | None,
+    root: str,
+) -> None:
+    """The door of a mutation: the role holds `action` on `table`, may set every column in
+    `columns`, and may read every field its `where` names (the rows it may write are those
+    it may read: the row filter is applied where the targets are chosen)."""
+    access = require_access(ctx, root)
+    recording = _Recording(access, ctx.reads)
+    recording.ensure_readable(table.name)
+    if not access.allowed(action, table.name):
+        raise ForbiddenError(
+            f"role `{access.role}` may not {action} `{table.name}`", type=table.name, role=access.role
+        )
+    allowed = access.writable_columns(table.name, action)
+    for column in columns:
+        ctx.reads.add(f"{table.name}.{column}")
+        if column not in allowed:
+            raise ForbiddenError(
+                f"field `{column}` of `{table.name}` is not writable by role `{access.role}`",
+                type=table.name,
+                field=column,
+                role=access.role,
+            )
+    if args:
+        guard_args(recording, table, args)  # type: ignore[arg-type]
     ctx.authorized.add(root)
 
 

@@ -42,6 +42,63 @@ class AssetConflict:
     values: list[AssetConflictValue]
 
 
+@strawberry.type(
+    name="changes",
+    description="One field of one mutation, accepted or refused (the gateway's change history).",
+)
+class Change:
+    id: int
+    at: Timestamptz
+    actor: str
+    role: str
+    entity: str
+    entity_id: str
+    field: str
+    before: Jsonb | None
+    after: Jsonb | None
+    source: str | None
+    record_id: str | None
+    outcome: str
+    reason: str | None
+    request_id: str | None
+
+
+@strawberry.type(
+    name="checkouts", description="One loan of an asset: out to a person or a location, and back."
+)
+class CheckoutRecord:
+    id: str
+    asset_id: str
+    asset_tag: str | None
+    to_person_id: str | None
+    to_location_id: str | None
+    checked_out_at: Timestamptz
+    expected_checkin: Timestamptz | None
+    note_out: str | None
+    actor: str
+    checked_in_at: Timestamptz | None
+    checkin_location_id: str | None
+    condition: str | None
+    note_in: str | None
+    checked_in_by: str | None
+
+
+@strawberry.type(name="maintenance", description="A repair, upgrade or inspection of an asset.")
+class MaintenanceRecord:
+    id: str
+    asset_id: str
+    kind: str
+    notes: str | None
+    cost: float | None
+    started_at: Timestamptz
+    done_at: Timestamptz | None
+    ticket: str | None
+    status: str
+    previous_status: str | None
+    opened_by: str
+    closed_by: str | None
+
+
 @strawberry.type(name="source_status", description="Sync state of one configured source.")
 class SourceStatus:
     name: str

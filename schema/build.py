@@ -19,6 +19,7 @@ from schema import auxiliary
 from schema.execute import ROOT, CompiledExecution, Root
 from schema.explain import ExplainErrors
 from schema.inputs import COLUMN_SCALARS, TableInputs
+from schema.mutation_types import mutation_fields as table_mutations
 from schema.scalars import SCALAR_MAP, Jsonb, Numeric, Uuid
 from schema.view import View
 
@@ -189,6 +190,8 @@ def _fill_object(view: View, types: _TableTypes, all_types: Mapping[str, _TableT
             "sources": list[auxiliary.AssetSource],
             "provenance": list[auxiliary.AssetProvenance],
             "conflicts": list[auxiliary.AssetConflict],
+            "history": list[auxiliary.Change],
+            "maintenance": list[auxiliary.MaintenanceRecord],
         }
         for name, type_ in extras.items():
             if view.can_read(table.name, name):
@@ -270,6 +273,7 @@ def build_schema(
     mutation_fields: Mapping[str, Any] | None = None,
     count_only: Collection[str] = (),
     keyed: Mapping[str, Collection[str]] | None = None,
+    writes: Mapping[str, Mapping[str, Collection[str]]] | None = None,
 ) -> strawberry.Schema:
     """The read API over `tables` for one view.
 
@@ -285,6 +289,8 @@ def build_schema(
     `count_only`: tables whose aggregates offer `count` only (no statistics, no group_by).
     `keyed`: table → JSON columns the role reads only key by key: they stay in `T_bool_exp`
     but leave `T_order_by` and `T_select_column` (no sorting, grouping or distinct on them).
+    `writes`: table → action (`update`) → the columns the role may set: the table's
+    mutations (schema/mutation_types.py).
     """
     view = View.make(tables, visible, allow_aggregations)
     exposed = [t for t in tables.values() if view.exposed(t.name)]
@@ -309,10 +315,15 @@ def build_schema(
     for name, field in {**auxiliary.root_fields(view), **(root_fields or {})}.items():
         setattr(query, name, field)
     strawberry.type(query, name="query_root")
+    mutations = dict(mutation_fields or {})
+    for t in exposed:
+        if writes and writes.get(t.name):
+            types_ = types[t.name]
+            mutations |= table_mutations(view, t, types_.object, types_.inputs.bool_exp, writes[t.name])
     mutation = None
-    if mutation_fields:
+    if mutations:
         mutation = _new("Mutation")
-        for name, field in mutation_fields.items():
+        for name, field in mutations.items():
             setattr(mutation, name, field)
         strawberry.type(mutation, name="mutation_root")
     return strawberry.Schema(

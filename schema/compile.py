@@ -379,6 +379,10 @@ class Compiler:
 
     # ------------------------------------------------------------------ where values came from
     def extra(self, table: Table, sel: Selected, parent: str) -> Level:
+        if sel.name in ("history", "maintenance"):
+            # these live in the workflow store: `[id]` stands in their place until
+            # schema/history.py fills them in after the statement ran
+            return Level(self.cte("l", f"SELECT id AS _k, [id] AS j, 0 AS n FROM (SELECT {parent})"))
         aux = {"sources": "record_sources"}.get(sel.name, sel.name)
         sql = self.sql
         alias = sql.alias()

@@ -10,6 +10,7 @@ from typing import Any
 from federation.access.policy import RoleAccess
 from federation.config.settings import ServerConfig
 from federation.pipeline.store import Snapshot
+from federation.writes import Writer
 
 
 @dataclass
@@ -30,6 +31,13 @@ class RequestContext:
     rows: int = 0
     #: types and `type.field`s the executed root fields asked for (the access log)
     reads: set[str] = field(default_factory=set)
+    #: writes mutations back to the sources; None: this server is read-only
+    writer: Writer | None = None
+    #: the request's id (the access log's), kept with the changes a mutation records
+    request_id: str | None = None
+    #: False once the answer read the workflow store (history, loans…), which changes
+    #: without a new snapshot: such an answer is not kept in the result cache
+    cacheable: bool = True
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from schema.authorize import authorize, authorize_capability
 from schema.compile import AUX_COLUMNS, Compiled, Flag, Limits, _needed, _struct, json_value
 from schema.compile_aggregates import AggregateCompiler
 from schema.context import RequestContext
+from schema.history import fill_history, selects_history
 from schema.plan import plan_aggregate, plan_object, prepared_args
 from schema.selection import Selected, select
 from schema.sql import quote
@@ -60,6 +62,8 @@ class Root:
     kind: str
     table: str
     view: View
+    #: answers the field instead of `run_root` (the mutations: schema/mutations.py)
+    run: Callable[[RequestContext, Root, Selected], orjson.Fragment] | None = None
 
 
 def search_of(ctx: RequestContext, view: View, table: Table, args: dict[str, Any]) -> Search | None:
@@ -233,6 +237,10 @@ def run_root(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
     for flag, cut in zip(compiled.flags, flags, strict=True):
         if cut:
             ctx.warn("RESULT_TRUNCATED", flag.message, field=flag.path)
+    table = root.view.tables.get(root.table)
+    aggregate = root.kind == "aggregate"
+    if text is not None and table is not None and selects_history(root.view, table, sel, aggregate=aggregate):
+        text = fill_history(ctx, root.view, table, sel, text, aggregate=aggregate)
     return orjson.Fragment(text if text is not None else compiled.default)
 
 
@@ -327,7 +335,7 @@ class CompiledExecution(StrawberryGraphQLCoreExecutionContext):
             if root is not None:
                 try:
                     info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
-                    return run_root(info.context, root, select(info))
+                    return (root.run or run_root)(info.context, root, select(info))
                 except Exception as error:
                     self.handle_field_error(error, field_def.type, field_details_list, path)
                     return None

@@ -10,7 +10,7 @@ answer is FORBIDDEN naming that field (`field \\`cost\\` of \\`assets\\` is not 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -47,8 +47,19 @@ from schema.build import build_schema
 _STATS = ("sum", "avg", "min", "max")
 _ROOT = "query_root"
 _MUTATION_ROOT = "mutation_root"
+#: root fields each opened by the capability of the same name
+_GUARDED_ROOTS = ("sources", "quarantine", "ambiguities", "access_log", "changes")
 #: mutation root field → the capability it needs
 MUTATION_CAPABILITIES = {"sync_source": "sync"}
+#: mutation root field → the action on a type it needs (beyond update_T/insert_T/delete_T)
+MUTATION_ACTIONS = {
+    "checkout_asset": ("checkout", "assets"),
+    "checkout_assets": ("checkout", "assets"),
+    "checkin_asset": ("checkin", "assets"),
+    "checkin_assets": ("checkin", "assets"),
+    "log_maintenance": ("maintain", "assets"),
+    "close_maintenance": ("maintain", "assets"),
+}
 
 
 def _no_access(info: strawberry.Info) -> str:
@@ -75,6 +86,8 @@ def type_kinds(tables: Mapping[str, Table]) -> dict[str, tuple[str, str]]:
         kinds[f"{name}_group"] = ("aggregate", name)
         for function in _STATS:
             kinds[f"{name}_{function}_fields"] = ("field", name)
+        kinds[f"{name}_set_input"] = ("set", name)
+        kinds[f"{name}_insert_input"] = ("insert", name)
     return kinds
 
 
@@ -184,19 +197,43 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
         elif name.endswith("_aggregate") and name.removesuffix("_aggregate") in access.models:
             access.ensure_readable(name.removesuffix("_aggregate"))
             access.ensure_aggregate(name.removesuffix("_aggregate"))
-        elif name in ("sources", "quarantine", "ambiguities", "access_log") and not access.allowed(name):
+        elif name in ("sources", "quarantine", "ambiguities", "access_log", "changes") and not access.allowed(
+            name
+        ):
             raise ForbiddenError(f"`{name}` is not readable by role `{access.role}`", role=access.role)
         return
     if type_name == _MUTATION_ROOT:
         capability = MUTATION_CAPABILITIES.get(name)
         if capability is not None and not access.allowed(capability):
             raise ForbiddenError(f"`{name}` is not allowed for role `{access.role}`", role=access.role)
+        if name in MUTATION_ACTIONS:
+            action, table = MUTATION_ACTIONS[name]
+            if not access.allowed(action, table):
+                raise ForbiddenError(
+                    f"role `{access.role}` may not {action} `{table}`", type=table, role=access.role
+                )
+        for action in ("update", "insert", "delete"):
+            table = name.removeprefix(f"{action}_").removesuffix("_by_pk").removesuffix("_one")
+            if name.startswith(f"{action}_") and table in access.models and not access.allowed(action, table):
+                raise ForbiddenError(
+                    f"role `{access.role}` may not {action} `{table}`", type=table, role=access.role
+                )
         return
     kind = kinds.get(type_name)
     if kind is None:
         return
     what, table = kind
     if name in ("_and", "_or", "_not"):
+        return
+    if what in ("set", "insert"):
+        action = "update" if what == "set" else "insert"
+        if name not in access.writable_columns(table, action):
+            raise ForbiddenError(
+                f"field `{name}` of `{table}` is not writable by role `{access.role}`",
+                type=table,
+                field=name,
+                role=access.role,
+            )
         return
     if what == "aggregate":
         access.ensure_aggregate(table)
@@ -240,6 +277,7 @@ class RoleSchemas:
         install: Callable[[strawberry.Schema], Any] | None = None,
         root_fields: Any = None,
         mutation_fields: Any = None,
+        writes: Callable[[RoleAccess], Mapping[str, Mapping[str, Collection[str]]]] | None = None,
         tables: Mapping[str, Table] = TABLES,
     ) -> None:
         self.policy = policy
@@ -250,6 +288,8 @@ class RoleSchemas:
         self.root_fields = root_fields
         #: access → its mutation root fields (sync_source, …), or None
         self.mutation_fields = mutation_fields
+        #: access → table → action → the columns its mutations may set, or None (read-only)
+        self.writes = writes
         self.kinds = type_kinds(tables)
         self._schemas: dict[str, strawberry.Schema] = {}
         self._full: GraphQLSchema | None = None
@@ -273,6 +313,7 @@ class RoleSchemas:
                     keyed=access.keyed_columns(),
                     root_fields=extra,
                     mutation_fields=dict(self.mutation_fields(access)) if self.mutation_fields else None,
+                    writes=self.writes(access) if self.writes else None,
                 )
                 if self.install is not None:
                     self.install(found)
@@ -286,7 +327,10 @@ class RoleSchemas:
                     admin = unrestricted("admin", self.tables)
                     mutations = dict(self.mutation_fields(admin)) if self.mutation_fields else None
                     self._full = build_schema(
-                        self.tables, root_fields=self._all_roots(), mutation_fields=mutations
+                        self.tables,
+                        root_fields=self._all_roots(),
+                        mutation_fields=mutations,
+                        writes=self.writes(admin) if self.writes else None,
                     )._schema
         return self._full
 

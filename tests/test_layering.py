@@ -20,6 +20,7 @@ FLOORS = (
     "federation/config",
     "federation/pipeline",
     "federation/workflow",
+    "federation/writes",
     "federation/access",
     "schema",
     "federation/demo",

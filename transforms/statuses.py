@@ -143,6 +143,20 @@ BUILTIN_STATUS_ALIASES: dict[str, str] = {
     word: status for status, words in _ASSET_WORDS.items() for word in words
 }
 
+#: each tool's own word for each status, as it spells it: a write back to a source that uses
+#: one of these vocabularies gets that tool's word (transforms/reverse_values.py)
+VENDOR_STATUS_WORDS: tuple[dict[str, str], ...] = (
+    # ServiceNow install_status
+    {"in_use": "1", "ordered": "2", "in_repair": "3", "in_stock": "6", "retired": "7", "lost": "8",
+     "disposed": "10"},
+    # Snipe-IT status labels
+    {"in_use": "Deployed", "in_stock": "Ready to Deploy", "in_repair": "Out for Repair",
+     "retired": "Archived", "lost": "Lost/Stolen"},
+    # NetBox device status
+    {"in_use": "active", "in_stock": "inventory", "ordered": "planned", "in_repair": "failed",
+     "retired": "decommissioning"},
+)  # fmt: skip
+
 _EMPLOYMENT_WORDS: dict[str, tuple[str, ...]] = {
     "active": (
         "active",

@@ -115,6 +115,78 @@ class HttpClient:
                 f"in {self.where} and the path of {entity}"
             ) from None
 
+    def write(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool,
+    ) -> tuple[requests.Response, Any]:
+        """Send a write; return the answer (any status below 500 but 429) and its JSON body
+        (None when it has none) for the connector to read the vendor's verdict from.
+
+        Retries: 429 always (the server refused to process it), after its Retry-After; an
+        idempotent write (PATCH, PUT, DELETE) also on 5xx, timeouts and lost connections,
+        like a read; a POST only when it never left (the connection could not be opened).
+        A POST that may have been applied (a 5xx, a timeout after sending) is not sent again:
+        SourceError says so, and the record should be read before trying again."""
+        retry = self.config.retry
+        tries = 0
+        while True:
+            tries += 1
+            self._pace()
+            try:
+                response = self.session.request(
+                    method,
+                    self._with_userinfo(url),
+                    params={**self.auth.params(), **(params or {})},
+                    json=body,
+                    headers=self.auth.headers(),
+                    timeout=self.config.timeout_seconds,
+                    allow_redirects=False,
+                )
+                self.requests += 1
+            except requests.RequestException as exc:
+                unsent = isinstance(exc, requests.ConnectTimeout) or (
+                    isinstance(exc, requests.ConnectionError)
+                    and not isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError)
+                    and "NewConnectionError" in repr(exc)
+                )
+                failure: int | BaseException = exc
+                again = classify(exc).action is Action.RETRY and (idempotent or unsent)
+                wait = None
+            else:
+                if response.status_code == 401 and self.auth.renewable and tries == 1:
+                    self.auth.invalidate()
+                    continue
+                if response.status_code < 500 and response.status_code != 429:
+                    try:
+                        return response, orjson.loads(response.content) if response.content else None
+                    except ValueError:
+                        return response, None
+                failure = response.status_code
+                again = response.status_code == 429 or idempotent
+                wait = retry_after(response)
+                unsent = response.status_code == 429
+            if again and tries < retry.max_tries:
+                delay = wait if wait is not None else _backoff(tries, retry.backoff_base, retry.backoff_max)
+                if delay <= retry.max_wait:
+                    self.retries += 1
+                    time.sleep(delay)
+                    continue
+            what = describe(failure, response.reason if isinstance(failure, int) else "")
+            applied = (
+                ""
+                if idempotent or unsent
+                else ("; the write may have been applied: read the record before sending it again")
+            )
+            tried = f" (tried {tries} times)" if tries > 1 else ""
+            raise SourceError(
+                f"source {self.config.name!r}: {what} from {method} {safe_url(url)}{applied}{tried}"
+            )
+
     def _send(
         self, url: str, params: dict[str, Any], entity: str, overrides: dict[int, Action] | None
     ) -> requests.Response:

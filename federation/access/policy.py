@@ -34,6 +34,9 @@ class TableAccess:
     #: aggregations limited to counts (no sum/avg/min/max, no group_by)
     count_only: bool = False
     actions: frozenset[str] = frozenset()
+    #: `update` / `insert` → the columns it may set (a to-one relation named in config
+    #: stands for its id column: `location` → `location_id`)
+    write_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,16 @@ class RoleAccess:
             return field is None or field in access.fields
         if action == "aggregate":
             return access.aggregations
-        return action in access.actions
+        return action in access.actions or "*" in access.actions
+
+    def writable_columns(self, table: str, action: str) -> frozenset[str]:
+        """The columns `action` (`update`, `insert`) may set in `table`: none without it."""
+        access = self.tables.get(table)
+        if access is None or not ({action, "*"} & access.actions):
+            return frozenset()
+        if "*" in access.actions and action not in access.write_columns:
+            return frozenset(c for c in access.fields if c in self.models[table].column_names)
+        return access.write_columns.get(action, frozenset())
 
     def exposed(self, table: str) -> bool:
         return table in self.tables
@@ -198,7 +210,11 @@ def unrestricted(role: str = ADMIN, tables: Mapping[str, Table] = TABLES) -> Rol
     return RoleAccess(
         role=role,
         tables={
-            name: TableAccess(fields=frozenset(t.field_names), aggregations=True, actions=frozenset({"*"}))
+            name: TableAccess(
+                fields=frozenset(t.field_names),
+                aggregations=True,
+                actions=frozenset({"*"}),
+            )
             for name, t in tables.items()
         },
         capabilities=frozenset(CAPABILITIES),
@@ -245,6 +261,8 @@ def compile_role(
                     fields.add(entry)
                 else:
                     keys.setdefault(grant[0], set()).add(grant[1])
+        if not any(config.changes for config in configs):
+            fields.discard("history")  # the change history needs the `changes` capability
         json_keys = {c: frozenset(k) for c, k in keys.items() if c not in fields}
         fields |= set(json_keys)
         filters = [p.filter for p in policies]
@@ -258,7 +276,8 @@ def compile_role(
             filter=row_filter,
             aggregations=any(p.allow_aggregations for p in policies),
             count_only=not any(p.allow_aggregations is True for p in policies),
-            actions=frozenset(a for p in policies for a in p.actions),
+            actions=frozenset(a for p in policies for a in p.action_names()),
+            write_columns=_write_columns(model, policies),
         )
     capabilities = frozenset(c for c in CAPABILITIES for config in configs if getattr(config, c))
     return RoleAccess(
@@ -268,6 +287,24 @@ def compile_role(
         variables=frozenset(variables),
         models=tables,
     )
+
+
+def _write_columns(model: Table, policies: list[Any]) -> dict[str, frozenset[str]]:
+    """update/insert → the columns the policies let it set: the named fields, else the
+    policy's readable columns (a to-one relation stands for its id column; `id` and
+    relations to many are never set)."""
+    objects = {r.name: r.local for r in model.relations if r.kind == "object"}
+    out: dict[str, set[str]] = {}
+    for p in policies:
+        for action in ("update", "insert"):
+            if action not in p.action_names():
+                continue
+            named = p.action_columns(action)
+            if named is None:
+                named = list(model.field_names) if p.columns == "*" else list(p.columns)
+            columns = {objects.get(c, c) for c in named}
+            out.setdefault(action, set()).update(c for c in columns if c in model.column_names and c != "id")
+    return {a: frozenset(c) for a, c in out.items()}
 
 
 def compile_policy(

@@ -19,9 +19,20 @@ from federation.model.where import WhereError
 from federation.model.where import parse as parse_where
 
 #: root capabilities beyond the tables
-CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync")
-#: actions kept for the write path (mutations arrive later)
-ACTIONS = ("read", "checkout", "checkin", "update", "insert", "delete", "request", "approve", "sync")
+CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync", "changes")
+#: what a role may do to rows of a type (`maintain`: log and close maintenance records)
+ACTIONS = (
+    "read",
+    "checkout",
+    "checkin",
+    "maintain",
+    "update",
+    "insert",
+    "delete",
+    "request",
+    "approve",
+    "sync",
+)
 MAX_LEEWAY = timedelta(minutes=5)
 #: a key of a JSON column granted on its own: `attributes.ram_gb`
 JSON_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -143,7 +154,20 @@ class TypePolicy(Strict):
     filter: dict[str, Any] | None = None
     #: true: T_aggregate with every statistic and group_by; "count": counts only
     allow_aggregations: bool | Literal["count"] = False
-    actions: list[str] = Field(default_factory=list)
+    #: what the role may do to rows of the type: `update`, `insert`, `delete`, `checkout`…;
+    #: `{update: [status, location]}` limits an update (or insert) to those fields; bare,
+    #: `update` and `insert` cover the role's readable columns
+    actions: list[str | dict[str, list[str]]] = Field(default_factory=list)
+
+    def action_names(self) -> list[str]:
+        return [a if isinstance(a, str) else next(iter(a), "") for a in self.actions]
+
+    def action_columns(self, action: str) -> list[str] | None:
+        """The fields `action` is limited to, or None when it names none (or is not held)."""
+        for entry in self.actions:
+            if isinstance(entry, dict) and action in entry:
+                return list(entry[action])
+        return None
 
 
 class RoleConfig(Strict):
@@ -156,11 +180,38 @@ class RoleConfig(Strict):
     quarantine: bool = False
     ambiguities: bool = False
     access_log: bool = False
+    #: the change history (`changes`, and `history` on objects): of the types and fields the
+    #: role reads, for the rows it sees
+    changes: bool = False
     #: the `sync_source` mutation: sync a source now, or accept a read its guard held
     sync: bool = False
 
 
 # ----------------------------------------------------------------------------- checks
+
+#: actions that may name the fields they cover
+COLUMN_ACTIONS = ("update", "insert")
+
+
+def _action_problems(table: str, entry: str | dict[str, list[str]], where: str) -> list[str]:
+    if isinstance(entry, str):
+        if entry not in ACTIONS:
+            return [f"{where}: unknown action {entry!r}; expected one of " + ", ".join(ACTIONS)]
+        return []
+    if len(entry) != 1:
+        return [f"{where}: one action per entry, like {{update: [status, location]}}"]
+    action, columns = next(iter(entry.items()))
+    if action not in COLUMN_ACTIONS:
+        return [
+            f"{where}.{action}: only {' and '.join(COLUMN_ACTIONS)} name the fields they cover; "
+            f"write `{action}` bare"
+        ]
+    known = type_fields(table) if table in TABLES else ()
+    return [
+        f"{where}.{action}[{i}]: unknown field {column!r} of {table}; expected some of {', '.join(known)}"
+        for i, column in enumerate(columns)
+        if table != "*" and column not in known
+    ]
 
 
 def type_fields(table: str) -> tuple[str, ...]:
@@ -242,12 +293,8 @@ def policy_checks(auth: AuthConfig | None, roles: dict[str, RoleConfig] | None) 
                         )
             if policy.filter is not None:
                 problems += _filter_problems(policy.filter, table, f"{where}.filter", variables)
-            for i, action in enumerate(policy.actions):
-                if action not in ACTIONS:
-                    problems.append(
-                        f"{where}.actions[{i}]: unknown action {action!r}; expected one of "
-                        + ", ".join(ACTIONS)
-                    )
+            for i, entry in enumerate(policy.actions):
+                problems += _action_problems(table, entry, f"{where}.actions[{i}]")
     problems += _cycle(roles)
     if auth is not None:
         for i, key in enumerate(auth.jwt_keys):

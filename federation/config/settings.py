@@ -103,6 +103,9 @@ class EntityRules(_Strict):
     precedence: dict[str, list[str]] = Field(default_factory=dict)
     #: a source whose last successful sync is older counts as empty for precedence
     stale_after: timedelta | None = None
+    #: the source new records of this entity are created in (`insert_T` mutations); none:
+    #: the entity cannot be inserted through the gateway
+    home: str | None = None
 
     @field_validator("stale_after", mode="before")
     @classmethod
@@ -361,6 +364,13 @@ def _cross_checks(settings: Settings, sources: list[SourceConfig], names: list[s
                         f"{where}.precedence.{attr}: unknown source {src!r}; "
                         f"expected one of {', '.join(names) or '(no sources)'}"
                     )
+        if rules.home is not None:
+            homes = [s.name for s in sources if entity in s.entities]
+            if rules.home not in homes:
+                problems.append(
+                    f"{where}.home: {rules.home!r} is not a source of {entity}; expected one of "
+                    + (", ".join(homes) or "(no source maps it)")
+                )
     vocab = settings.vocabularies
     for key, category in vocab.category_aliases.items():
         if category not in vocab.categories:

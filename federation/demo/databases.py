@@ -47,6 +47,23 @@ def _sql_type(series: pd.Series) -> str:
     return "REAL" if pd.api.types.is_float_dtype(series) else "TEXT"
 
 
+#: the change stamp each demo database keeps up to date itself (as ServiceNow does with
+#: sys_updated_on), so a write through the gateway is read again by the next incremental sync
+_STAMPS = {"sys_updated_on": "%Y-%m-%d %H:%M:%S", "updated_at": "%Y-%m-%dT%H:%M:%SZ"}
+
+
+def _column(frame: pd.DataFrame, column: str, key: str) -> str:
+    sql = f'"{column}" {_sql_type(frame[column])}'
+    if column == key and _sql_type(frame[column]) == "TEXT":
+        # a new record gets an id as the tools do (ServiceNow: 32 hex digits)
+        return sql + " PRIMARY KEY NOT NULL DEFAULT (lower(hex(randomblob(16))))"
+    if column == key:
+        return sql + " PRIMARY KEY"
+    if column in _STAMPS:
+        return sql + f" DEFAULT (strftime('{_STAMPS[column]}', 'now'))"
+    return sql
+
+
 def write_sqlite(path: Path, tables: dict[str, tuple[pd.DataFrame, str]]) -> None:
     """Tables (frame, primary key) into a fresh SQLite file, swapped in by rename."""
     tmp = path.with_name(path.name + ".tmp")
@@ -54,10 +71,16 @@ def write_sqlite(path: Path, tables: dict[str, tuple[pd.DataFrame, str]]) -> Non
     con = sqlite3.connect(tmp)
     try:
         for name, (frame, key) in tables.items():
-            cols = ", ".join(
-                f'"{c}" {_sql_type(frame[c])}' + (" PRIMARY KEY" if c == key else "") for c in frame.columns
-            )
+            cols = ", ".join(_column(frame, c, key) for c in frame.columns)
             con.execute(f'CREATE TABLE "{name}" ({cols})')
+            for stamp, fmt in _STAMPS.items():
+                if stamp in frame.columns:
+                    con.execute(
+                        f'CREATE TRIGGER "{name}__{stamp}" AFTER UPDATE ON "{name}" '
+                        f'WHEN NEW."{stamp}" IS OLD."{stamp}" BEGIN '
+                        f"UPDATE \"{name}\" SET \"{stamp}\" = strftime('{fmt}', 'now') "
+                        f'WHERE "{key}" = NEW."{key}"; END'
+                    )
             rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False)
             marks = ", ".join("?" * frame.shape[1])
             con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', (tuple(r) for r in rows))

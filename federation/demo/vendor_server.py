@@ -28,6 +28,16 @@ class Call:
     form: dict[str, list[str]]
     #: the mounted URL of the vendor (for next-page links)
     base: str
+    #: the request body as sent
+    body: bytes = b""
+
+    @property
+    def json(self) -> Any:
+        """The body as JSON (None when empty or not JSON)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -84,6 +94,15 @@ class VendorServer:
 
             def do_POST(self) -> None:
                 owner._handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                owner._handle(self, "PATCH")
+
+            def do_PUT(self) -> None:
+                owner._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                owner._handle(self, "DELETE")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -155,6 +174,7 @@ class VendorServer:
             {k.lower(): v for k, v in handler.headers.items()},
             parse_qs(raw.decode("utf-8", "replace")),
             self.base(name),
+            raw,
         )
         with self._lock:
             self.calls.append((name, call))
@@ -182,6 +202,8 @@ class VendorServer:
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
         body = reply.body
         data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        if reply.status == 204:
+            data = b""
         try:
             handler.send_response(reply.status)
             headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}

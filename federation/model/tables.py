@@ -179,7 +179,9 @@ ASSETS = Table(
     # lists filter by category and status and page by host name
     sort_keys=("category", "status", "hostname", "id"),
     uncompressed=("asset_tag", "serial_number", "hostname"),
-    extras=("sources", "provenance", "conflicts"),
+    #: `history` (its change history) and `maintenance` (its repair log) live in the
+    #: gateway's own store (federation/workflow), newest first
+    extras=("sources", "provenance", "conflicts", "history", "maintenance"),
     normalisers=(
         ("asset_tag", "asset_tag"),
         ("serial_number", "serial"),

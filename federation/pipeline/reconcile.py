@@ -178,7 +178,7 @@ def _assign_ids(
     return out
 
 
-def _record_uuid(entity: str, source: str, record_id: str) -> str:
+def record_uuid(entity: str, source: str, record_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{entity}:{source}:{record_id}"))
 
 
@@ -193,11 +193,11 @@ def _new_ids(frame: pd.DataFrame, entity: str, chosen: dict[int, str]) -> dict[i
     for root, src, rid in zip(first["root"], first["source"], first["record_id"], strict=True):
         if root in ids:
             continue
-        candidate = _record_uuid(entity, src, rid)
+        candidate = record_uuid(entity, src, rid)
         if candidate in used:
             members = frame.loc[frame["root"] == root, ["source", "record_id"]].itertuples(index=False)
             candidate = next(
-                (u for s, r in members if (u := _record_uuid(entity, s, r)) not in used),
+                (u for s, r in members if (u := record_uuid(entity, s, r)) not in used),
                 str(uuid.uuid5(NAMESPACE, f"{entity}:split:{src}:{rid}:{len(used)}")),
             )
         used.add(candidate)

@@ -20,8 +20,9 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from federation.model import DUCKDB_TYPES, TABLES, Column, Table
+from federation.pipeline.patches import Journal, Patch, apply, publish_lock
 
 log = logging.getLogger("assetgraph.store")
 
@@ -398,23 +400,31 @@ class SourceStore:
 class Publisher:
     """Writes published snapshots and swaps `published/CURRENT`."""
 
-    def __init__(self, root: Path, keep: int = 2, *, row_group_size: int = ROW_GROUP_SIZE) -> None:
+    def __init__(
+        self, root: Path, keep: int = 2, *, clean: bool = True, row_group_size: int = ROW_GROUP_SIZE
+    ) -> None:
+        """`clean`: remove what an interrupted publish left (only the sync-lock holder may:
+        a writer patching a snapshot passes False)."""
+        self.root = root
         self.dir = root / "published"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pointer = self.dir / "CURRENT"
         self.keep = keep
         self.row_group_size = int(row_group_size)
-        self._remove_orphans()
+        if clean:
+            self._remove_orphans()
 
     def _remove_orphans(self) -> None:
         """Delete what a process killed mid-publish left: the half-written snapshot, DuckDB's
         write-ahead log of it, the pointer's temporary. Only the sync-lock holder makes a
         Publisher, so nothing is writing them now (readers never open them)."""
-        leftovers = [*self.dir.glob("snap-*.tmp"), *self.dir.glob("snap-*.tmp.wal")]
-        leftovers += [p for p in [self.pointer.with_suffix(".tmp")] if p.exists()]
-        for path in leftovers:
-            path.unlink(missing_ok=True)
-            log.info("removed %s, left by a publish that did not finish", path.name)
+        with publish_lock(self.root):  # a write's patch (any process) holds it while it works
+            leftovers = [*self.dir.glob("snap-*.tmp"), *self.dir.glob("snap-*.tmp.wal")]
+            leftovers += [*self.dir.glob("patch-*.tmp"), *self.dir.glob("patch-*.tmp.wal")]
+            leftovers += [p for p in [self.pointer.with_suffix(".tmp")] if p.exists()]
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+                log.info("removed %s, left by a publish that did not finish", path.name)
 
     def current_path(self) -> Path | None:
         try:
@@ -441,10 +451,17 @@ class Publisher:
             con.close()
 
     def publish_with(
-        self, con: duckdb.DuckDBPyConnection, build: Callable[[duckdb.DuckDBPyConnection], None]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        build: Callable[[duckdb.DuckDBPyConnection], None],
+        *,
+        read_started: Mapping[str, datetime | None] | None = None,
     ) -> str:
         """Create a new snapshot file attached to `con` as `pub`, let `build` fill it, then
-        swap it in. If `build` raises, nothing is published and the current snapshot stays."""
+        swap it in. If `build` raises, nothing is published and the current snapshot stays.
+        `read_started`: source → start of the read its snapshot holds; the written values
+        no such read has seen yet (federation/pipeline/patches.py) are applied before the
+        swap, under the publish lock, so a sync never undoes a write."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         snapshot_id = f"snap-{stamp}-{os.getpid()}"
         path = self.dir / f"{snapshot_id}.duckdb"
@@ -462,18 +479,52 @@ class Publisher:
             con.execute("DETACH pub")
             con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
             self._regroup(con)
+            with publish_lock(self.root):
+                if read_started is not None:
+                    apply(con, Journal(self.root).pending(read_started))
+                con.execute("DETACH pub")
+                self._swap(tmp, path)
         except BaseException:
             con.execute("DETACH DATABASE IF EXISTS pub")
             tmp.unlink(missing_ok=True)
             tmp.with_suffix(".tmp.wal").unlink(missing_ok=True)
             raise
-        con.execute("DETACH pub")
+        return snapshot_id
+
+    def patch(self, patches: Sequence[Patch]) -> str | None:
+        """Journal `patches` (written back to their sources) and publish a copy of the current
+        snapshot with them applied: the write shows at once, without a sync. Returns the new
+        snapshot id, or None when nothing is published yet (the first publish applies them)."""
+        with publish_lock(self.root):
+            Journal(self.root).append(patches)
+            current = self.current_path()
+            if current is None:
+                return None
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            snapshot_id = f"snap-{stamp}-{os.getpid()}-w"
+            path = self.dir / f"{snapshot_id}.duckdb"
+            tmp = self.dir / f"patch-{stamp}-{os.getpid()}.tmp"
+            shutil.copyfile(current, tmp)
+            con = duckdb.connect()
+            try:
+                con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS pub")
+                apply(con, patches)
+                con.execute("UPDATE pub.publish_info SET snapshot_id = ?", [snapshot_id])
+                con.execute("DETACH pub")
+                self._swap(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            finally:
+                con.close()
+        return snapshot_id
+
+    def _swap(self, tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
         pointer_tmp = self.pointer.with_suffix(".tmp")
         pointer_tmp.write_text(path.name + "\n", encoding="utf-8")
         os.replace(pointer_tmp, self.pointer)
         self._prune(path)
-        return snapshot_id
 
     @staticmethod
     def _regroup(con: duckdb.DuckDBPyConnection) -> None:

@@ -291,7 +291,9 @@ class Syncer:
                 "quarantined_at FROM quarantine"
             )
 
-        snapshot_id = self.publisher.publish_with(self.store.con, build)
+        # values written back since a source's last read stay patched in (patches.py)
+        read_started = {name: state.last_success_at for name, state in states.items()}
+        snapshot_id = self.publisher.publish_with(self.store.con, build, read_started=read_started)
         return snapshot_id, holder["report"]
 
     def _publish_status(self, states: dict[str, SourceState]) -> None:

@@ -34,8 +34,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.access.auth import Authenticator
-from federation.access.policy import compile_policy
+from federation.access.policy import RoleAccess, compile_policy
 from federation.config.settings import CONFIG_ENV, Config, MetricsConfig, load_config
+from federation.model import TABLES
 from federation.pipeline import metrics
 from federation.pipeline.scheduler import SyncScheduler
 from federation.pipeline.store import StoreReader
@@ -47,7 +48,12 @@ from federation.serving.graphiql import ASSET_PREFIX, graphiql_asset
 from federation.serving.http import ORJSONResponse, error_body, install_extensions
 from federation.serving.logs import REQUEST_ID
 from federation.serving.process import LOG_LEVEL_ENV, configure_logging
+from federation.workflow import open_workflow_store
+from federation.writes import Writer
+from federation.writes.desk import Desk
+from schema.desk_fields import desk_fields
 from schema.roles import RoleSchemas
+from schema.workflow_lists import changes_field, checkouts_field
 
 
 class RequestIdMiddleware:
@@ -127,16 +133,56 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     anonymous = settings.auth.anonymous_role if settings.auth else "anonymous"
     policy = compile_policy(settings.roles, anonymous=anonymous)
     access_log = AccessLog(reader.root)
+    workflow = open_workflow_store(config)
+    writer = Writer(config, workflow)
+    log_fields = access_log_fields(access_log)
+
+    def root_fields(access: RoleAccess) -> dict[str, Any]:
+        """The access log and the change history, for the roles granted them."""
+        out = dict(log_fields(access))
+        if access.allowed("changes"):
+            out |= changes_field(workflow)
+        if access.allowed("checkout", "assets") or access.allowed("checkin", "assets"):
+            out |= checkouts_field(workflow)
+        return out
+
+    def writes(access: RoleAccess) -> dict[str, dict[str, set[str]]]:
+        """table → action → the columns this role may set that the sources can write
+        (`delete`: present when the role may delete and some source can)."""
+        out: dict[str, dict[str, set[str]]] = {}
+        for table in access.tables:
+            if table not in TABLES or TABLES[table].computed:
+                continue
+            actions: dict[str, set[str]] = {}
+            updates = set(access.writable_columns(table, "update")) & writer.writable_columns(table)
+            if updates:
+                actions["update"] = updates
+            inserts = set(access.writable_columns(table, "insert")) & writer.insertable_columns(table)
+            if inserts:
+                actions["insert"] = inserts
+            if access.allowed("delete", table) and writer.deletable(table):
+                actions["delete"] = set()
+            if actions:
+                out[table] = actions
+        return out
+
+    sync_fields, loan_fields = sync_mutation.mutation_fields(config), desk_fields(Desk(writer))
+
+    def mutations(access: RoleAccess) -> dict[str, Any]:
+        return {**sync_fields(access), **loan_fields(access)}
+
     return Security(
         authenticator=Authenticator(settings.auth, policy, config.base_dir),
         policy=policy,
         schemas=RoleSchemas(
             policy,
             install=lambda schema: install_extensions(schema, settings.server),
-            root_fields=access_log_fields(access_log),
-            mutation_fields=sync_mutation.mutation_fields(config),
+            root_fields=root_fields,
+            mutation_fields=mutations,
+            writes=writes,
         ),
         access_log=access_log,
+        writer=writer,
     )
 
 

@@ -29,6 +29,7 @@ from rich.text import Text
 from uvicorn.supervisors import Multiprocess
 
 from connectors.base import parse_duration
+from connectors.registry import connector_class
 from federation.access.auth import hash_api_key, hs256_secret, issue_token, new_api_key
 from federation.access.inference import inference_warnings
 from federation.access.policy import compile_policy
@@ -43,6 +44,7 @@ from federation.serving.http import ClipArguments
 from federation.serving.logs import LOG_FORMATS, configure_logging
 from federation.serving.process import LOG_LEVEL_ENV
 from federation.workflow.store import WorkflowStoreError, open_workflow_store
+from transforms.reverse import writable_fields
 
 err = Console(stderr=True)
 out = Console()
@@ -167,7 +169,25 @@ def _validate(config: Config) -> int:
     out.print(Text(f"{config.path}: ok — {len(config.sources)} sources ({kinds})"), soft_wrap=True)
     for warning in _inference_warnings(config):
         err.print(Text("warning: ", style="bold yellow") + Text(warning), soft_wrap=True)
+    for line in _read_only_fields(config):
+        out.print(Text(line), soft_wrap=True)
     return 0
+
+
+def _read_only_fields(config: Config) -> list[str]:
+    """Per source whose connector writes: the mapped fields it cannot write back, and why."""
+    lines: list[str] = []
+    for source in config.sources:
+        if not connector_class(source.kind).writable:
+            continue
+        for entity, stream in source.entities.items():
+            if getattr(stream, "query", None) is not None and getattr(stream, "write_table", None) is None:
+                lines.append(f"{source.name}.{entity}: read-only (read through a query: name `write_table:`)")
+                continue
+            for field, reason in writable_fields(stream, entity).items():
+                if reason is not None:
+                    lines.append(f"{source.name}.{entity}.{field}: read-only: {reason}")
+    return lines
 
 
 def _inference_warnings(config: Config) -> list[str]:

@@ -49,6 +49,7 @@ from federation.serving.http import (
     read_params,
     shape_errors,
 )
+from federation.writes import Writer
 from schema.context import RequestContext
 from schema.roles import RoleSchemas, touched_fields
 
@@ -78,6 +79,8 @@ class Security:
     policy: Policy
     schemas: RoleSchemas
     access_log: AccessLog | None = None
+    #: writes mutations back to the sources (None: read-only)
+    writer: Writer | None = None
 
 
 class GraphQLEndpoint:
@@ -239,7 +242,7 @@ class GraphQLEndpoint:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
-            body, rows, reads = await anyio.to_thread.run_sync(
+            body, rows, reads, cacheable = await anyio.to_thread.run_sync(
                 self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
             )
         except InvalidOperationTypeError:
@@ -254,7 +257,7 @@ class GraphQLEndpoint:
             audit.outcome = next(iter_codes(body), "INTERNAL")
             return 200, "error", Response(content)
         audit.outcome = "ok"
-        if key is not None:
+        if key is not None and cacheable:
             self._cache_put(snapshot.id, key, (content, op_type, audit.rows, reads))
         return 200, "ok", Response(content)
 
@@ -341,8 +344,15 @@ class GraphQLEndpoint:
         access: RoleAccess | None,
         allowed: frozenset[OperationType],
         request_id: str,
-    ) -> tuple[dict[str, Any], int, frozenset[str]]:
-        ctx = RequestContext(snapshot=snapshot, server=self.server, actor=actor, access=access)
+    ) -> tuple[dict[str, Any], int, frozenset[str], bool]:
+        ctx = RequestContext(
+            snapshot=snapshot,
+            server=self.server,
+            actor=actor,
+            access=access,
+            writer=self.security.writer if self.security is not None else None,
+            request_id=request_id,
+        )
         result = self._schema_for(access).execute_sync(
             params.query,
             variable_values=params.variables,
@@ -369,7 +379,7 @@ class GraphQLEndpoint:
             extensions["warnings"] = ctx.warnings
         if extensions:
             body["extensions"] = extensions
-        return body, ctx.rows, frozenset(ctx.reads)
+        return body, ctx.rows, frozenset(ctx.reads), ctx.cacheable
 
     def _warn_stale(self, ctx: RequestContext) -> None:
         # the source's name and error are what `sources` shows: only for roles that may read it

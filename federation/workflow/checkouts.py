@@ -153,6 +153,16 @@ def close_checkout(
     return back
 
 
+def discard_checkout(conn: sa.Connection, checkout_id: str) -> None:
+    """Remove a check-out whose source write was refused (it never happened)."""
+    conn.execute(CHECKOUTS.delete().where(CHECKOUTS.c.id == checkout_id, CHECKOUTS.c.checked_in_at.is_(None)))
+
+
+def reopen_checkout(conn: sa.Connection, checkout_id: str) -> None:
+    """Undo a check-in whose source write was refused (the asset is still out)."""
+    conn.execute(CHECKOUTS.update().where(CHECKOUTS.c.id == checkout_id).values(dict.fromkeys(_CHECKIN)))
+
+
 def open_checkouts(conn: sa.Connection, asset_ids: Sequence[str]) -> dict[str, Checkout]:
     """The open check-out of each asset that has one (one statement for all of them)."""
     ids = sorted({_asset(a) for a in asset_ids})

@@ -159,6 +159,16 @@ class WorkflowStore:
                 at=at,
             )
 
+    def discard_checkout(self, checkout_id: str) -> None:
+        """Remove an open check-out whose source write was refused (it never happened)."""
+        with self.transaction() as conn:
+            checkouts.discard_checkout(conn, checkout_id)
+
+    def reopen_checkout(self, checkout_id: str) -> None:
+        """Undo a check-in whose source write was refused (the asset is still out)."""
+        with self.transaction() as conn:
+            checkouts.reopen_checkout(conn, checkout_id)
+
     def open_checkouts(self, asset_ids: Sequence[str]) -> dict[str, Checkout]:
         with reading(self.engine) as conn:
             return checkouts.open_checkouts(conn, asset_ids)

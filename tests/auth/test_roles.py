@@ -246,7 +246,7 @@ def test_introspection_shows_only_the_roles_fields(gateway: Gateway, role: str) 
             "auditor",
             # types: {"*": ...} grants every type of the model, those added later included
             {f"{t}{s}" for t in TABLES for s in ("", "_by_pk", "_aggregate")}
-            | {"sources", "quarantine", "ambiguities", "access_log"},
+            | {"sources", "quarantine", "ambiguities", "access_log", "changes"},
         ),
     ],
 )

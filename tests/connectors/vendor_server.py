@@ -28,17 +28,44 @@ def _basic(call: Call) -> tuple[str, str] | None:
     return user, password
 
 
+_SN_ACL = {"message": "Operation Failed", "detail": "ACL Exception Update Failed due to security constraints"}
+_SN_MISSING = {
+    "message": "No Record found",
+    "detail": "Record doesn't exist or ACL restricts the record retrieval",
+}
+#: reference field → (table, field shown as its display value)
+_SN_REFERENCES = {"location": ("cmn_location", "name"), "assigned_to": ("sys_user", "name"),
+                  "manager": ("sys_user", "name")}  # fmt: skip
+
+
 class ServiceNow(Vendor):
     """Table API. A record is {field: value or (value, display_value)}; dot-walked fields
-    (`assigned_to.email`) are stored under their dotted name."""
+    (`assigned_to.email`) are stored under their dotted name. Writes keep state: `PATCH`,
+    `POST` and `DELETE` on `/api/now/table/{table}/{sys_id}` change what later reads return
+    (sys_updated_on moves on), a reference set to a sys_id shows its record's name and its
+    dot-walked fields; `readers` may read but not write (403 ACL exception, as ServiceNow
+    answers); `mandatory` fields (table → fields) refuse an empty value with ServiceNow's
+    403 `Data Policy Exception`; an unknown sys_id is 404; a body that is not a JSON object 400."""
 
     name = "servicenow"
 
-    def __init__(self, user: str, password: str, tables: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        tables: dict[str, list[dict[str, Any]]],
+        readers: dict[str, str] | None = None,
+        mandatory: dict[str, list[str]] | None = None,
+    ) -> None:
         self.user, self.password, self.tables = user, password, tables
+        self.readers = readers or {}
+        self.mandatory = mandatory or {}
+        self.clock = 0
 
     def answer(self, call: Call) -> Reply:
-        if _basic(call) != (self.user, self.password):
+        login = _basic(call)
+        reader = login is not None and self.readers.get(login[0]) == login[1]
+        if login != (self.user, self.password) and not reader:
             return error(
                 401,
                 {
@@ -49,11 +76,19 @@ class ServiceNow(Vendor):
                     "status": "failure",
                 },
             )
-        match = re.fullmatch(r"/api/now/table/(\w+)", call.path)
+        match = re.fullmatch(r"/api/now/table/(\w+)(?:/(\w+))?", call.path)
         if not match or match.group(1) not in self.tables:
             return error(400, {"error": {"message": "Invalid table", "detail": None}, "status": "failure"})
+        if call.method != "GET" and reader:
+            return error(403, {"error": _SN_ACL, "status": "failure"})
+        if match.group(2) is not None or call.method != "GET":
+            return self._record(call, match.group(1), match.group(2))
         rows = self.tables[match.group(1)]
         query = call.arg("sysparm_query") or ""
+        for condition in query.split("^"):
+            field, eq, wanted = condition.partition("=")
+            if eq and not field.startswith(("sys_updated_on", "ORDERBY")) and re.fullmatch(r"[\w.]+", field):
+                rows = [r for r in rows if str(_value(r.get(field, ""))) == wanted]
         since = re.search(r"sys_updated_on(>=?)([^^]+)", query)
         if since:
             at_or_after = since.group(1) == ">="
@@ -85,6 +120,56 @@ class ServiceNow(Vendor):
             links.append(link(nxt, "next"))
         links.append(link(max(0, (len(rows) - 1) // limit * limit), "last"))
         return Reply(200, {"result": result}, {"X-Total-Count": str(len(rows)), "Link": ",".join(links)})
+
+    def _record(self, call: Call, table: str, sys_id: str | None) -> Reply:
+        rows = self.tables[table]
+        found = next((r for r in rows if _value(r["sys_id"]) == sys_id), None)
+        display = call.arg("sysparm_display_value", "false") or "false"
+        fields = (call.arg("sysparm_fields") or "").split(",") if call.arg("sysparm_fields") else None
+        if call.method == "POST":
+            found = {"sys_id": secrets.token_hex(16)}
+            rows.append(found)
+        elif found is None:
+            return error(404, {"error": _SN_MISSING, "status": "failure"})
+        if call.method == "DELETE":
+            rows.remove(found)
+            return Reply(204, None)
+        if call.method in ("PATCH", "PUT", "POST"):
+            body = call.json
+            if not isinstance(body, dict):
+                failure = {
+                    "message": "Exception while reading request",
+                    "detail": "The payload is not valid JSON.",
+                }
+                return error(400, {"error": failure, "status": "failure"})
+            changed = {**found, **{k: self._stored(k, v) for k, v in body.items()}}
+            for ref in set(body) & set(_SN_REFERENCES):
+                target = self._target(ref, _value(changed[ref]))
+                for key in [k for k in changed if k.startswith(ref + ".")]:
+                    changed[key] = _value((target or {}).get(key.split(".", 1)[1], ""))
+            empty = [f for f in self.mandatory.get(table, []) if _value(changed.get(f, "")) in ("", None)]
+            if empty:
+                detail = "Data Policy Exception: \n " + "\n ".join(f"{f} is mandatory" for f in empty) + "\n"
+                if call.method == "POST":
+                    rows.remove(found)
+                return error(
+                    403, {"error": {"message": "Operation Failed", "detail": detail}, "status": "failure"}
+                )
+            self.clock += 1
+            changed["sys_updated_on"] = f"2030-01-01 00:{self.clock // 60:02d}:{self.clock % 60:02d}"
+            found.clear()
+            found.update(changed)
+        return Reply(201 if call.method == "POST" else 200, {"result": _render(found, fields, display)})
+
+    def _stored(self, field: str, value: Any) -> Any:
+        if field in _SN_REFERENCES:
+            target = self._target(field, value)
+            return (value, _value(target[_SN_REFERENCES[field][1]]) if target else "")
+        return value
+
+    def _target(self, field: str, sys_id: Any) -> dict[str, Any] | None:
+        table, _ = _SN_REFERENCES[field]
+        return next((r for r in self.tables.get(table, []) if _value(r["sys_id"]) == sys_id), None)
 
 
 def _value(cell: Any) -> Any:

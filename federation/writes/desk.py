@@ -1,0 +1,289 @@
+"""The service desk's check-out and check-in: a scan in, the asset's status and holder
+written to the sources that own them, the loan kept in the gateway's own store.
+
+    desk = Desk(writer)
+    asset_id = desk.find(snapshot, {"scan": "https://assets.example.com/hardware/A-00042"})
+    loan = desk.checkout(snapshot, asset_id, caller, to_person_id=person_id)
+
+Rules: only an `in_stock` asset is checked out, to one person or one location, never to a
+person whose employment is `terminated`; only a checked-out asset is checked in. The loan is
+opened first (the store allows one open loan per asset: of two desks checking out one asset,
+one gets CONFLICT there), then the source is written, conditional on it still holding the
+status the desk saw; a refused write takes the loan back, so none is left behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from federation.pipeline.store import Snapshot
+from federation.workflow import Checkout, Maintenance, WorkflowConflict, WorkflowError
+from federation.writes.errors import WriteError
+from federation.writes.writer import Caller, Writer, Written
+
+#: what a scan may be: a tag or serial, or a URL whose last path segment (or `tag`/`serial`
+#: query value) is one
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_QUERY_KEYS = ("asset_tag", "tag", "serial", "serial_number", "id")
+
+
+def scanned_value(scan: str) -> str:
+    """The tag, serial or id a barcode or QR code holds (`https://…/hardware/A-00042` → A-00042)."""
+    text = scan.strip()
+    if not _URL.match(text):
+        return text
+    url = urlparse(text)
+    query = dict(part.split("=", 1) for part in url.query.split("&") if "=" in part)
+    for key in _QUERY_KEYS:
+        if query.get(key):
+            return unquote(query[key]).strip()
+    segments = [s for s in url.path.split("/") if s]
+    if not segments:
+        raise WriteError("BAD_USER_INPUT", f"scan {scan!r}: a URL with no tag or serial in it", scan=scan)
+    return unquote(segments[-1]).strip()
+
+
+class Desk:
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        if writer.workflow is None:
+            raise ValueError("check-out and check-in need the workflow store")
+        self.store = writer.workflow
+
+    # ------------------------------------------------------------------ finding the asset
+    def find(self, snapshot: Snapshot, ref: Mapping[str, Any]) -> str:
+        """The id of the asset an `AssetRef` names: exactly one of `id`, `asset_tag`,
+        `serial_number`, `scan` (a scan also matches a source's own record id, as Snipe-IT's
+        QR codes carry)."""
+        given = {k: v for k, v in ref.items() if v not in (None, "")}
+        if len(given) != 1:
+            raise WriteError(
+                "BAD_USER_INPUT",
+                "name the asset by one of id, asset_tag, serial_number or scan",
+                asset=dict(ref),
+            )
+        ((how, value),) = given.items()
+        text = scanned_value(str(value)) if how == "scan" else str(value).strip()
+        if how == "id":
+            found = [r[0] for r in snapshot.query("SELECT id FROM assets WHERE id = ?", [text])]
+        else:
+            columns = {"asset_tag": ["asset_tag"], "serial_number": ["serial_number"]}.get(
+                how, ["asset_tag", "serial_number"]
+            )
+            condition = " OR ".join(f'lower("{c}") = lower(?)' for c in columns)
+            found = [
+                r[0]
+                for r in snapshot.query(f"SELECT id FROM assets WHERE {condition}", [text] * len(columns))
+            ]
+            if not found and how == "scan":
+                found = [
+                    r[0]
+                    for r in snapshot.query(
+                        "SELECT DISTINCT entity_id FROM record_sources "
+                        "WHERE entity = 'assets' AND record_id = ?",
+                        [text],
+                    )
+                ]
+        if not found:
+            raise WriteError("BAD_USER_INPUT", f"no asset has {how} {text!r}", asset=text)
+        if len(set(found)) > 1:
+            raise WriteError(
+                "BAD_USER_INPUT", f"{text!r} names {len(set(found))} assets; name it by id", asset=text
+            )
+        return found[0]
+
+    # ------------------------------------------------------------------ check-out / in
+    def checkout(
+        self,
+        snapshot: Snapshot,
+        asset_id: str,
+        caller: Caller,
+        *,
+        to_person_id: str | None = None,
+        to_location_id: str | None = None,
+        expected_checkin: datetime | None = None,
+        note: str | None = None,
+    ) -> tuple[Checkout, Written]:
+        if (to_person_id is None) == (to_location_id is None):
+            raise WriteError(
+                "BAD_USER_INPUT", "check out to one person (to_person) or one location (to_location)"
+            )
+        tag, status = self._asset(snapshot, asset_id)
+        if status != "in_stock":
+            raise WriteError(
+                "BAD_USER_INPUT",
+                f"asset {tag or asset_id} is {status or 'of unknown status'}: only an asset in stock "
+                "can be checked out",
+                asset=tag or asset_id,
+                status=status,
+            )
+        values: dict[str, Any] = {"status": "in_use"}
+        if to_person_id is not None:
+            self._person_may_receive(snapshot, to_person_id)
+            values["assigned_to_id"] = to_person_id
+        else:
+            self._location(snapshot, to_location_id or "")
+            values["location_id"] = to_location_id
+        out = self.store.open_checkouts([asset_id]).get(asset_id)
+        if out is not None:
+            raise WriteError(
+                "CONFLICT",
+                f"asset {tag or asset_id} is already checked out "
+                f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
+                asset=tag or asset_id,
+            )
+        # the loan first: the store holds one open loan per asset, so of two desks checking
+        # out one asset one gets CONFLICT here; the source write (conditional on the source
+        # still holding `in_stock`) follows, and a refused one takes the loan back
+        try:
+            loan = self.store.open_checkout(
+                asset_id,
+                actor=caller.actor,
+                to_person_id=to_person_id,
+                to_location_id=to_location_id,
+                expected_checkin=expected_checkin,
+                note=note,
+                asset_tag=tag,
+            )
+        except WorkflowError as exc:
+            raise _refusal(exc) from None
+        try:
+            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+        except BaseException:
+            self.store.discard_checkout(loan.id)
+            raise
+        return loan, written
+
+    def checkin(
+        self,
+        snapshot: Snapshot,
+        asset_id: str,
+        caller: Caller,
+        *,
+        to_location_id: str | None = None,
+        condition: str | None = None,
+        note: str | None = None,
+    ) -> tuple[Checkout, Written]:
+        tag, _ = self._asset(snapshot, asset_id)
+        values: dict[str, Any] = {"status": "in_stock", "assigned_to_id": None}
+        if to_location_id is not None:
+            self._location(snapshot, to_location_id)
+            values["location_id"] = to_location_id
+        current = self.store.open_checkouts([asset_id]).get(asset_id)
+        if current is None:
+            raise WriteError(
+                "BAD_USER_INPUT",
+                f"asset {tag or asset_id} is not checked out: nothing to check in",
+                asset=tag,
+            )
+        if current.to_person_id is None:
+            values.pop("assigned_to_id")  # lent to a location: no holder to clear
+        try:
+            loan = self.store.close_checkout(
+                asset_id, actor=caller.actor, to_location_id=to_location_id, condition=condition, note=note
+            )
+        except WorkflowError as exc:
+            raise _refusal(exc) from None
+        try:
+            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+        except BaseException:
+            self.store.reopen_checkout(loan.id)
+            raise
+        return loan, written
+
+    # ------------------------------------------------------------------ maintenance
+    def log_maintenance(
+        self,
+        snapshot: Snapshot,
+        asset_id: str,
+        caller: Caller,
+        *,
+        kind: str,
+        notes: str | None = None,
+        cost: float | None = None,
+        started_at: datetime | None = None,
+        done_at: datetime | None = None,
+        ticket: str | None = None,
+    ) -> tuple[Maintenance, Written | None]:
+        """Log a repair, upgrade or inspection. Without `done_at` the record is open and the
+        asset goes `in_repair` at its owning source (its status kept to give back on close);
+        with `done_at` it is history only and nothing else changes."""
+        tag, status = self._asset(snapshot, asset_id)
+        opening = done_at is None
+        if opening:
+            found = self.store.maintenance_of([asset_id]).get(asset_id, [])
+            if any(m.status == "open" for m in found):
+                message = f"asset {tag or asset_id} already has open maintenance; close it first"
+                raise WriteError("CONFLICT", message, asset=tag or asset_id)
+        written = None
+        if opening and status != "in_repair":
+            written = self.writer.update(snapshot, "assets", [asset_id], {"status": "in_repair"}, caller)
+        try:
+            record = self.store.log_maintenance(
+                asset_id, kind=kind, actor=caller.actor, notes=notes, cost=cost, started_at=started_at,
+                done_at=done_at, ticket=ticket, previous_status=status if opening else None,
+            )  # fmt: skip
+        except WorkflowError as exc:
+            raise _refusal(exc) from None
+        return record, written
+
+    def close_maintenance(
+        self,
+        snapshot: Snapshot,
+        record_id: str,
+        caller: Caller,
+        *,
+        done_at: datetime | None = None,
+        notes: str | None = None,
+        cost: float | None = None,
+    ) -> tuple[Maintenance, Written | None]:
+        """Close an open record; the asset gets back the status it had when it was opened
+        (unless someone changed it meanwhile: then it is left as it is)."""
+        try:
+            record = self.store.close_maintenance(
+                record_id, actor=caller.actor, done_at=done_at, notes=notes, cost=cost
+            )
+        except WorkflowError as exc:
+            raise _refusal(exc) from None
+        _, status = self._asset(snapshot, record.asset_id)
+        written = None
+        if status == "in_repair" and record.previous_status and record.previous_status != "in_repair":
+            values = {"status": record.previous_status}
+            written = self.writer.update(snapshot, "assets", [record.asset_id], values, caller)
+        return record, written
+
+    # ------------------------------------------------------------------ facts
+    @staticmethod
+    def _asset(snapshot: Snapshot, asset_id: str) -> tuple[str | None, str | None]:
+        rows = snapshot.query("SELECT asset_tag, status FROM assets WHERE id = ?", [asset_id])
+        if not rows:
+            raise WriteError("BAD_USER_INPUT", f"no asset with id {asset_id}", asset=asset_id)
+        return rows[0][0], rows[0][1]
+
+    @staticmethod
+    def _person_may_receive(snapshot: Snapshot, person_id: str) -> None:
+        rows = snapshot.query("SELECT email, employment_status FROM people WHERE id = ?", [person_id])
+        if not rows:
+            raise WriteError("BAD_USER_INPUT", f"to_person: no person with id {person_id}", field="to_person")
+        email, employment = rows[0]
+        if employment == "terminated":
+            raise WriteError(
+                "BAD_USER_INPUT",
+                f"{email or person_id} has left (employment_status terminated): they cannot receive an asset",
+                field="to_person",
+            )
+
+    @staticmethod
+    def _location(snapshot: Snapshot, location_id: str) -> None:
+        if not snapshot.query("SELECT 1 FROM locations WHERE id = ?", [location_id]):
+            raise WriteError(
+                "BAD_USER_INPUT", f"to_location: no location with id {location_id}", field="to_location"
+            )
+
+
+def _refusal(exc: WorkflowError) -> WriteError:
+    return WriteError("CONFLICT" if isinstance(exc, WorkflowConflict) else "BAD_USER_INPUT", str(exc))

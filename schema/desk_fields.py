@@ -1,0 +1,312 @@
+"""Check-out and check-in for the service desk, without edit rights:
+
+    checkout_asset(asset: AssetRef!, to_person: uuid, to_location: uuid, expected_checkin: timestamptz,
+                   note: String): checkouts
+    checkin_asset(asset: AssetRef!, to_location: uuid, condition: String, note: String): checkouts
+    checkout_assets(scans: [String!]!, to_person: uuid, to_location: uuid, …): [checkout_result!]!
+    checkin_assets(scans: [String!]!, to_location: uuid, condition: String, note: String): [checkout_result!]!
+    log_maintenance(asset: AssetRef!, kind: String!, notes, cost, started_at, done_at, ticket): maintenance
+    close_maintenance(id: uuid!, done_at, notes, cost): maintenance
+
+They need the `checkout` / `checkin` (`maintain`) action on assets, not `update`: the desk
+sets the status and holder through them and nothing else. The asset, and the person or location it goes to,
+must be rows the role sees. A bulk call answers per scan (ok, or the code and reason) and
+publishes its writes as one snapshot.
+
+No `from __future__ import annotations` here: the types are built at run time.
+"""
+
+from collections.abc import Callable
+from dataclasses import fields as record_fields
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from federation.access.errors import UserInputError
+from federation.access.policy import RoleAccess
+from federation.model.where import Compare
+from federation.pipeline.store import Snapshot
+from federation.workflow import Checkout, Maintenance
+from federation.writes import Caller, WriteError
+from federation.writes.desk import Desk
+from schema.authorize import authorize_action
+from schema.auxiliary import CheckoutRecord, MaintenanceRecord
+from schema.context import RequestContext
+from schema.mutations import MutationError, caller_of, visible
+from schema.scalars import Numeric, Timestamptz, Uuid
+
+UNSET: Any = strawberry.UNSET
+#: the most scans one bulk call takes
+MAX_SCANS = 500
+
+
+@strawberry.input(name="AssetRef", description="An asset named by exactly one of these.")
+class AssetRef:
+    id: Uuid | None = None
+    asset_tag: str | None = None
+    serial_number: str | None = None
+    scan: str | None = strawberry.field(
+        default=None,
+        description="The raw text of a barcode or QR code: a tag, a serial, or a URL ending in one.",
+    )
+
+
+@strawberry.type(
+    name="checkout_result", description="What happened to one scan of a bulk check-out or check-in."
+)
+class CheckoutResult:
+    scan: str
+    ok: bool
+    asset_id: str | None = None
+    checkout: CheckoutRecord | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+def _record(loan: Checkout) -> CheckoutRecord:
+    return CheckoutRecord(**{f.name: getattr(loan, f.name) for f in record_fields(loan)})
+
+
+def _moved(ctx: RequestContext, snapshot_path: Any, snapshot_id: str | None) -> None:
+    if snapshot_path is not None:
+        ctx.snapshot = Snapshot(snapshot_id or "", snapshot_path)
+
+
+def _find(ctx: RequestContext, desk: Desk, ref: dict[str, Any]) -> str:
+    asset_id = desk.find(ctx.snapshot, ref)
+    if not visible(ctx, "assets", asset_id):
+        shown = next((str(v) for v in ref.values() if v), asset_id)
+        raise WriteError("BAD_USER_INPUT", f"no asset has {shown!r}", asset=shown)  # as if absent
+    return asset_id
+
+
+def _target(ctx: RequestContext, to_person: str | None, to_location: str | None) -> None:
+    for table, value, name in (("people", to_person, "to_person"), ("locations", to_location, "to_location")):
+        if value is not None and not visible(ctx, table, value):
+            raise WriteError("BAD_USER_INPUT", f"{name}: no {table} row with id {value}", field=name)
+
+
+def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
+    """access → its check-out/check-in mutation fields (RoleSchemas.mutation_fields)."""
+
+    def checkout_one(
+        ctx: RequestContext,
+        ref: dict[str, Any],
+        caller: Caller,
+        to_person: str | None,
+        to_location: str | None,
+        expected_checkin: datetime | None,
+        note: str | None,
+    ) -> Checkout:
+        asset_id = _find(ctx, desk, ref)
+        _target(ctx, to_person, to_location)
+        loan, written = desk.checkout(
+            ctx.snapshot, asset_id, caller, to_person_id=to_person, to_location_id=to_location,
+            expected_checkin=expected_checkin, note=note,
+        )  # fmt: skip
+        _moved(ctx, written.snapshot_path, written.snapshot_id)
+        return loan
+
+    def checkin_one(
+        ctx: RequestContext,
+        ref: dict[str, Any],
+        caller: Caller,
+        to_location: str | None,
+        condition: str | None,
+        note: str | None,
+    ) -> Checkout:
+        asset_id = _find(ctx, desk, ref)
+        _target(ctx, None, to_location)
+        loan, written = desk.checkin(
+            ctx.snapshot, asset_id, caller, to_location_id=to_location, condition=condition, note=note
+        )
+        _moved(ctx, written.snapshot_path, written.snapshot_id)
+        return loan
+
+    def bulk(
+        ctx: RequestContext, scans: list[str], one: Callable[[dict[str, Any]], Checkout]
+    ) -> list[CheckoutResult]:
+        if len(scans) > MAX_SCANS:
+            raise UserInputError(f"at most {MAX_SCANS} scans per call (got {len(scans)})")
+        out = []
+        with desk.writer.batch() as batch:
+            for scan in scans:
+                try:
+                    loan = one({"scan": scan})
+                except WriteError as exc:
+                    out.append(CheckoutResult(scan=scan, ok=False, code=exc.code, reason=exc.message))
+                    continue
+                out.append(CheckoutResult(scan=scan, ok=True, asset_id=loan.asset_id, checkout=_record(loan)))
+        _moved(ctx, batch.snapshot_path, batch.snapshot_id)
+        return out
+
+    def fields_for(access: RoleAccess) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if access.allowed("checkout", "assets"):
+
+            def checkout_asset(
+                info: strawberry.Info,
+                asset: AssetRef,
+                to_person: Uuid | None = None,
+                to_location: Uuid | None = None,
+                expected_checkin: Timestamptz | None = None,
+                note: str | None = None,
+            ) -> CheckoutRecord:
+                ctx: RequestContext = info.context
+                authorize_action(ctx, "assets", "checkout", info.path.key)
+                try:
+                    loan = checkout_one(
+                        ctx, vars(asset), caller_of(ctx), to_person, to_location, expected_checkin, note
+                    )
+                except WriteError as exc:
+                    raise MutationError(exc) from None
+                return _record(loan)
+
+            def checkout_assets(
+                info: strawberry.Info,
+                scans: list[str],
+                to_person: Uuid | None = None,
+                to_location: Uuid | None = None,
+                expected_checkin: Timestamptz | None = None,
+                note: str | None = None,
+            ) -> list[CheckoutResult]:
+                ctx: RequestContext = info.context
+                authorize_action(ctx, "assets", "checkout", info.path.key)
+                caller = caller_of(ctx)
+                return bulk(
+                    ctx,
+                    scans,
+                    lambda ref: checkout_one(
+                        ctx, ref, caller, to_person, to_location, expected_checkin, note
+                    ),
+                )
+
+            out["checkout_asset"] = strawberry.field(
+                resolver=checkout_asset,
+                name="checkout_asset",
+                description="Check an asset in stock out to a person or a location.",
+            )
+            out["checkout_assets"] = strawberry.field(
+                resolver=checkout_assets,
+                name="checkout_assets",
+                description="Check out every scanned asset; the answer says, per scan, ok or why not.",
+            )
+        if access.allowed("checkin", "assets"):
+
+            def checkin_asset(
+                info: strawberry.Info,
+                asset: AssetRef,
+                to_location: Uuid | None = None,
+                condition: str | None = None,
+                note: str | None = None,
+            ) -> CheckoutRecord:
+                ctx: RequestContext = info.context
+                authorize_action(ctx, "assets", "checkin", info.path.key)
+                try:
+                    loan = checkin_one(ctx, vars(asset), caller_of(ctx), to_location, condition, note)
+                except WriteError as exc:
+                    raise MutationError(exc) from None
+                return _record(loan)
+
+            def checkin_assets(
+                info: strawberry.Info,
+                scans: list[str],
+                to_location: Uuid | None = None,
+                condition: str | None = None,
+                note: str | None = None,
+            ) -> list[CheckoutResult]:
+                ctx: RequestContext = info.context
+                authorize_action(ctx, "assets", "checkin", info.path.key)
+                caller = caller_of(ctx)
+                return bulk(
+                    ctx, scans, lambda ref: checkin_one(ctx, ref, caller, to_location, condition, note)
+                )
+
+            out["checkin_asset"] = strawberry.field(
+                resolver=checkin_asset,
+                name="checkin_asset",
+                description="Check a checked-out asset back in (to a location, in a condition).",
+            )
+            out["checkin_assets"] = strawberry.field(
+                resolver=checkin_assets,
+                name="checkin_assets",
+                description="Check in every scanned asset; the answer says, per scan, ok or why not.",
+            )
+        if access.allowed("maintain", "assets"):
+            out |= maintenance_fields()
+        return out
+
+    def maintenance_fields() -> dict[str, Any]:
+        def log_maintenance(
+            info: strawberry.Info,
+            asset: AssetRef,
+            kind: str,
+            notes: str | None = None,
+            cost: Numeric | None = None,
+            started_at: Timestamptz | None = None,
+            done_at: Timestamptz | None = None,
+            ticket: str | None = None,
+        ) -> MaintenanceRecord:
+            ctx: RequestContext = info.context
+            authorize_action(ctx, "assets", "maintain", info.path.key)
+            try:
+                asset_id = _find(ctx, desk, vars(asset))
+                record, written = desk.log_maintenance(
+                    ctx.snapshot, asset_id, caller_of(ctx), kind=kind, notes=notes, cost=cost,
+                    started_at=started_at, done_at=done_at, ticket=ticket,
+                )  # fmt: skip
+            except WriteError as exc:
+                raise MutationError(exc) from None
+            if written is not None:
+                _moved(ctx, written.snapshot_path, written.snapshot_id)
+            return _maintenance(record)
+
+        def close_maintenance(
+            info: strawberry.Info,
+            id: Uuid,
+            done_at: Timestamptz | None = None,
+            notes: str | None = None,
+            cost: Numeric | None = None,
+        ) -> MaintenanceRecord:
+            ctx: RequestContext = info.context
+            authorize_action(ctx, "assets", "maintain", info.path.key)
+            found = [m for ms in desk.store.maintenance_of(visible_assets(ctx, id)).values() for m in ms]
+            if not any(m.id == id for m in found):
+                raise UserInputError(f"no maintenance record {id} on an asset your role sees")
+            try:
+                record, written = desk.close_maintenance(
+                    ctx.snapshot, id, caller_of(ctx), done_at=done_at, notes=notes, cost=cost
+                )
+            except WriteError as exc:
+                raise MutationError(exc) from None
+            if written is not None:
+                _moved(ctx, written.snapshot_path, written.snapshot_id)
+            return _maintenance(record)
+
+        return {
+            "log_maintenance": strawberry.field(
+                resolver=log_maintenance,
+                name="log_maintenance",
+                description="Log a repair, upgrade or inspection; open (no done_at), it sets the asset "
+                "in_repair at its source until closed.",
+            ),
+            "close_maintenance": strawberry.field(
+                resolver=close_maintenance,
+                name="close_maintenance",
+                description="Close an open maintenance record: the asset gets its status back.",
+            ),
+        }
+
+    def visible_assets(ctx: RequestContext, record_id: str) -> list[str]:
+        """The asset of maintenance record `record_id`, if the role sees it (else none)."""
+        rows = desk.store.query("maintenance", where=Compare("id", "_eq", record_id), limit=1)
+        return [r.asset_id for r in rows if visible(ctx, "assets", r.asset_id)]
+
+    return fields_for
+
+
+def _maintenance(record: Maintenance) -> MaintenanceRecord:
+    values = {f.name: getattr(record, f.name) for f in record_fields(record)}
+    values["cost"] = float(values["cost"]) if values["cost"] is not None else None
+    return MaintenanceRecord(**values)

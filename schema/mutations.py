@@ -1,0 +1,211 @@
+"""Mutations in the Hasura dialect: `update_T_by_pk` and `update_T`, through the same door.
+
+    mutation { update_assets_by_pk(pk_columns: {id: "…"}, _set: {status: "in_repair"}) { id status } }
+
+`insert_T_one`/`insert_T` and `delete_T_by_pk`/`delete_T` take the same path (an insert
+must create rows inside the role's filter; a delete returns the rows as they were).
+
+The path of one mutation root field: `authorize_write` (the door: the action, every column
+set, and the fields its `where` reads) → the rows it targets, read from the caller's snapshot
+through the role's row filter (a row the role cannot read cannot be written) → the rows as
+they would be after it checked against that filter again (a role cannot move a row out of
+its own filter) → federation/writes (route to the owning sources, conflict check, write,
+read back, patch the served graph) → the `returning` selection compiled, like any query,
+against the snapshot that now holds the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from federation.access.errors import ForbiddenError, UserInputError
+from federation.model import DUCKDB_TYPES, Table
+from federation.pipeline.store import Snapshot
+from federation.writes import Caller, WriteError, Writer
+from federation.writes.lifecycle import delete, insert
+from federation.writes.values import model_value
+from schema.authorize import authorize_write, require_access
+from schema.context import RequestContext
+from schema.execute import Root, run_root
+from schema.plan import prepared_args
+from schema.selection import Selected
+from schema.sql import Sql, quote
+from schema.where_sql import compile_where, row_condition, scope
+
+#: the most rows one `update_T` may change
+MAX_ROWS = 1000
+
+
+class MutationError(UserInputError):
+    """A write refused by federation/writes, with its own code (CONFLICT, …)."""
+
+    def __init__(self, error: WriteError) -> None:
+        super().__init__(error.message)
+        self.extensions = error.extensions
+
+
+def run_update(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
+    view = root.view
+    table = view.tables[root.table]
+    values = {k: model_value(v, table.column(k).type) for k, v in (sel.args.get("_set") or {}).items()}
+    by_pk = root.kind == "update_by_pk"
+    where = {"id": {"_eq": (sel.args.get("pk_columns") or {}).get("id")}} if by_pk else sel.args.get("where")
+    args = prepared_args(view, table, {"where": where})
+    authorize_write(ctx, table, "update", sorted(values), args, sel.key)
+    writer = _writer(ctx)
+    ids = _targets(ctx, table, args)
+    if values and ids:
+        _stays_visible(ctx, table, ids, values)
+        try:
+            done = writer.update(ctx.snapshot, table.name, ids, values, caller_of(ctx))
+        except WriteError as exc:
+            raise MutationError(exc) from None
+        if done.snapshot_path is not None:
+            ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+    return _returning(ctx, root, sel, ids, by_pk)
+
+
+def run_insert(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
+    view = root.view
+    table = view.tables[root.table]
+    one = root.kind == "insert_one"
+    given = [sel.args.get("object") or {}] if one else list(sel.args.get("objects") or [])
+    rows = [{k: model_value(v, table.column(k).type) for k, v in row.items()} for row in given]
+    columns = sorted({c for row in rows for c in row})
+    authorize_write(ctx, table, "insert", columns, None, sel.key)
+    if not rows:
+        return _returning(ctx, root, sel, [], one)
+    if len(rows) > MAX_ROWS:
+        raise UserInputError(f"at most {MAX_ROWS} objects per insert (got {len(rows)})")
+    empty = [i for i, row in enumerate(rows) if not any(v is not None for v in row.values())]
+    if empty:
+        raise UserInputError(f"objects[{empty[0]}]: an insert needs at least one field")
+    for row in rows:
+        _stays_visible(ctx, table, None, row)
+    try:
+        done = insert(_writer(ctx), ctx.snapshot, table.name, rows, caller_of(ctx))
+    except WriteError as exc:
+        raise MutationError(exc) from None
+    if done.snapshot_path is not None:
+        ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+    return _returning(ctx, root, sel, done.entity_ids, one)
+
+
+def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
+    view = root.view
+    table = view.tables[root.table]
+    by_pk = root.kind == "delete_by_pk"
+    where = {"id": {"_eq": sel.args.get("id")}} if by_pk else sel.args.get("where")
+    args = prepared_args(view, table, {"where": where})
+    authorize_write(ctx, table, "delete", [], args, sel.key)
+    writer = _writer(ctx)
+    ids = _targets(ctx, table, args)
+    # the rows as they were: what a delete returns
+    answer = _returning(ctx, root, sel, ids, by_pk)
+    if ids:
+        try:
+            done = delete(writer, ctx.snapshot, table.name, ids, caller_of(ctx))
+        except WriteError as exc:
+            raise MutationError(exc) from None
+        if done.snapshot_path is not None:
+            ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+    return answer
+
+
+def caller_of(ctx: RequestContext) -> Caller:
+    """Who writes, as the change history names them: the actor's email, else its subject."""
+    actor = ctx.actor.get("email") or ctx.actor.get("subject") or ctx.actor.get("role") or "?"
+    return Caller(str(actor), ctx.access.role if ctx.access else "?", ctx.request_id)
+
+
+def visible(ctx: RequestContext, table: str, entity_id: str) -> bool:
+    """Whether the row of `table` with `entity_id` is one the request's role sees."""
+    if ctx.access is None or table not in ctx.access.models:
+        return False
+    sql = Sql(ctx, {table: ctx.access.models[table]})
+    from_sql, condition = scope(table, "t", sql)
+    _, rows = sql.run(f"SELECT 1 FROM {from_sql} WHERE ({condition}) AND t.id = {sql.bind(entity_id)}")
+    return bool(rows)
+
+
+def _writer(ctx: RequestContext) -> Writer:
+    if ctx.writer is None:
+        raise UserInputError("this server does not accept writes (no writer configured)")
+    return ctx.writer
+
+
+def _targets(ctx: RequestContext, table: Table, args: dict[str, Any]) -> list[str]:
+    """Ids of the rows `where` picks among those the role may read (none: nothing written)."""
+    sql = Sql(ctx, {table.name: table} | dict(ctx.access.models if ctx.access else {}))
+    from_sql, visible = scope(table.name, "t", sql)
+    condition = compile_where(args.get("where"), table, "t", sql) if args.get("where") is not None else "TRUE"
+    text = (
+        f"SELECT t.id FROM {from_sql} WHERE ({visible}) AND ({condition}) ORDER BY t.id LIMIT {MAX_ROWS + 1}"
+    )
+    _, rows = sql.run(text)
+    if len(rows) > MAX_ROWS:
+        raise UserInputError(f"the update matches more than {MAX_ROWS} rows; narrow its `where`")
+    return [r[0] for r in rows]
+
+
+def _stays_visible(ctx: RequestContext, table: Table, ids: list[str] | None, values: dict[str, Any]) -> None:
+    """Refuse a write that would move a row out of the role's own filter (`ids`: the rows
+    updated; None: a new row made of `values`)."""
+    access = require_access(ctx, table.name)
+    if access.row_filter(table.name, ctx.actor) is None:
+        return
+    sql = Sql(ctx, dict(access.models))
+    if ids is None:
+        cells = ", ".join(
+            f"CAST({sql.bind(values.get(c.name))} AS {DUCKDB_TYPES[c.type]}) AS {quote(c.name)}"
+            for c in table.columns
+        )
+        rows_sql = f"(SELECT {cells}) AS t"
+    else:
+        # the rows were chosen among those the role sees (_targets): here only their new values
+        replace = ", ".join(f"{sql.bind(v)} AS {quote(c)}" for c, v in values.items())
+        rows_sql = (
+            f"(SELECT * REPLACE ({replace}) FROM {quote(table.name)} AS s "
+            f"WHERE s.id IN (SELECT unnest({sql.bind(ids)}::VARCHAR[]))) AS t"
+        )
+    moved = (
+        f"SELECT t.id FROM {rows_sql} "
+        f"WHERE NOT coalesce(({row_condition(access, ctx.actor, table.name, 't', sql)}), FALSE) LIMIT 1"
+    )
+    _, rows = sql.run(moved)
+    if rows:
+        what = "this insert would create a row" if ids is None else f"this update would move {rows[0][0]}"
+        raise ForbiddenError(
+            f"{what} out of the {table.name} role `{access.role}` may see; it is not allowed",
+            type=table.name,
+            role=access.role,
+        )
+
+
+def _returning(
+    ctx: RequestContext, root: Root, sel: Selected, ids: list[str], by_pk: bool
+) -> orjson.Fragment:
+    """The selection, read like a query from the snapshot that holds the write."""
+    view = root.view
+    if by_pk:
+        if not ids:
+            return orjson.Fragment(b"null")
+        read = Selected(root.table, sel.key, {"id": ids[0]}, sel.fields, sel.type_name)
+        return run_root(ctx, Root("by_pk", root.table, view), read)
+    out: list[bytes] = [b"{"]
+    parts = []
+    for field in sel.fields:
+        if field.name == "affected_rows":
+            parts.append(orjson.dumps(field.key) + b":" + str(len(ids)).encode())
+        elif field.name == "returning":
+            args = {"where": {"id": {"_in": ids}}, "limit": max(len(ids), 1), "order_by": [{"id": "asc"}]}
+            listed = Selected(root.table, sel.key, args, field.fields, field.type_name)
+            value = run_root(ctx, Root("list", root.table, view), listed) if ids else orjson.Fragment(b"[]")
+            parts.append(orjson.dumps(field.key) + b":" + orjson.dumps(value))
+        elif field.name == "__typename":
+            parts.append(orjson.dumps(field.key) + b":" + orjson.dumps(field.type_name))
+    out.append(b",".join(parts))
+    out.append(b"}")
+    return orjson.Fragment(b"".join(out))
