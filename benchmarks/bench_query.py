@@ -104,7 +104,12 @@ def variables(name: str, i: int) -> dict[str, Any]:
 def layout() -> str:
     """A digest of the code that decides the published layout: an estate published by other
     code is synced again, so the runs measure the store as it is now."""
-    files = ("federation/model/tables.py", "federation/pipeline/store.py", "federation/pipeline/reconcile.py")
+    files = (
+        "federation/model/tables.py",
+        "federation/pipeline/layout.py",
+        "federation/pipeline/store.py",
+        "federation/pipeline/reconcile.py",
+    )
     return hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in files)).hexdigest()[:16]
 
 

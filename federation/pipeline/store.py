@@ -31,7 +31,8 @@ from typing import IO, Any
 import duckdb
 import pandas as pd
 
-from federation.model import DUCKDB_TYPES, TABLES, Column, Table
+from federation.model import TABLES
+from federation.pipeline.layout import ROW_GROUP_SIZE, regroup, table_ddl
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
 
 log = logging.getLogger("assetgraph.store")
@@ -53,46 +54,12 @@ AUX_TABLES: dict[str, str] = {
     "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
 }
 
-#: rows per row group of the model's tables in a published file. DuckDB keeps each column's
-#: min and max per row group and skips the groups a filter rules out, so with the tables
-#: stored in their `sort_keys` order this is the grain of pruning: a page of one category and
-#: status reads a few groups of this size instead of two or three of the default 122,880
-#: rows. Smaller groups compress worse, so the auxiliary tables (provenance, record_sources,
-#: conflicts: ten times the rows, read by entity id) keep DuckDB's default. Measured figures:
-#: README, "Benchmarks".
-ROW_GROUP_SIZE = 4096
-
-
-def _table_ddl(table: Table, name: str, *, storage: bool = False) -> str:
-    """CREATE TABLE of a model table; with `storage`, the columns the model keeps
-    uncompressed (its `uncompressed` ones and every uuid) say so."""
-
-    def column(c: Column) -> str:
-        plain = storage and (c.type == "uuid" or c.name in table.uncompressed)
-        return f'"{c.name}" {DUCKDB_TYPES[c.type]}' + (" USING COMPRESSION uncompressed" if plain else "")
-
-    return f"CREATE TABLE {name} ({', '.join(column(c) for c in table.columns)})"
-
 
 def published_ddl(prefix: str = "") -> list[str]:
     """CREATE TABLE statements of a published snapshot (`prefix`: an attached db, `pub.`)."""
-    out = [_table_ddl(table, f'{prefix}"{table.name}"') for table in TABLES.values()]
+    out = [table_ddl(table, f'{prefix}"{table.name}"') for table in TABLES.values()]
     out += [f"CREATE TABLE {prefix}{name} ({cols})" for name, cols in AUX_TABLES.items()]
     return out
-
-
-def published_indexes(prefix: str = "") -> list[str]:
-    """CREATE INDEX statements of a published snapshot, run once its tables are filled."""
-    return [
-        f'CREATE INDEX "{table.name}__{column}" ON {prefix}"{table.name}" ("{column}")'
-        for table in TABLES.values()
-        for column in table.indexed
-    ]
-
-
-def storage_order(table: Table) -> str:
-    """The ORDER BY list of the order a table's rows are published in."""
-    return ", ".join(f'"{k}"' for k in table.sort_keys)
 
 
 def _now() -> datetime:
@@ -478,7 +445,7 @@ class Publisher:
             # again with the small one and rewrite only the model's tables
             con.execute("DETACH pub")
             con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
-            self._regroup(con)
+            regroup(con)
             with publish_lock(self.root):
                 if read_started is not None:
                     apply(con, Journal(self.root).pending(read_started))
@@ -525,20 +492,6 @@ class Publisher:
         pointer_tmp.write_text(path.name + "\n", encoding="utf-8")
         os.replace(pointer_tmp, self.pointer)
         self._prune(path)
-
-    @staticmethod
-    def _regroup(con: duckdb.DuckDBPyConnection) -> None:
-        """Rewrite the model's tables of the attached `pub` in its row group size, their
-        storage order and compression, then index them (one bulk build per index, after the
-        rows are in)."""
-        for table in TABLES.values():
-            name, staged = f'pub."{table.name}"', f'pub."{table.name}__regrouped"'
-            con.execute(_table_ddl(table, staged, storage=True))
-            con.execute(f"INSERT INTO {staged} SELECT * FROM {name} ORDER BY {storage_order(table)}")
-            con.execute(f"DROP TABLE {name}")
-            con.execute(f'ALTER TABLE {staged} RENAME TO "{table.name}"')
-        for ddl in published_indexes("pub."):
-            con.execute(ddl)
 
     def _prune(self, current: Path) -> None:
         files = sorted(self.dir.glob("snap-*.duckdb"), key=lambda p: p.stat().st_mtime)
