@@ -121,7 +121,13 @@ def compile_root(ctx: RequestContext, root: Root, sel: Selected) -> Compiled:
     _budget(ctx, root, sel, limits.limit)
     search = search_of(ctx, view, table, args) if root.kind == "list" else None
     rows = compiler.rows(
-        table, args, _needed(table, sel.fields), limit=limits.fetch, offset=limits.offset, search=search
+        table,
+        args,
+        _needed(table, sel.fields),
+        limit=limits.fetch,
+        offset=limits.offset,
+        search=search,
+        numbered=limits.cut,  # the window numbers rows only to tell the probe row apart
     )
     level = compiler.list_level(rows, sel, limits, sel.key, keyed=False)
     flags = [f"l.{f.column}" for f in level.flags]
@@ -249,10 +255,15 @@ def run_root(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragment:
 
 class _Watchdog:
     """One thread for every statement's deadline (a thread per statement costs more than a
-    small query): it interrupts a cursor whose statement runs past its deadline."""
+    small query): it interrupts a cursor whose statement runs past its deadline.
+
+    A statement that ends in time only leaves its ticket's pending set: its heap entry is
+    dropped when it reaches the head, and the thread is woken only by a deadline earlier than
+    every one it waits for, so a statement costs no wake-up of the thread."""
 
     def __init__(self) -> None:
         self._due: list[tuple[float, int, Any]] = []
+        self._pending: set[int] = set()
         self._fired: set[int] = set()
         self._next = 0
         self._wake = threading.Condition()
@@ -261,18 +272,20 @@ class _Watchdog:
     def watch(self, seconds: float, cursor: Any) -> int:
         with self._wake:
             self._next += 1
-            heapq.heappush(self._due, (time.monotonic() + seconds, self._next, cursor))
+            entry = (time.monotonic() + seconds, self._next, cursor)
+            heapq.heappush(self._due, entry)
+            self._pending.add(self._next)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="assetgraph-deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._due[0] is entry:  # earlier than what the thread waits for
+                self._wake.notify()
             return self._next
 
     def done(self, ticket: int) -> bool:
         """Forget `ticket`; True if its deadline passed and its cursor was interrupted."""
         with self._wake:
-            self._due = [d for d in self._due if d[1] != ticket]
-            heapq.heapify(self._due)
+            self._pending.discard(ticket)
             fired = ticket in self._fired
             self._fired.discard(ticket)
             return fired
@@ -281,10 +294,12 @@ class _Watchdog:
         with self._wake:
             while True:
                 now = time.monotonic()
-                while self._due and self._due[0][0] <= now:
+                while self._due and (self._due[0][1] not in self._pending or self._due[0][0] <= now):
                     _, ticket, cursor = heapq.heappop(self._due)
-                    self._fired.add(ticket)
-                    cursor.interrupt()
+                    if ticket in self._pending:
+                        self._pending.discard(ticket)
+                        self._fired.add(ticket)
+                        cursor.interrupt()
                 self._wake.wait(self._due[0][0] - now if self._due else None)
 
 

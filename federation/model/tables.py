@@ -8,6 +8,7 @@ the GraphQL schema builds its types, filters and ordering inputs from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 ColumnType = Literal[
@@ -77,8 +78,18 @@ class Table:
     #: default identity rules, strongest first: records agreeing on every field of a rule are
     #: one entity (config `entities.<table>.identity` overrides)
     identity: tuple[tuple[str, ...], ...] = ()
-    #: the order the published table is stored in (pages and zone maps follow it)
+    #: the order the published table is stored in: the most used filter keys first, then the
+    #: most used sort key, then `id` (pages are ordered by id last). DuckDB keeps each column's
+    #: min and max per row group and skips the groups a filter rules out, so a filtered,
+    #: sorted page reads a few row groups instead of the table
     sort_keys: tuple[str, ...] = ("id",)
+    #: columns published with an ART index: equality and IN lookups (by id, the to-one
+    #: relations of a page, `*_by_pk`) read a few rows instead of scanning the column
+    indexed: tuple[str, ...] = ("id",)
+    #: strings with (nearly) one value per row that pages show, stored without compression
+    #: like every uuid column: DuckDB sets up a dictionary for each compressed segment a
+    #: query touches, which costs more than the few values a page reads from it
+    uncompressed: tuple[str, ...] = ()
     #: fields beyond columns and relations: where each value came from (assets)
     extras: tuple[str, ...] = ()
     #: `search:` also looks in these columns of a to-one relation: (relation, columns)
@@ -96,7 +107,7 @@ class Table:
                 return column
         raise KeyError(name)
 
-    @property
+    @cached_property  # read for every field of every request: built once per table
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -165,7 +176,9 @@ ASSETS = Table(
     #: that the same source's other streams (its software lists) can name the device
     hidden_keys=("device_id",),
     identity=(("serial_number",), ("asset_tag",), ("mac_addresses",), ("hostname", "manufacturer")),
-    sort_keys=("category", "status", "hostname"),
+    # lists filter by category and status and page by host name
+    sort_keys=("category", "status", "hostname", "id"),
+    uncompressed=("asset_tag", "serial_number", "hostname"),
     #: `history` (its change history) and `maintenance` (its repair log) live in the
     #: gateway's own store (federation/workflow), newest first; `quality` lists the values
     #: left out of its records (on_invalid: blank)
@@ -204,7 +217,8 @@ PEOPLE = Table(
     references=(Reference("manager", "people", ("email", "username")),),
     hidden_keys=("username",),
     identity=(("email",), ("username",)),
-    sort_keys=("email",),
+    sort_keys=("email", "id"),
+    uncompressed=("email",),
     normalisers=(
         ("email", "email"),
         ("username", "person_key"),
@@ -225,7 +239,7 @@ LOCATIONS = Table(
     ),
     relations=(Relation("assets", "assets", "array", "id", "location_id"),),
     identity=(("name",),),
-    sort_keys=("name",),
+    sort_keys=("name", "id"),
     normalisers=(("country", "country"),),
 )
 
@@ -254,6 +268,7 @@ LICENSES = Table(
         Relation("installations", "software_installations", "array", "id", "license_id"),
     ),
     identity=(("sku",), ("vendor", "product")),
+    sort_keys=("vendor", "product", "id"),
     normalisers=(
         ("vendor", "manufacturer"),
         ("product", "software_product"),
@@ -281,6 +296,8 @@ LICENSE_ASSIGNMENTS = Table(
         Reference("person", "people", ("email", "username")),
     ),
     identity=(("license", "person"),),
+    # a license's assignments are read together
+    sort_keys=("license_id", "person_id", "id"),
     normalisers=(("license", "upper"), ("person", "person_key")),
 )
 
@@ -316,7 +333,7 @@ SOFTWARE_INSTALLATIONS = Table(
         ),
     ),
     identity=(("asset", "product", "version"),),
-    sort_keys=("product", "asset_id"),
+    sort_keys=("product", "asset_id", "id"),
     normalisers=(
         ("product", "software_product"),
         ("publisher", "publisher"),
@@ -359,7 +376,7 @@ LICENSE_COMPLIANCE = Table(
         ),
     ),
     relations=(Relation("licenses", "licenses", "array", "product", "product"),),
-    sort_keys=("product",),
+    sort_keys=("product", "id"),
     computed=True,
 )
 

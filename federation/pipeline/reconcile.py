@@ -346,10 +346,10 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
                 select.append(f"NULL AS {_q(c.name)}")
             continue
         select.append(f"m.{_q(c.name)}" if c.name in fields else f"NULL AS {_q(c.name)}")
-    order = ", ".join(table.sort_keys)
+    # in no particular order: the publisher rewrites the table in its storage order
     con.execute(
-        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT * FROM (SELECT {', '.join(select)} "
-        f"FROM merged_{table.name} m {' '.join(joins)}) ORDER BY {order}"
+        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT {', '.join(select)} "
+        f"FROM merged_{table.name} m {' '.join(joins)}"
     )
     # references that matched several entities are reported, not guessed
     for ref in table.references:

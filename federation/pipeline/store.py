@@ -32,7 +32,8 @@ from typing import IO, Any
 import duckdb
 import pandas as pd
 
-from federation.model import DUCKDB_TYPES, TABLES
+from federation.model import TABLES
+from federation.pipeline.layout import ROW_GROUP_SIZE, regroup, table_ddl
 from federation.pipeline.notes import NOTES_DDL, drop_notes, replace_notes
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
 
@@ -63,15 +64,10 @@ AUX_TABLES: dict[str, str] = {
     "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
 }
 
-#: the order rows are stored in: the common filter keys first (see STACK-NOTES)
-
 
 def published_ddl(prefix: str = "") -> list[str]:
     """CREATE TABLE statements of a published snapshot (`prefix`: an attached db, `pub.`)."""
-    out = []
-    for table in TABLES.values():
-        cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in table.columns)
-        out.append(f'CREATE TABLE {prefix}"{table.name}" ({cols})')
+    out = [table_ddl(table, f'{prefix}"{table.name}"') for table in TABLES.values()]
     out += [f"CREATE TABLE {prefix}{name} ({cols})" for name, cols in AUX_TABLES.items()]
     return out
 
@@ -351,7 +347,9 @@ class SourceStore:
 class Publisher:
     """Writes published snapshots and swaps `published/CURRENT`."""
 
-    def __init__(self, root: Path, keep: int = 2, *, clean: bool = True) -> None:
+    def __init__(
+        self, root: Path, keep: int = 2, *, clean: bool = True, row_group_size: int = ROW_GROUP_SIZE
+    ) -> None:
         """`clean`: remove what an interrupted publish left (only the sync-lock holder may:
         a writer patching a snapshot passes False)."""
         self.root = root
@@ -359,6 +357,7 @@ class Publisher:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pointer = self.dir / "CURRENT"
         self.keep = keep
+        self.row_group_size = int(row_group_size)
         if clean:
             self._remove_orphans()
 
@@ -388,9 +387,8 @@ class Publisher:
                 if frame is None or not len(frame):
                     continue
                 con.register("_frame", frame)
-                keys = [k for k in TABLES[name].sort_keys if k in frame.columns] if name in TABLES else []
-                order = f" ORDER BY {', '.join(keys)}" if keys else ""
-                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame{order}')
+                # in no particular order: publish_with rewrites the model's tables in theirs
+                con.execute(f'INSERT INTO pub."{name}" BY NAME SELECT * FROM _frame')
                 con.unregister("_frame")
 
         con = duckdb.connect()
@@ -423,6 +421,11 @@ class Publisher:
                 con.execute(ddl)
             build(con)
             con.execute("INSERT INTO pub.publish_info VALUES (?, ?)", [snapshot_id, _now()])
+            # the row group size is an option of the attached file, not of a table: attach it
+            # again with the small one and rewrite only the model's tables
+            con.execute("DETACH pub")
+            con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
+            regroup(con)
             with publish_lock(self.root):
                 if read_started is not None:
                     apply(con, Journal(self.root).pending(read_started))
@@ -431,6 +434,7 @@ class Publisher:
         except BaseException:
             con.execute("DETACH DATABASE IF EXISTS pub")
             tmp.unlink(missing_ok=True)
+            tmp.with_suffix(".tmp.wal").unlink(missing_ok=True)
             raise
         return snapshot_id
 

@@ -57,3 +57,20 @@ def test_a_statement_past_the_deadline_is_interrupted(run: Any) -> None:
         _run(ctx, ctx.snapshot.cursor(), slow)
     # the cursor is usable again afterwards
     assert ctx.snapshot.cursor().execute("SELECT 1").fetchone() == (1,)
+
+
+def test_the_deadline_holds_after_statements_that_ended_in_time(run: Any) -> None:
+    """Statements that end in time leave their deadlines behind unwoken: a later statement
+    with an earlier deadline than theirs is still interrupted at its own (this one would
+    otherwise run to its end, seconds later, and return)."""
+    ctx = run.context()
+    ctx.server = ServerConfig(deadline_seconds=600)
+    quick = Compiled("SELECT 1", {}, [], "null")
+    for _ in range(50):
+        assert _run(ctx, ctx.snapshot.cursor(), quick) == (1,)
+    ctx.server = ServerConfig(deadline_seconds=0.2)
+    finite = Compiled("SELECT count(*) FROM range(2000000000) AS a(x) WHERE x % 7 = 3", {}, [], "null")
+    with pytest.raises(QueryTooComplexError, match=r"deadline of 0\.2 s"):
+        _run(ctx, ctx.snapshot.cursor(), finite)
+    ctx.server = ServerConfig(deadline_seconds=600)  # a statement that ends in time is not refused
+    assert _run(ctx, ctx.snapshot.cursor(), quick) == (1,)

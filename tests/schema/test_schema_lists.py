@@ -53,6 +53,10 @@ NO_COST = [10, 19, 20]
 )
 def test_order_by(run: Any, order_by: str, expected: list[int]) -> None:
     assert order(run, order_by) == expected
+    # an explicit limit fetches no row past it: the page is compiled without numbering its
+    # rows, and the list takes its order from the ORDER BY terms themselves
+    assert order(run, order_by, limit=50) == expected
+    assert order(run, order_by, limit=4, offset=3) == expected[3:7]
 
 
 def test_order_by_location_then_hostname(run: Any) -> None:
@@ -111,6 +115,23 @@ def test_truncation_warning_names_the_field_and_the_limits(small: Runner) -> Non
     assert warning["field"] == "first"
     assert "default limit of 5" in warning["message"]
     assert "at most 8" in warning["message"]
+
+
+def test_objects_counted_for_a_cut_page_with_to_one_relations(small: Runner) -> None:
+    """The access log's row count: the page's rows and the objects of their to-one relations,
+    not those of the row fetched past the limit only to see that the list was cut (a06)."""
+    result = small.result(
+        '{ assets(where: {category: {_in: ["laptop", "desktop"]}}, order_by: [{asset_tag: asc}]) '
+        "{ asset_tag location { name } assigned_to { email __typename } } }"
+    )
+    assert result.errors is None
+    assert [a["asset_tag"] for a in result.data["assets"]] == [f"AT-00{n}" for n in range(1, 6)]
+    assert [a["assigned_to"] and a["assigned_to"]["email"] for a in result.data["assets"]] == [
+        "alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com", None,
+    ]  # fmt: skip
+    assert result.data["assets"][0]["assigned_to"]["__typename"] == "people"
+    assert [w["code"] for w in small.ctx.warnings] == ["RESULT_TRUNCATED"]  # type: ignore[union-attr]
+    assert small.ctx.rows == 5 + 5 + 4  # type: ignore[union-attr]  # assets, locations, people
 
 
 @pytest.mark.parametrize(
