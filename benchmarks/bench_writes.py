@@ -79,6 +79,8 @@ def main() -> None:
         folder = Path(tmp)
         raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
         raw["demo"] = {**raw["demo"], "assets": args.assets, "vendor_port": 0}
+        # the SaaS sources (their simulator is not started here) play no part in the writes
+        raw["sources"] = [s for s in raw["sources"] if s["kind"] not in ("okta", "msgraph")]
         (folder / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
         config = load_config(folder / "config.yaml")
         prepare_demo(config)
