@@ -52,6 +52,7 @@ def run_update(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     values = {k: model_value(v, table.column(k).type) for k, v in (sel.args.get("_set") or {}).items()}
     by_pk = root.kind == "update_by_pk"
     where = {"id": {"_eq": (sel.args.get("pk_columns") or {}).get("id")}} if by_pk else sel.args.get("where")
+    _names_rows(where, sel.key)
     args = prepared_args(view, table, {"where": where})
     authorize_write(ctx, table, "update", sorted(values), args, sel.key)
     writer = _writer(ctx)
@@ -98,6 +99,7 @@ def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     table = view.tables[root.table]
     by_pk = root.kind == "delete_by_pk"
     where = {"id": {"_eq": sel.args.get("id")}} if by_pk else sel.args.get("where")
+    _names_rows(where, sel.key)
     args = prepared_args(view, table, {"where": where})
     authorize_write(ctx, table, "delete", [], args, sel.key)
     writer = _writer(ctx)
@@ -112,6 +114,31 @@ def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
         if done.snapshot_path is not None:
             ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
     return answer
+
+
+def _names_rows(where: Any, root: str) -> None:
+    """A bulk write must name its rows: a `where` that is empty, or whose operand is null
+    (read as "no condition", as reads do — an unset variable), would touch every row the
+    role sees. Refused, as Hasura does."""
+    if where is None or where == {} or where == {"_and": []}:
+        raise UserInputError(
+            f"{root}: `where` names no rows; a write to every row must say so: {{id: {{_is_null: false}}}}"
+        )
+
+    def visit(node: Any, path: str) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                visit(item, f"{path}[{i}]")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if value is None or value == {}:
+                    raise UserInputError(
+                        f"{root}: {path}.{key} is null or empty; a write's `where` may not leave a "
+                        "condition out (an unset variable would widen it to every row)"
+                    )
+                visit(value, f"{path}.{key}")
+
+    visit(where, "where")
 
 
 def caller_of(ctx: RequestContext) -> Caller:

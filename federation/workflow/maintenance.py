@@ -153,6 +153,13 @@ def close_maintenance(
     return closed
 
 
+def discard_maintenance(conn: sa.Connection, maintenance_id: str) -> None:
+    """Remove an open record whose source write was refused (the repair never started)."""
+    conn.execute(
+        MAINTENANCE.delete().where(MAINTENANCE.c.id == maintenance_id, MAINTENANCE.c.status == "open")
+    )
+
+
 def maintenance_of(conn: sa.Connection, asset_ids: Sequence[str]) -> dict[str, list[Maintenance]]:
     """Each asset's maintenance records, newest first (one statement for all of them)."""
     ids = sorted({require_uuid("asset", a) for a in asset_ids})

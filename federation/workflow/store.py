@@ -226,6 +226,11 @@ class WorkflowStore:
                 conn, maintenance_id=maintenance_id, actor=actor, done_at=done_at, notes=notes, cost=cost
             )
 
+    def discard_maintenance(self, maintenance_id: str) -> None:
+        """Remove an open record whose source write was refused (the repair never started)."""
+        with self.transaction() as conn:
+            maintenance.discard_maintenance(conn, maintenance_id)
+
     def maintenance_of(self, asset_ids: Sequence[str]) -> dict[str, list[Maintenance]]:
         with reading(self.engine) as conn:
             return maintenance.maintenance_of(conn, asset_ids)

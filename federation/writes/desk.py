@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
 from federation.workflow import Checkout, Maintenance, WorkflowConflict, WorkflowError
 from federation.writes.errors import WriteError
@@ -219,9 +220,8 @@ class Desk:
             if any(m.status == "open" for m in found):
                 message = f"asset {tag or asset_id} already has open maintenance; close it first"
                 raise WriteError("CONFLICT", message, asset=tag or asset_id)
-        written = None
-        if opening and status != "in_repair":
-            written = self.writer.update(snapshot, "assets", [asset_id], {"status": "in_repair"}, caller)
+        # the record first (the store validates it: a blank kind, a negative cost), then the
+        # source; a refused source write takes the record back
         try:
             record = self.store.log_maintenance(
                 asset_id, kind=kind, actor=caller.actor, notes=notes, cost=cost, started_at=started_at,
@@ -229,6 +229,13 @@ class Desk:
             )  # fmt: skip
         except WorkflowError as exc:
             raise _refusal(exc) from None
+        written = None
+        if opening and status != "in_repair":
+            try:
+                written = self.writer.update(snapshot, "assets", [asset_id], {"status": "in_repair"}, caller)
+            except BaseException:
+                self.store.discard_maintenance(record.id)
+                raise
         return record, written
 
     def close_maintenance(
@@ -244,16 +251,25 @@ class Desk:
         """Close an open record; the asset gets back the status it had when it was opened
         (unless someone changed it meanwhile: then it is left as it is)."""
         try:
+            records = self.store.query("maintenance", where=Compare("id", "_eq", record_id), limit=1)
+        except WorkflowError as exc:
+            raise _refusal(exc) from None
+        if not records:
+            raise WriteError("BAD_USER_INPUT", f"no maintenance record {record_id}")
+        opened = records[0]
+        # the status back first: if the source refuses, the record stays open to try again
+        written = None
+        if opened.status == "open":
+            _, status = self._asset(snapshot, opened.asset_id)
+            if status == "in_repair" and opened.previous_status and opened.previous_status != "in_repair":
+                values = {"status": opened.previous_status}
+                written = self.writer.update(snapshot, "assets", [opened.asset_id], values, caller)
+        try:
             record = self.store.close_maintenance(
                 record_id, actor=caller.actor, done_at=done_at, notes=notes, cost=cost
             )
         except WorkflowError as exc:
             raise _refusal(exc) from None
-        _, status = self._asset(snapshot, record.asset_id)
-        written = None
-        if status == "in_repair" and record.previous_status and record.previous_status != "in_repair":
-            values = {"status": record.previous_status}
-            written = self.writer.update(snapshot, "assets", [record.asset_id], values, caller)
         return record, written
 
     # ------------------------------------------------------------------ facts

@@ -63,3 +63,19 @@ def test_roles_without_insert_or_delete_have_neither(gateway: Gateway) -> None:
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
     assert gateway.cell("SELECT count(*) FROM ci_computer WHERE sys_id = 'c2'") == 1
+
+
+def test_a_bulk_write_with_a_null_condition_is_refused_not_widened(gateway: Gateway) -> None:
+    """An unset variable in a write's `where` is null: reads drop such a condition, a write
+    would then touch every row the role sees. Refused, and nothing is written."""
+    query = "mutation($tag: String) { delete_assets(where: {asset_tag: {_eq: $tag}}) { affected_rows } }"
+    body = gateway.post("admin", query)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "null" in error["message"]
+    body = gateway.post(
+        "admin", 'mutation { update_assets(where: {}, _set: {status: "lost"}) { affected_rows } }'
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert gateway.cell("SELECT count(*) FROM ci_computer") == 5
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE install_status = 8") == 0
