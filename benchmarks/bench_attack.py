@@ -9,10 +9,11 @@ request every 10 ms) side by side for `--seconds`, and prints the prober's p50/p
 what the attackers got back. Loopback only; every loop is bounded in time and count; the
 server is stopped at the end.
 
-Phases: a baseline; 8 MB comment bodies; 4 MB bodies with a syntax error; 250 KB comment
-bodies (under the cap: parsed, off the event loop); variables nested 256 deep and 480 nested
-`_and`s; a wrong secret for a known API key id (failed-attempt limits raised for this run, so
-every guess costs a scrypt: the worst case; with the defaults a client is refused after 10).
+Phases: a baseline; 8 MB comment bodies; 4 MB bodies with a syntax error; 250 KB of a
+comment, of blanks and of one string literal (under the cap: parsed, off the event loop);
+variables nested 256 deep and 480 nested `_and`s; a wrong secret for a known API key id
+(failed-attempt limits raised for this run, so every guess costs a scrypt: the worst case;
+with the defaults a client is refused after 10).
 Also prints how long a wrong secret takes for a known and for an unknown key id.
 """
 
@@ -124,6 +125,10 @@ PHASES: dict[str, Attack | None] = {
     "8 MB comment bodies": post_json(b'{"query": "#' + b"c" * 8_000_000 + b'\\n{ assets { id } }"}'),
     "4 MB bodies, syntax error": post_json(b'{"query": "{ assets { ' + b"x" * 4_000_000 + b'"}'),
     "250 KB comment bodies (parsed)": post_json(b'{"query": "#' + b"c" * 250_000 + b'\\n{ assets { id } }"}'),
+    "250 KB of blanks (parsed)": post_json(b'{"query": "' + b" " * 250_000 + b'{ assets { id } }"}'),
+    "250 KB string literal (parsed)": post_json(
+        b'{"query": "{ assets(where: {hostname: {_eq: \\"' + b"s" * 250_000 + b'\\"}}) { id } }"}'
+    ),
     "variables 256 deep": post_json(
         b'{"query": "%s", "variables": {"w": %s}}'
         % (DEEP_QUERY.encode(), b'{"_not": ' * 256 + b"{}" + b"}" * 256)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import DocumentNode
+
 from federation.access.policy import RoleAccess
 from federation.config.settings import ServerConfig
 from federation.pipeline.store import Snapshot
@@ -38,6 +40,10 @@ class RequestContext:
     #: False once the answer read the workflow store (history, loans…), which changes
     #: without a new snapshot: such an answer is not kept in the result cache
     cacheable: bool = True
+    #: the document the endpoint parsed, and the SHA-256 of its text: execution takes it
+    #: as it is (a large document is lexed once per request, not once per stage)
+    document: DocumentNode | None = None
+    document_key: bytes = b""
 
     def warn(self, code: str, message: str, **extra: Any) -> None:
         entry = {"code": code, "message": message, **extra}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -20,7 +19,6 @@ from graphql import (
     EnumValueNode,
     FieldNode,
     GraphQLEnumType,
-    GraphQLError,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
@@ -33,7 +31,6 @@ from graphql import (
     TypeInfoVisitor,
     Visitor,
     get_named_type,
-    parse,
     type_from_ast,
     visit,
 )
@@ -264,14 +261,6 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
         access.ensure_readable(relations[name].target)
 
 
-@lru_cache(maxsize=256)
-def _parsed(query: str) -> DocumentNode | None:
-    try:
-        return parse(query, no_location=True, max_tokens=20000)
-    except GraphQLError:
-        return None
-
-
 # ----------------------------------------------------------------------------- schemas
 
 
@@ -349,13 +338,11 @@ class RoleSchemas:
         return self.root_fields(unrestricted("admin", self.tables))
 
     def forbidden(
-        self, access: RoleAccess, query: str, variables: Mapping[str, Any] | None
+        self, access: RoleAccess, document: DocumentNode, variables: Mapping[str, Any] | None
     ) -> ForbiddenError | None:
-        """The FORBIDDEN error for a query the role's schema refused, if it names something
-        the role may not read; None when the refusal is an ordinary mistake."""
-        document = _parsed(query)
-        if document is None:
-            return None
+        """The FORBIDDEN error for a document the role's schema refused, if it names something
+        the role may not read; None when the refusal is an ordinary mistake. `document` is
+        the one the request parsed (never parsed again here)."""
         for type_name, name in iter_uses(self.full(), document, variables):
             try:
                 check_use(access, self.kinds, type_name, name)
@@ -371,13 +358,10 @@ def iter_uses(
 
 
 def touched_fields(
-    schema: GraphQLSchema, query: str, kinds: Mapping[str, tuple[str, str]]
+    schema: GraphQLSchema, document: DocumentNode, kinds: Mapping[str, tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
-    """(types, `type.field` names) a query reads, for the access log; with
+    """(types, `type.field` names) a parsed document reads, for the access log; with
     `type.column.key` for keys of a JSON column its filters name (`attributes.ram_gb`)."""
-    document = _parsed(query)
-    if document is None:
-        return [], []
     types: set[str] = set()
     fields: set[str] = set()
     for type_name, name in document_uses(schema, document, None):
@@ -399,14 +383,3 @@ def touched_fields(
     type_info = TypeInfo(schema)
     visit(document, TypeInfoVisitor(type_info, _JsonKeys(type_info, kinds, fields)))
     return sorted(types), sorted(fields)
-
-
-def operation_name(query: str, given: str | None) -> str | None:
-    """The name of the operation a request runs: `operationName`, else the document's only one."""
-    if given is not None:
-        return given
-    document = _parsed(query)
-    if document is None:
-        return None
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    return ops[0].name.value if len(ops) == 1 and ops[0].name is not None else None

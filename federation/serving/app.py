@@ -288,6 +288,7 @@ def create_app(
 
     @asynccontextmanager
     async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
+        await graphql.warm_up()
         try:
             if lifespan is None:
                 yield
@@ -321,6 +322,7 @@ def serving_app(config: Config) -> Starlette:
         if security is not None:  # every role's schema now, not on its first request
             for access in security.policy.roles.values():
                 security.schemas.schema(access)
+            security.schemas.full()  # the FORBIDDEN check's (~1 s of a core when first asked)
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)

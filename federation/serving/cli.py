@@ -300,6 +300,9 @@ def _sync(config: Config, names: list[str], accept: list[str], timeout: str | No
 
 
 _STATUS_STYLE = {"ok": "green", "held": "yellow", "failed": "red"}
+#: how long uvicorn's supervisor waits for a worker to start (and for one to answer a ping
+#: before it replaces it): start-up builds every role's schema, seconds on a loaded machine
+WORKER_START_SECONDS = 60
 
 
 def _print_report(report: SyncReport) -> None:
@@ -372,8 +375,15 @@ def _serve(config: Config, host: str, port: int, log_level: str, workers: int) -
         if not os.environ.get(MULTIPROC_ENV):
             metrics_dir = tempfile.mkdtemp(prefix="assetgraph-metrics-")
             os.environ[MULTIPROC_ENV] = metrics_dir
+        # the supervisor's default of 5 s would kill a starting worker and restart it, again
+        # and again, on a loaded machine
         server = uvicorn.Config(
-            "federation.serving.app:worker_app", factory=True, workers=workers, lifespan="on", **settings
+            "federation.serving.app:worker_app",
+            factory=True,
+            workers=workers,
+            lifespan="on",
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
+            **settings,
         )
     sock = server.bind_socket()
     bound = sock.getsockname()[1]

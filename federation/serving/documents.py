@@ -27,17 +27,16 @@ from graphql import (
     OperationDefinitionNode,
     ValidationContext,
     ValidationRule,
-    parse,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from federation.serving.lexer import parse_document
 
 #: memory the cached documents may hold, estimated (`_size`)
 DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024
 #: (document, schema, rules) found valid, remembered
 VALIDATED_ENTRIES = 8192
-#: documents parsed by the endpoint and not yet taken by execution (popped when taken)
-HANDOVER_BYTES = 8 * 1024 * 1024
 #: estimated bytes of AST per token (a node object, its name, location and lists)
 _BYTES_PER_TOKEN = 400
 
@@ -61,7 +60,6 @@ class Documents:
         self._valid: LRUCache[tuple[bytes, GraphQLSchema, tuple[Any, ...]], bool] = LRUCache(
             VALIDATED_ENTRIES
         )
-        self._handed: LRUCache[bytes, DocumentNode] = LRUCache(HANDOVER_BYTES, getsizeof=_size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     def __len__(self) -> int:
@@ -78,17 +76,10 @@ class Documents:
         included (graphql-core counts them, and stops while skipping a run of them)."""
         key = key if key is not None else digest(query)
         with self._lock:
-            found = self._documents.get(key) or self._handed.pop(key, None)
+            found = self._documents.get(key)
         if found is not None:
             return found
-        return parse(query, max_tokens=self.max_tokens)
-
-    def hand_over(self, key: bytes, document: DocumentNode) -> None:
-        """Keep a document the endpoint parsed for the execution that follows (taken once,
-        within a small byte budget: not a cache)."""
-        with self._lock:
-            if key not in self._documents and _size(document) <= self._handed.maxsize:
-                self._handed[key] = document
+        return parse_document(query, max_tokens=self.max_tokens)
 
     def operation_type(self, query: str, operation_name: str | None) -> str:
         """`query`, `mutation`, `subscription`, or `unknown` when the document does not parse
@@ -150,8 +141,15 @@ class DocumentCacheExtension(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is None and context.query:
-            self._key = digest(context.query)
-            context.graphql_document = self.documents.parse(context.query, self._key)
+            # the document the endpoint parsed for this request (RequestContext.document),
+            # else the cache's, else a parse
+            given = getattr(context.context, "document", None)
+            if given is not None:
+                self._key = context.context.document_key or digest(context.query)
+                context.graphql_document = given
+            else:
+                self._key = digest(context.query)
+                context.graphql_document = self.documents.parse(context.query, self._key)
         yield
 
     def on_validate(self) -> Iterator[None]:

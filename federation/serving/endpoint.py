@@ -61,7 +61,7 @@ WORKER_THREADS = max(4, (os.cpu_count() or 2) * 4)
 #: GIL, so one thread leaves the other core to the event loop)
 API_KEY_THREADS = 1
 #: threads parsing documents (pure Python: more would only contend for the GIL)
-PARSE_THREADS = 2
+PARSE_THREADS = 1
 #: HTTP status → `extensions.code` counted in the errors metric
 _STATUS_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "NOT_READY"}
 NOT_READY = "no data yet: the first sync has not finished"
@@ -121,6 +121,15 @@ class GraphQLEndpoint:
         self._stale: tuple[str, dict[str, list[tuple[Any, ...]]]] | None = None
         self._stale_lock = threading.Lock()
         self._limiter: anyio.CapacityLimiter | None = None
+
+    async def warm_up(self) -> None:
+        """Make the thread limiters and start a worker thread before the first request: anyio
+        imports its backend the first time (~0.2 s on the event loop, which every request
+        then waiting would pay)."""
+        self._parse_limiter = self._parse_limiter or anyio.CapacityLimiter(PARSE_THREADS)
+        self._auth_limiter = self._auth_limiter or anyio.CapacityLimiter(API_KEY_THREADS)
+        self._limiter = self._limiter or anyio.CapacityLimiter(WORKER_THREADS)
+        await anyio.to_thread.run_sync(lambda: None, limiter=self._parse_limiter)
 
     # ------------------------------------------------------------------ HTTP
     async def handle(self, request: Request) -> Response:
@@ -203,12 +212,11 @@ class GraphQLEndpoint:
     def _prepare(self, params: GraphQLParams, audit: Audit) -> tuple[str, GraphQLError | None]:
         """(operation type, the syntax error if the document does not parse). Runs in a
         thread: parsing a large document must not stall the event loop."""
-        key = digest(params.query)
+        audit.key = digest(params.query)
         try:
-            audit.document = self.documents.parse(params.query, key)
+            audit.document = self.documents.parse(params.query, audit.key)
         except GraphQLError as exc:
             return "unknown", exc
-        self.documents.hand_over(key, audit.document)  # executing it will not parse it again
         return operation_of(audit.document, params.operation_name), None
 
     async def _answer(
@@ -231,7 +239,7 @@ class GraphQLEndpoint:
             else:
                 actor_key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS, default=str)
             # a fixed-size key: the texts themselves would be held as long as the entry lives
-            key = (snapshot.id, result_key(actor_key, params, variables))
+            key = (snapshot.id, result_key(actor_key, audit.key, variables, params.operation_name))
             cached = self._cache_get(snapshot.id, key)
             if cached is not None:
                 metrics.CACHE_HITS.inc()
@@ -243,7 +251,7 @@ class GraphQLEndpoint:
             self._limiter = anyio.CapacityLimiter(WORKER_THREADS)
         try:
             body, rows, reads, cacheable = await anyio.to_thread.run_sync(
-                self._execute, params, snapshot, actor, access, allowed, request_id, limiter=self._limiter
+                self._execute, params, audit, snapshot, actor, access, allowed, limiter=self._limiter
             )
         except InvalidOperationTypeError:
             raise RequestError("only queries may be sent with GET: use POST", 405) from None
@@ -308,18 +316,17 @@ class GraphQLEndpoint:
             types = sorted(r for r in audit.reads if "." not in r)
             fields = sorted(r for r in audit.reads if "." in r)
         elif params is not None and document is not None and access is not None:  # refused early
-            key = digest(params.query)
             with self._touched_lock:
-                found = self._touched.get(key)
+                found = self._touched.get(audit.key)
             if found is None:  # what was asked, hidden fields included (against the full schema)
                 schemas = self.security.schemas
                 try:
-                    found = touched_fields(schemas.full(), params.query, schemas.kinds)
+                    found = touched_fields(schemas.full(), document, schemas.kinds)
                 except Exception:  # the row is written without them rather than lost
                     log.exception("request %s: cannot list the fields it touched", audit.request_id)
                     found = ([], [])
                 with self._touched_lock:
-                    self._touched[key] = found
+                    self._touched[audit.key] = found
             types, fields = found
         return {
             "request_id": audit.request_id,
@@ -339,12 +346,13 @@ class GraphQLEndpoint:
     def _execute(
         self,
         params: GraphQLParams,
+        audit: Audit,
         snapshot: Snapshot,
         actor: dict[str, Any],
         access: RoleAccess | None,
         allowed: frozenset[OperationType],
-        request_id: str,
     ) -> tuple[dict[str, Any], int, frozenset[str], bool]:
+        request_id = audit.request_id
         ctx = RequestContext(
             snapshot=snapshot,
             server=self.server,
@@ -352,6 +360,8 @@ class GraphQLEndpoint:
             access=access,
             writer=self.security.writer if self.security is not None else None,
             request_id=request_id,
+            document=audit.document,
+            document_key=audit.key,
         )
         result = self._schema_for(access).execute_sync(
             params.query,
@@ -362,9 +372,12 @@ class GraphQLEndpoint:
         )
         body: dict[str, Any] = {}
         result_errors = result.errors
+        document = audit.document
         if result_errors and result.data is None and access is not None and self.security is not None:
             # refused before execution: if it names what the role may not read, say so
-            forbidden = self.security.schemas.forbidden(access, params.query, params.variables)
+            forbidden = None
+            if document is not None:
+                forbidden = self.security.schemas.forbidden(access, document, params.variables)
             if forbidden is not None:
                 result_errors = [forbidden]
         errors = shape_errors(result_errors, request_id) if result_errors else []
@@ -448,8 +461,10 @@ class Audit:
     request_id: str
     actor: dict[str, Any] | None = None
     params: GraphQLParams | None = None
-    #: the parsed document, once parsed (the access log reads its operation name)
+    #: the parsed document, once parsed (execution and the access log take it as it is),
+    #: and the SHA-256 of its text (the key of every cache that depends on it)
     document: DocumentNode | None = None
+    key: bytes = b""
     op_type: str = "unknown"
     rows: int = 0
     #: types and fields the executed root fields asked for (None: nothing ran)
@@ -465,11 +480,12 @@ def _media_type(request: Request) -> str:
     return "application/json"
 
 
-def result_key(actor_key: bytes, params: GraphQLParams, variables: bytes) -> bytes:
-    """The result cache's key for one request (besides the snapshot): a SHA-256."""
+def result_key(actor_key: bytes, query_key: bytes, variables: bytes, operation_name: str | None) -> bytes:
+    """The result cache's key for one request (besides the snapshot): a SHA-256 of the actor's
+    key, the document's digest, the variables and the operation name."""
     h = hashlib.sha256()
-    for part in (actor_key, params.query.encode("utf-8", "surrogatepass"), variables):
+    for part in (actor_key, query_key, variables):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
-    h.update((params.operation_name or "").encode("utf-8", "surrogatepass"))
+    h.update((operation_name or "").encode("utf-8", "surrogatepass"))
     return h.digest()

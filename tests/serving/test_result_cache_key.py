@@ -16,14 +16,14 @@ from federation.config.settings import Config, ServerConfig, Settings
 from federation.pipeline import metrics
 from federation.pipeline.store import Publisher, StoreReader
 from federation.serving.app import create_app
+from federation.serving.documents import digest
 from federation.serving.endpoint import result_key as endpoint_key
-from federation.serving.http import GraphQLParams
 
 BASE = (b'{"role":"admin"}', "query Q($n: Int) { hello(n: $n) }", b'{"n":1}', "Q")
 
 
 def result_key(actor: bytes, query: str, variables: bytes, operation_name: str | None) -> bytes:
-    return endpoint_key(actor, GraphQLParams(query, None, operation_name), variables)
+    return endpoint_key(actor, digest(query), variables, operation_name)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_keys_stay_small_for_large_documents_and_variables(tmp_path: Path) -> No
     assert answers == ["hello 1 50000", "hello 1 50000", "hello 2 50000"]
     cache = app.state.graphql.cache
     assert len(cache) == 2
-    for snapshot_id, digest in cache:
+    for snapshot_id, entry_key in cache:
         assert snapshot_id.startswith("snap-")
-        assert isinstance(digest, bytes)
-        assert len(digest) == 32
+        assert isinstance(entry_key, bytes)
+        assert len(entry_key) == 32
