@@ -140,17 +140,28 @@ def test_comments_count_toward_the_token_limit(hostile: Gateway) -> None:
     assert "more than 5000 tokens" in coded(response, 200, "QUERY_TOO_COMPLEX")
 
 
-def test_documents_that_fail_are_not_kept(hostile: Gateway) -> None:
-    """Thirty 200 KB documents with a syntax error (each new): none stays in memory after its
-    request (no cache keyed by the text, no cache of documents that did not validate)."""
-    hostile.post("{ warm }")  # first-request allocations out of the way
+@pytest.mark.parametrize(
+    ("document", "role", "code"),
+    [
+        pytest.param("{{ assets {{ asset_tag }} }} #{i}{pad}\n}}", None, "BAD_USER_INPUT", id="syntax-error"),
+        # parses, but names what the role cannot read: the FORBIDDEN check looks at it
+        pytest.param("{{ assets {{ cost }} }} #{i}{pad}\n", "service_desk", "FORBIDDEN", id="forbidden"),
+    ],
+)
+def test_documents_that_fail_are_not_kept(
+    hostile: Gateway, document: str, role: str | None, code: str
+) -> None:
+    """Thirty 200 KB documents that fail (each new): none stays in memory after its request
+    (no cache keyed by the text, no cache of documents that did not validate)."""
+    headers = {"authorization": f"Bearer {token(role)}"} if role else {}
+    hostile.post("{ warm }", headers=headers)  # first-request allocations out of the way
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.take_snapshot()
         for i in range(30):
-            response = hostile.post(f"{{ assets {{ asset_tag }} }} #{i}" + "x" * 200_000 + "\n}")
-            coded(response, 200, "BAD_USER_INPUT")
+            response = hostile.post(document.format(i=i, pad="x" * 200_000), headers=headers)
+            coded(response, 200, code)
         time.sleep(0.5)  # access-log rows are written after the responses
         gc.collect()
         after = tracemalloc.take_snapshot()
