@@ -26,6 +26,7 @@ from federation.config.document import read_yaml, substitute_env
 from federation.config.forms import FormConfig, form_checks
 from federation.config.problems import ConfigError, Problems
 from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
+from federation.config.webhooks import WebhookConfig
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
 from transforms.registry import TRANSFORMS, compatible, output_type
 
@@ -239,8 +240,19 @@ class Settings(_Strict):
     roles: dict[str, RoleConfig] | None = None
     #: request forms per category or catalog entry, and their approval steps (config/forms.py)
     forms: dict[str, FormConfig] = Field(default_factory=dict)
+    #: where events go (Standard Webhooks; config/webhooks.py)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
     #: validated one by one against each kind's own model (see load_config)
     sources: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_names(cls, hooks: list[WebhookConfig]) -> list[WebhookConfig]:
+        names = [h.name for h in hooks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"webhook names must differ: {', '.join(twice)} given twice")
+        return hooks
 
 
 @dataclass

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from federation.config.settings import Config
@@ -40,9 +41,12 @@ class SyncScheduler(threading.Thread):
         *,
         poll_seconds: float = POLL_SECONDS,
         request_poll_seconds: float = REQUEST_POLL_SECONDS,
+        on_report: Callable[[SyncReport], None] | None = None,
     ) -> None:
         super().__init__(name="assetgraph-sync", daemon=True)
         self.config = config
+        #: told of every round this process ran (the serving layer's events)
+        self.on_report = on_report
         self.poll_seconds = poll_seconds
         self.request_poll_seconds = request_poll_seconds
         root = config.resolve(config.settings.store.path)
@@ -164,6 +168,11 @@ class SyncScheduler(threading.Thread):
             report.snapshot_id,
         )
         self.first_sync_done.set()
+        if self.on_report is not None:
+            try:
+                self.on_report(report)
+            except Exception:  # a listener's failure is not the round's
+                log.exception("the sync round's listener failed")
         return report
 
 

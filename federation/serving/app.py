@@ -49,6 +49,8 @@ from federation.serving.http import ORJSONResponse, error_body, install_extensio
 from federation.serving.logs import REQUEST_ID
 from federation.serving.process import LOG_LEVEL_ENV, configure_logging
 from federation.workflow import open_workflow_store
+from federation.workflow.delivery import WebhookDeliverer
+from federation.workflow.sync_events import SyncEvents
 from federation.writes import Writer
 from federation.writes.desk import Desk
 from schema.desk_fields import desk_fields
@@ -326,13 +328,24 @@ def serving_app(config: Config) -> Starlette:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
-        scheduler = SyncScheduler(config)
+        deliverer, events = None, None
+        writer = security.writer if security is not None else None
+        if writer is not None and writer.workflow is not None and config.settings.webhooks:
+            store = writer.workflow
+            deliverer = WebhookDeliverer(store, config.settings.webhooks)
+            store.on_event = deliverer.wake
+            events = SyncEvents(store, reader)
+            deliverer.start()
+        scheduler = SyncScheduler(config, on_report=events)
         scheduler.start()
         try:
             yield
         finally:
             scheduler.stop()
             await anyio.to_thread.run_sync(scheduler.join, 30.0)
+            if deliverer is not None:
+                deliverer.stop()
+                await anyio.to_thread.run_sync(deliverer.join, 30.0)
             metrics.process_exited(os.getpid())
 
     reader = StoreReader(config.resolve(config.settings.store.path))

@@ -10,7 +10,7 @@ Safe to share between the threads of a pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -22,8 +22,10 @@ from sqlalchemy.engine import URL
 import federation.workflow.checkouts as checkouts
 import federation.workflow.history as history
 import federation.workflow.maintenance as maintenance
+import federation.workflow.outbox as outbox
 import federation.workflow.requests as requests
 from federation.config.settings import Config
+from federation.config.webhooks import WebhookConfig
 from federation.model.where import Node
 from federation.workflow.database import (
     WorkflowStoreError,
@@ -46,10 +48,14 @@ _ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance] | type[R
 
 
 class WorkflowStore:
-    def __init__(self, engine: sa.Engine, revision: str) -> None:
+    def __init__(self, engine: sa.Engine, revision: str, webhooks: Sequence[WebhookConfig] = ()) -> None:
         self.engine = engine
         #: the schema revision the database is at (the code's head)
         self.revision = revision
+        #: the subscriptions events are queued for (config `webhooks:`)
+        self.webhooks = tuple(webhooks)
+        #: called after an event was queued (the deliverer's wake-up)
+        self.on_event: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -65,11 +71,38 @@ class WorkflowStore:
         with writing(self.engine) as conn:
             yield conn
 
+    # ------------------------------------------------------------------------- events
+
+    def emit(self, event: str, data: Mapping[str, Any]) -> list[str]:
+        """Queue `event` for every webhook that wants it (outbox.py); the deliveries' ids."""
+        if not self.webhooks:
+            return []
+        with self.transaction() as conn:
+            ids = outbox.enqueue(conn, self.webhooks, event, data)
+        self._queued(ids)
+        return ids
+
+    def _queued(self, ids: Sequence[str]) -> None:
+        if ids and self.on_event is not None:
+            self.on_event()
+
+    def deliveries(self, *, subscription: str | None = None) -> list[dict[str, Any]]:
+        with reading(self.engine) as conn:
+            return outbox.deliveries(conn, subscription=subscription)
+
     # ------------------------------------------------------------------------- history
 
     def record_changes(self, changes: Iterable[Change], *, at: datetime | None = None) -> list[Change]:
+        """Record `changes`; a refused-as-conflict field also queues `write.conflict`, in the
+        same transaction."""
+        ids: list[str] = []
         with self.transaction() as conn:
-            return history.record_changes(conn, changes, at=at)
+            recorded = history.record_changes(conn, changes, at=at)
+            for change in recorded:
+                if change.outcome == "conflict" and self.webhooks:
+                    ids += outbox.enqueue(conn, self.webhooks, "write.conflict", _conflict(change))
+        self._queued(ids)
+        return recorded
 
     def record_change(self, change: Change) -> Change:
         return self.record_changes([change])[0]
@@ -238,9 +271,13 @@ class WorkflowStore:
     # ------------------------------------------------------------------------- requests
 
     def submit_request(self, **kwargs: Any) -> Request:
-        """A new request and its history (see requests.submit for the arguments)."""
+        """A new request and its history (see requests.submit for the arguments), and its
+        `request.submitted` event, in one transaction."""
         with self.transaction() as conn:
-            return requests.submit(conn, **kwargs)
+            request = requests.submit(conn, **kwargs)
+            ids = outbox.enqueue(conn, self.webhooks, "request.submitted", _request(request))
+        self._queued(ids)
+        return request
 
     def request(self, request_id: str) -> Request | None:
         with reading(self.engine) as conn:
@@ -250,17 +287,37 @@ class WorkflowStore:
         """approve, reject, cancel or fulfil a request as `actor`; a refusal (WorkflowError)
         on a request the actor sees is recorded in the history before it is raised."""
         failure: WorkflowError | None = None
+        ids: list[str] = []
         with self.transaction() as conn:
             try:
                 with conn.begin_nested():
-                    return requests.transition(conn, request_id, actor, action, **kwargs)
+                    before = requests.get(conn, request_id)
+                    request = requests.transition(conn, request_id, actor, action, **kwargs)
+                    if before is None or before.state != request.state:  # an approval step may not
+                        event = f"request.{request.state}"
+                        ids = outbox.enqueue(conn, self.webhooks, event, _request(request))
             except WorkflowError as exc:
                 failure = exc
                 requests.refusal(conn, request_id, actor, action, exc)
-        raise failure
+        if failure is not None:
+            raise failure
+        self._queued(ids)
+        return request
 
 
-def open_store(url: str | URL) -> WorkflowStore:
+def _request(request: Request) -> dict[str, Any]:
+    """A request as its webhook events carry it."""
+    keys = ("id", "form", "item", "state", "requester", "step", "waiting_on_email", "waiting_on_role",
+            "reason", "asset_id", "checkout_id", "submitted_at", "updated_at")  # fmt: skip
+    return {key: getattr(request, key) for key in keys}
+
+
+def _conflict(change: Change) -> dict[str, Any]:
+    keys = ("entity", "entity_id", "field", "before", "after", "source", "reason", "actor", "role", "at")
+    return {key: getattr(change, key, None) for key in keys}
+
+
+def open_store(url: str | URL, webhooks: Sequence[WebhookConfig] = ()) -> WorkflowStore:
     """Connect to `url`, upgrade it to the code's schema, and return the store."""
     engine = create_store_engine(url)
     try:
@@ -268,13 +325,14 @@ def open_store(url: str | URL) -> WorkflowStore:
     except BaseException:
         engine.dispose()
         raise
-    return WorkflowStore(engine, revision)
+    return WorkflowStore(engine, revision, webhooks)
 
 
 def open_workflow_store(config: Config) -> WorkflowStore:
-    """The store `workflow.url` names (default: workflow.sqlite in the store folder), upgraded;
-    `WorkflowStoreError` when it cannot be reached or is newer than this code."""
-    return open_store(store_url(config))
+    """The store `workflow.url` names (default: workflow.sqlite in the store folder), upgraded,
+    queueing events for the config's `webhooks`; `WorkflowStoreError` when it cannot be
+    reached or is newer than this code."""
+    return open_store(store_url(config), config.settings.webhooks)
 
 
 __all__ = ["WorkflowStore", "WorkflowStoreError", "open_store", "open_workflow_store"]

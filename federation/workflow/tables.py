@@ -24,6 +24,8 @@ OUTCOMES = ("accepted", "refused", "conflict", "failed")
 MAINTENANCE_STATUSES = ("open", "closed")
 #: a request's life: submitted → approved | rejected → fulfilled | cancelled
 REQUEST_STATES = ("submitted", "approved", "rejected", "fulfilled", "cancelled")
+#: a webhook delivery: waiting to be sent (again), sent, or given up after its attempts
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -203,4 +205,27 @@ REQUESTS = sa.Table(
     sa.Index(None, "waiting_on_role"),
 )
 
+#: events waiting to be sent (or sent) to a webhook subscription, one row per event and
+#: subscription: the outbox the deliverer works through (federation/workflow/outbox.py)
+WEBHOOK_DELIVERIES = sa.Table(
+    "webhook_deliveries",
+    METADATA,
+    sa.Column("id", sa.String(40), primary_key=True, comment="the webhook-id header (msg_…)"),
+    sa.Column("subscription", sa.String(64), nullable=False, comment="the webhook's name in config"),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, comment="the JSON body sent, as sent"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("locked_until", UtcDateTime(), comment="a deliverer is sending it until then"),
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.Column("last_status", sa.Integer, comment="the HTTP status of the last attempt"),
+    sa.Column("last_error", sa.Text),
+    sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    sa.CheckConstraint("attempts >= 0", name="attempts"),
+    sa.Index(None, "status", "next_attempt_at"),
+)
+
+#: the tables the GraphQL layer serves (the outbox is the deliverer's own)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (CHANGES, CHECKOUTS, MAINTENANCE, REQUESTS)}

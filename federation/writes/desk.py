@@ -157,6 +157,7 @@ class Desk:
         except BaseException:
             self.store.discard_checkout(loan.id)
             raise
+        self.store.emit("asset.checked_out", _loan_event(loan, caller))
         return loan, written
 
     def checkin(
@@ -194,6 +195,7 @@ class Desk:
         except BaseException:
             self.store.reopen_checkout(loan.id)
             raise
+        self.store.emit("asset.checked_in", _loan_event(loan, caller))
         return loan, written
 
     # ------------------------------------------------------------------ maintenance
@@ -236,6 +238,8 @@ class Desk:
             except BaseException:
                 self.store.discard_maintenance(record.id)
                 raise
+        if opening:
+            self.store.emit("maintenance.opened", _maintenance_event(record, caller))
         return record, written
 
     def close_maintenance(
@@ -270,6 +274,8 @@ class Desk:
             )
         except WorkflowError as exc:
             raise _refusal(exc) from None
+        if opened.status == "open":
+            self.store.emit("maintenance.closed", _maintenance_event(record, caller))
         return record, written
 
     # ------------------------------------------------------------------ facts
@@ -303,3 +309,15 @@ class Desk:
 
 def _refusal(exc: WorkflowError) -> WriteError:
     return WriteError("CONFLICT" if isinstance(exc, WorkflowConflict) else "BAD_USER_INPUT", str(exc))
+
+
+def _loan_event(loan: Checkout, caller: Caller) -> dict[str, Any]:
+    """A check-out or check-in as its webhook event carries it."""
+    keys = ("id", "asset_id", "asset_tag", "to_person_id", "to_location_id", "checked_out_at",
+            "expected_checkin", "checked_in_at", "checkin_location_id", "condition")  # fmt: skip
+    return {**{key: getattr(loan, key) for key in keys}, "actor": caller.actor, "role": caller.role}
+
+
+def _maintenance_event(record: Maintenance, caller: Caller) -> dict[str, Any]:
+    keys = ("id", "asset_id", "kind", "notes", "cost", "started_at", "done_at", "ticket", "status")
+    return {**{key: getattr(record, key) for key in keys}, "actor": caller.actor, "role": caller.role}

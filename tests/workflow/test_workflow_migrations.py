@@ -60,8 +60,8 @@ def _change(field: str = "status") -> Change:
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
     names = [p.name for p in versions.iterdir()]
-    assert {"0001_initial.py", "0002_requests.py"} <= set(names)
-    assert head_revision() == "0002"
+    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py"} <= set(names)
+    assert head_revision() == "0003"
 
 
 def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
@@ -70,7 +70,14 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
     assert store.revision == head_revision()
     assert _versions(store_url) == [head_revision()]
     schema = _schema(store_url)
-    assert set(schema) == {"changes", "checkouts", "maintenance", "requests", VERSION_TABLE}
+    assert set(schema) == {
+        "changes",
+        "checkouts",
+        "maintenance",
+        "requests",
+        "webhook_deliveries",
+        VERSION_TABLE,
+    }
     assert "uq_checkouts_open_asset" in schema["checkouts"]
     assert "uq_maintenance_open_asset" in schema["maintenance"]
     assert "ix_changes_entity_entity_id_at" in schema["changes"]
@@ -191,9 +198,10 @@ def test_a_0001_database_is_upgraded_with_its_rows_kept(store_url: str) -> None:
 
     store = open_store(store_url)
     try:
-        assert store.revision == "0002"
+        assert store.revision == "0003"
         assert [c.id for c in store.history("assets", ASSET)] == [kept.id]
         assert store.query("requests") == []
     finally:
         store.close()
     assert "ix_requests_waiting_on_role" in _schema(store_url)["requests"]
+    assert "ix_webhook_deliveries_status_next_attempt_at" in _schema(store_url)["webhook_deliveries"]

@@ -97,6 +97,17 @@ class Gateway:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    config, db = estate_config(tmp_path)
+    syncer = Syncer(config)
+    syncer.run(None)
+    syncer.close()
+    app = create_app(config, StoreReader(tmp_path / "store"))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        yield Gateway(http, db, config)
+
+
+def estate_config(tmp_path: Path, **overrides: Any) -> tuple[Config, Path]:
+    """The estate's sources written into `tmp_path`, and its config (with `overrides`)."""
     db = tmp_path / "cmdb.sqlite"
     with sqlite3.connect(db) as con:
         con.executescript(CMDB)
@@ -140,11 +151,6 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     roles = {**demo_sections()["roles"], **TEST_ROLES, **WRITE_ROLES}
     vocabularies = {"category_aliases": {"Network Gear": "network"}}
     config = make_config(
-        tmp_path, sources=sources, reconcile=reconcile, roles=roles, vocabularies=vocabularies
+        tmp_path, sources=sources, reconcile=reconcile, roles=roles, vocabularies=vocabularies, **overrides
     )
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    app = create_app(config, StoreReader(tmp_path / "store"))
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
-        yield Gateway(http, db, config)
+    return config, db
