@@ -19,7 +19,7 @@ from federation.model.where import WhereError
 from federation.model.where import parse as parse_where
 
 #: root capabilities beyond the tables
-CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync", "changes")
+CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync", "changes", "webhooks")
 #: what a role may do to rows of a type (`maintain`: log and close maintenance records)
 ACTIONS = (
     "read",
@@ -186,6 +186,8 @@ class RoleConfig(Strict):
     changes: bool = False
     #: the `sync_source` mutation: sync a source now, or accept a read its guard held
     sync: bool = False
+    #: the webhook deliveries (`webhook_deliveries`, failed ones included) and replaying them
+    webhooks: bool = False
 
 
 # ----------------------------------------------------------------------------- checks

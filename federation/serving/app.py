@@ -53,6 +53,7 @@ from federation.workflow.delivery import WebhookDeliverer
 from federation.workflow.sync_events import SyncEvents
 from federation.writes import Writer
 from federation.writes.desk import Desk
+from schema import webhook_fields
 from schema.desk_fields import desk_fields
 from schema.request_fields import RequestFields
 from schema.roles import RoleSchemas
@@ -141,6 +142,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     log_fields = access_log_fields(access_log)
     desk = Desk(writer)
     request_fields = RequestFields(settings.forms, workflow, desk)
+    webhook_roots = webhook_fields.root_fields(workflow)
 
     def root_fields(access: RoleAccess) -> dict[str, Any]:
         """The access log and the change history, for the roles granted them."""
@@ -150,6 +152,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
         if access.allowed("checkout", "assets") or access.allowed("checkin", "assets"):
             out |= checkouts_field(workflow)
         out |= request_fields.root_fields(access)
+        out |= webhook_roots(access)
         return out
 
     def writes(access: RoleAccess) -> dict[str, dict[str, set[str]]]:
@@ -173,9 +176,15 @@ def make_security(config: Config, reader: StoreReader) -> Security:
         return out
 
     sync_fields, loan_fields = sync_mutation.mutation_fields(config), desk_fields(desk)
+    replay_fields = webhook_fields.mutation_fields(workflow)
 
     def mutations(access: RoleAccess) -> dict[str, Any]:
-        return {**sync_fields(access), **loan_fields(access), **request_fields.mutation_fields(access)}
+        return {
+            **sync_fields(access),
+            **loan_fields(access),
+            **request_fields.mutation_fields(access),
+            **replay_fields(access),
+        }
 
     return Security(
         authenticator=Authenticator(settings.auth, policy, config.base_dir),

@@ -134,9 +134,43 @@ def settle(
     return str(values["status"])
 
 
-def deliveries(conn: sa.Connection, *, subscription: str | None = None) -> list[dict[str, Any]]:
-    """Every delivery (oldest first), as dicts: for tests and the operator's eye."""
-    stmt = sa.select(T).order_by(T.c.created_at, T.c.id)
+def deliveries(
+    conn: sa.Connection,
+    *,
+    subscription: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Deliveries, oldest first, as dicts (the `webhook_deliveries` root, tests)."""
+    stmt = sa.select(T).order_by(T.c.created_at, T.c.id).offset(offset)
     if subscription is not None:
         stmt = stmt.where(T.c.subscription == subscription)
+    if status is not None:
+        stmt = stmt.where(T.c.status == status)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+class ReplayRefused(ValueError):
+    """Some of the deliveries to replay do not exist or were delivered already."""
+
+
+def replay(conn: sa.Connection, ids: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+    """Send failed (or still pending) deliveries again, at once, with a fresh count of
+    attempts; nothing changes if one of `ids` is unknown or delivered already."""
+    rows = {row.id: row for row in conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(list(ids))))}
+    unknown = [i for i in ids if i not in rows]
+    delivered = [i for i in ids if i in rows and rows[i].status == "delivered"]
+    if unknown or delivered:
+        parts = [f"no delivery {', '.join(unknown)}"] if unknown else []
+        if delivered:
+            parts.append(f"delivered already (replaying would send it twice): {', '.join(delivered)}")
+        raise ReplayRefused("; ".join(parts))
+    conn.execute(
+        sa.update(T)
+        .where(T.c.id.in_(list(ids)))
+        .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
+    )
+    return [d for d in deliveries(conn) if d["id"] in set(ids)]

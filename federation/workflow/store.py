@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,9 +86,25 @@ class WorkflowStore:
         if ids and self.on_event is not None:
             self.on_event()
 
-    def deliveries(self, *, subscription: str | None = None) -> list[dict[str, Any]]:
+    def deliveries(
+        self,
+        *,
+        subscription: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         with reading(self.engine) as conn:
-            return outbox.deliveries(conn, subscription=subscription)
+            return outbox.deliveries(
+                conn, subscription=subscription, status=status, limit=limit, offset=offset
+            )
+
+    def replay(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Failed deliveries sent again now (outbox.replay; ReplayRefused names what is not)."""
+        with self.transaction() as conn:
+            replayed = outbox.replay(conn, ids, datetime.now(UTC))
+        self._queued(ids)
+        return replayed
 
     # ------------------------------------------------------------------------- history
 

@@ -20,7 +20,11 @@ from support.webhook_receiver import receiving
 from test_desk import CHECKIN, CHECKOUT
 from write_gateway import estate_config
 
-from federation.serving.app import serving_app
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import Syncer
+from federation.serving.app import create_app, serving_app
+from federation.workflow import open_workflow_store
+from federation.workflow.delivery import WebhookDeliverer
 
 KEY = secrets.token_bytes(32)
 
@@ -76,3 +80,65 @@ def test_check_out_and_in_are_sent_to_the_subscribed_receiver(tmp_path: Path) ->
     assert events[0]["data"]["actor"] == "test-service_desk"
     assert events[1]["data"]["checked_in_at"] is not None
     assert len(received) == 2  # nothing for the refused check-out
+
+
+DEAD_LETTERS = '{ webhook_deliveries(status: "failed") { id event status attempts last_status payload } }'
+REPLAY = "mutation($ids: [String!]!) { replay_webhook_deliveries(ids: $ids) { id status attempts } }"
+
+
+def test_dead_letters_are_listed_and_replayed_by_an_admin_and_outlive_a_restart(tmp_path: Path) -> None:
+    with receiving() as receiver:
+        receiver.script = [(500, {})]  # the receiver is down for the first attempt
+        hook = {
+            "name": "itsm",
+            "url": receiver.url,
+            "secret": "whsec_" + base64.b64encode(KEY).decode(),
+            "events": ["*"],
+            "max_attempts": 1,
+        }
+        config, _ = estate_config(tmp_path, webhooks=[hook])
+        syncer = Syncer(config)
+        syncer.run(None)
+        syncer.close()
+        with (
+            serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
+            httpx.Client(base_url=url, timeout=60) as http,
+        ):
+            ann = post(http, "service_desk", '{ people(where: {email: {_eq: "ann@example.com"}}) { id } }')
+            done = post(
+                http, "service_desk", CHECKOUT, ref={"asset_tag": "A-005"}, p=ann["data"]["people"][0]["id"]
+            )
+            assert "errors" not in done, done
+        # the gateway stops before sending; a new process's deliverer finds the event
+        store = open_workflow_store(config)
+        try:
+            WebhookDeliverer(store, store.webhooks).deliver_due()  # the receiver answers 500
+        finally:
+            store.close()
+        with (
+            serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
+            httpx.Client(base_url=url, timeout=60) as http,
+        ):
+            [dead] = post(http, "admin", DEAD_LETTERS)["data"]["webhook_deliveries"]
+            assert (dead["event"], dead["status"], dead["attempts"], dead["last_status"]) == (
+                "asset.checked_out", "failed", 1, 500
+            )  # fmt: skip
+            assert dead["payload"]["data"]["asset_tag"] == "A-005"
+            # the service desk has no such field, and may not replay
+            denied = post(http, "service_desk", DEAD_LETTERS)
+            assert "webhook_deliveries" in denied["errors"][0]["message"]
+            assert "errors" in post(http, "service_desk", REPLAY, ids=[dead["id"]])
+            replayed = post(http, "admin", REPLAY, ids=[dead["id"]])["data"]["replay_webhook_deliveries"]
+            assert replayed == [{"id": dead["id"], "status": "pending", "attempts": 0}]
+            unknown = post(http, "admin", REPLAY, ids=["msg_nope"])
+            assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+            store = open_workflow_store(config)
+            try:
+                WebhookDeliverer(store, store.webhooks).deliver_due()
+            finally:
+                store.close()
+            assert post(http, "admin", DEAD_LETTERS)["data"]["webhook_deliveries"] == []
+            again = post(http, "admin", REPLAY, ids=[dead["id"]])  # delivered: not sent twice
+            assert "delivered already" in again["errors"][0]["message"]
+        received = receiver.wait_for(2)
+    assert [h["webhook-id"] for h, _ in received] == [dead["id"], dead["id"]]
