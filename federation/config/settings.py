@@ -26,7 +26,7 @@ from federation.config.document import read_yaml, substitute_env
 from federation.config.forms import FormConfig, form_checks
 from federation.config.problems import ConfigError, Problems
 from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
-from federation.config.webhooks import WebhookConfig
+from federation.config.webhooks import TicketHookConfig, WebhookConfig
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
 from transforms.registry import TRANSFORMS, compatible, output_type
 
@@ -242,6 +242,8 @@ class Settings(_Strict):
     forms: dict[str, FormConfig] = Field(default_factory=dict)
     #: where events go (Standard Webhooks; config/webhooks.py)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    #: POST /hooks/tickets: a ticketing tool opens maintenance (config/webhooks.py)
+    ticket_hook: TicketHookConfig | None = None
     #: validated one by one against each kind's own model (see load_config)
     sources: list[dict[str, Any]] = Field(default_factory=list)
 

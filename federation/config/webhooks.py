@@ -83,3 +83,27 @@ class WebhookConfig(BaseModel):
 
     def wants(self, event: str) -> bool:
         return any(fnmatch.fnmatchcase(event, pattern) for pattern in self.events)
+
+
+class TicketHookConfig(BaseModel):
+    """`ticket_hook:` the inbound POST /hooks/tickets, by which a ticketing tool reports an
+    incident against an asset (a maintenance record opens). Callers authenticate with an API
+    key or token of a role that may `maintain` assets, or, with `secret`, with a Standard
+    Webhooks signature, acting as `role`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: `whsec_…`: signed calls are accepted, acting as `role`
+    secret: str | None = None
+    role: str | None = None
+    #: the maintenance kind an incident opens when the call names none
+    kind: str = Field(default="repair", min_length=1, max_length=100)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        return None if value is None else WebhookConfig._secret(value)
+
+    def model_post_init(self, context: Any) -> None:
+        if (self.secret is None) != (self.role is None):
+            raise ValueError("give `secret` and `role` together (signed calls act as that role), or neither")

@@ -48,6 +48,7 @@ from federation.serving.graphiql import ASSET_PREFIX, graphiql_asset
 from federation.serving.http import ORJSONResponse, error_body, install_extensions
 from federation.serving.logs import REQUEST_ID
 from federation.serving.process import LOG_LEVEL_ENV, configure_logging
+from federation.serving.ticket_hook import ticket_hook
 from federation.workflow import open_workflow_store
 from federation.workflow.delivery import WebhookDeliverer
 from federation.workflow.sync_events import SyncEvents
@@ -282,6 +283,11 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", serve_metrics, methods=["GET"]),
+        Route(
+            "/hooks/tickets",
+            ticket_hook(graphql, config.settings.ticket_hook, server.max_body_bytes),
+            methods=["POST"],
+        ),
     ]
     if server.graphiql:
         routes.append(Route(ASSET_PREFIX + "{name}", graphiql_asset, methods=["GET"]))
