@@ -11,7 +11,9 @@ through the role's row filter (a row the role cannot read cannot be written) →
 they would be after it checked against that filter again (a role cannot move a row out of
 its own filter) → federation/writes (route to the owning sources, conflict check, write,
 read back, patch the served graph) → the `returning` selection compiled, like any query,
-against the snapshot that now holds the write.
+against the snapshot that now holds the write. A FORBIDDEN refusal (at the door, or a row
+that would leave the filter) is kept in the change history: the fields asked, the values
+sent, the row only where the role sees it (`record_forbidden`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ Rules: only an `in_stock` asset is checked out, to one person or one location, n
 person whose employment is `terminated`; only a checked-out asset is checked in. The loan is
 opened first (the store allows one open loan per asset: of two desks checking out one asset,
 one gets CONFLICT there), then the source is written, conditional on it still holding the
-status the desk saw; a refused write takes the loan back, so none is left behind.
+status the desk saw; a refused write takes the loan back, so none is left behind. A `guard`
+(schema/mutations.py `guard_of`) refuses first what the caller's role may not write: a
+check-out that would move the asset out of the role's own filter, as `update` refuses it.
 """
 
 from __future__ import annotations

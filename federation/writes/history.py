@@ -35,10 +35,7 @@ class Caller:
 def _concerns(entity: str, error: WriteError, entity_id: str, column: str) -> str | None:
     """None when `error` is about this field of this entity, else why it was refused anyway."""
     if error.entity_id is not None and error.entity_id != entity_id:
-        return (
-            f"not written: {entity} {error.entity_id} was refused ({error.code}) in the same "
-            "mutation, which is all or nothing"
-        )
+        return f"not done: {entity} {error.entity_id} was refused ({error.code}) in the same mutation"
     if error.columns is not None:
         table = TABLES.get(entity)
         named = set(error.columns)

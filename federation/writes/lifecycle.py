@@ -6,11 +6,15 @@
 An insert creates the record in the entity's home source (`reconcile.<entity>.home` in the
 config), reads it back, and adds the new entity to the served graph at once, under the id
 the next reconciliation will give it (derived from the home source and record id). A row
-whose identity fields name an entity the graph already has is refused: update that one.
+whose identity fields name an entity the graph already has (checked under the writer's lock
+against the newest snapshot), or another row of the same insert, is refused: update that one.
 
 A delete removes every record the entity is made of, from every source that holds one; an
 entity that a read-only source also holds cannot be deleted through the gateway (it would
-come back at the next sync), and is refused before anything is removed.
+come back at the next sync), and is refused before anything is removed. Each record is
+removed only if it still holds what the caller's snapshot showed (CONFLICT, checked at every
+record before any is removed). A refusal part way cannot be undone: what was removed before
+is patched out of the graph and recorded, and the error names it.
 """
 
 from __future__ import annotations
@@ -199,6 +203,8 @@ def _unchanged(
     snapshot shows from it); CONFLICT where it no longer holds them. None: it is gone already."""
     try:
         current = writer.connector(source).fetch(table.name, record_id)
+        # the columns the source's write can name (a query's computed column is not one)
+        computed = writer.connector(source).read_only_columns(table.name) if current is not None else {}
     except SourceError as exc:
         raise WriteError("SOURCE_UNAVAILABLE", f"source `{source}`: {exc}", source=source).about(
             holding.entity_id
@@ -231,7 +237,12 @@ def _unchanged(
             )  # fmt: skip
             error.columns = ("id",)  # what the history of a delete names
             raise error.about(holding.entity_id)
-    return {c: current[c] for n in names for c in stream.fields[n].value_columns if c in current}
+    return {
+        c: current[c]
+        for n in names
+        for c in stream.fields[n].value_columns
+        if c in current and c not in computed
+    }
 
 
 def _remove(

@@ -6,12 +6,15 @@
 For each entity: every column is routed to the source that owns it (routing.py); the values
 are mapped back into each source's columns and vocabulary (transforms/reverse.py); the
 source's record is fetched and mapped forward, and if it no longer holds the value the
-caller's snapshot showed, the write is refused with CONFLICT (nothing written). Only when
+caller's snapshot showed, the write is refused with CONFLICT (nothing written). A value
+sent equal to the snapshot's is checked the same way (the snapshot may be stale) and
+dropped only where the source still holds it. Only when
 every source involved has passed those checks is anything written, each write conditional
 on the record still holding what was fetched (the connector checks it with the write). A
 source that refuses after another was written has that other write undone. Each written
 record is read back, mapped forward, and patched into the published snapshot at once
-(Publisher.patch); every field, accepted or refused, goes into the change history.
+(Publisher.patch); every field, accepted or refused, goes into the change history (a
+refusal's reason on the fields it concerns: history.py).
 """
 
 from __future__ import annotations
