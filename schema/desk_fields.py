@@ -23,8 +23,9 @@ from typing import Any
 
 import strawberry
 
-from federation.access.errors import UserInputError
+from federation.access.errors import ForbiddenError, UserInputError
 from federation.access.policy import RoleAccess
+from federation.model import TABLES
 from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
 from federation.workflow import Checkout, Maintenance
@@ -33,7 +34,7 @@ from federation.writes.desk import Desk
 from schema.authorize import authorize_action
 from schema.auxiliary import CheckoutRecord, MaintenanceRecord
 from schema.context import RequestContext
-from schema.mutations import MutationError, caller_of, visible
+from schema.mutations import MutationError, caller_of, guard_of, record_forbidden, visible
 from schema.scalars import Numeric, Timestamptz, Uuid
 
 UNSET: Any = strawberry.UNSET
@@ -87,6 +88,15 @@ def _target(ctx: RequestContext, to_person: str | None, to_location: str | None)
             raise WriteError("BAD_USER_INPUT", f"{name}: no {table} row with id {value}", field=name)
 
 
+def _door(ctx: RequestContext, action: str, root: str) -> None:
+    """`authorize_action`; a FORBIDDEN refusal is kept in the change history too."""
+    try:
+        authorize_action(ctx, "assets", action, root)
+    except ForbiddenError as exc:
+        record_forbidden(ctx, "assets", [], [{}], exc.message)
+        raise
+
+
 def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
     """access → its check-out/check-in mutation fields (RoleSchemas.mutation_fields)."""
 
@@ -103,7 +113,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
         _target(ctx, to_person, to_location)
         loan, written = desk.checkout(
             ctx.snapshot, asset_id, caller, to_person_id=to_person, to_location_id=to_location,
-            expected_checkin=expected_checkin, note=note,
+            expected_checkin=expected_checkin, note=note, guard=guard_of(ctx, TABLES["assets"]),
         )  # fmt: skip
         _moved(ctx, written.snapshot_path, written.snapshot_id)
         return loan
@@ -119,8 +129,9 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
         asset_id = _find(ctx, desk, ref)
         _target(ctx, None, to_location)
         loan, written = desk.checkin(
-            ctx.snapshot, asset_id, caller, to_location_id=to_location, condition=condition, note=note
-        )
+            ctx.snapshot, asset_id, caller, to_location_id=to_location, condition=condition, note=note,
+            guard=guard_of(ctx, TABLES["assets"]),
+        )  # fmt: skip
         _moved(ctx, written.snapshot_path, written.snapshot_id)
         return loan
 
@@ -154,7 +165,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 note: str | None = None,
             ) -> CheckoutRecord:
                 ctx: RequestContext = info.context
-                authorize_action(ctx, "assets", "checkout", info.path.key)
+                _door(ctx, "checkout", info.path.key)
                 try:
                     loan = checkout_one(
                         ctx, vars(asset), caller_of(ctx), to_person, to_location, expected_checkin, note
@@ -172,7 +183,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 note: str | None = None,
             ) -> list[CheckoutResult]:
                 ctx: RequestContext = info.context
-                authorize_action(ctx, "assets", "checkout", info.path.key)
+                _door(ctx, "checkout", info.path.key)
                 caller = caller_of(ctx)
                 return bulk(
                     ctx,
@@ -202,7 +213,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 note: str | None = None,
             ) -> CheckoutRecord:
                 ctx: RequestContext = info.context
-                authorize_action(ctx, "assets", "checkin", info.path.key)
+                _door(ctx, "checkin", info.path.key)
                 try:
                     loan = checkin_one(ctx, vars(asset), caller_of(ctx), to_location, condition, note)
                 except WriteError as exc:
@@ -217,7 +228,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 note: str | None = None,
             ) -> list[CheckoutResult]:
                 ctx: RequestContext = info.context
-                authorize_action(ctx, "assets", "checkin", info.path.key)
+                _door(ctx, "checkin", info.path.key)
                 caller = caller_of(ctx)
                 return bulk(
                     ctx, scans, lambda ref: checkin_one(ctx, ref, caller, to_location, condition, note)
@@ -249,12 +260,13 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
             ticket: str | None = None,
         ) -> MaintenanceRecord:
             ctx: RequestContext = info.context
-            authorize_action(ctx, "assets", "maintain", info.path.key)
+            _door(ctx, "maintain", info.path.key)
             try:
                 asset_id = _find(ctx, desk, vars(asset))
                 record, written = desk.log_maintenance(
                     ctx.snapshot, asset_id, caller_of(ctx), kind=kind, notes=notes, cost=cost,
                     started_at=started_at, done_at=done_at, ticket=ticket,
+                    guard=guard_of(ctx, TABLES["assets"]),
                 )  # fmt: skip
             except WriteError as exc:
                 raise MutationError(exc) from None
@@ -270,14 +282,15 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
             cost: Numeric | None = None,
         ) -> MaintenanceRecord:
             ctx: RequestContext = info.context
-            authorize_action(ctx, "assets", "maintain", info.path.key)
+            _door(ctx, "maintain", info.path.key)
             found = [m for ms in desk.store.maintenance_of(visible_assets(ctx, id)).values() for m in ms]
             if not any(m.id == id for m in found):
                 raise UserInputError(f"no maintenance record {id} on an asset your role sees")
             try:
                 record, written = desk.close_maintenance(
-                    ctx.snapshot, id, caller_of(ctx), done_at=done_at, notes=notes, cost=cost
-                )
+                    ctx.snapshot, id, caller_of(ctx), done_at=done_at, notes=notes, cost=cost,
+                    guard=guard_of(ctx, TABLES["assets"]),
+                )  # fmt: skip
             except WriteError as exc:
                 raise MutationError(exc) from None
             if written is not None:

@@ -11,12 +11,16 @@ through the role's row filter (a row the role cannot read cannot be written) →
 they would be after it checked against that filter again (a role cannot move a row out of
 its own filter) → federation/writes (route to the owning sources, conflict check, write,
 read back, patch the served graph) → the `returning` selection compiled, like any query,
-against the snapshot that now holds the write.
+against the snapshot that now holds the write. A FORBIDDEN refusal (at the door, or a row
+that would leave the filter) is kept in the change history: the fields asked, the values
+sent, the row only where the role sees it (`record_forbidden`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -24,6 +28,8 @@ from federation.access.errors import ForbiddenError, UserInputError
 from federation.model import DUCKDB_TYPES, Table
 from federation.pipeline.store import Snapshot
 from federation.writes import Caller, WriteError, Writer
+from federation.writes.desk import Guard
+from federation.writes.history import forbidden
 from federation.writes.lifecycle import delete, insert
 from federation.writes.values import model_value
 from schema.authorize import authorize_write, require_access
@@ -54,11 +60,16 @@ def run_update(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     where = {"id": {"_eq": (sel.args.get("pk_columns") or {}).get("id")}} if by_pk else sel.args.get("where")
     _names_rows(where, sel.key)
     args = prepared_args(view, table, {"where": where})
-    authorize_write(ctx, table, "update", sorted(values), args, sel.key)
+    asked = _asked_ids(ctx, table, where if by_pk else None)
+    _door(ctx, table, "update", values, args, sel.key, asked)
     writer = _writer(ctx)
     ids = _targets(ctx, table, args)
     if values and ids:
-        _stays_visible(ctx, table, ids, values)
+        try:
+            stays_visible(ctx, table, ids, values)
+        except ForbiddenError as exc:
+            record_forbidden(ctx, table.name, ids, [values], exc.message)
+            raise
         try:
             done = writer.update(ctx.snapshot, table.name, ids, values, caller_of(ctx))
         except WriteError as exc:
@@ -74,8 +85,7 @@ def run_insert(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     one = root.kind == "insert_one"
     given = [sel.args.get("object") or {}] if one else list(sel.args.get("objects") or [])
     rows = [{k: model_value(v, table.column(k).type) for k, v in row.items()} for row in given]
-    columns = sorted({c for row in rows for c in row})
-    authorize_write(ctx, table, "insert", columns, None, sel.key)
+    _door(ctx, table, "insert", rows, None, sel.key, [])
     if not rows:
         return _returning(ctx, root, sel, [], one)
     if len(rows) > MAX_ROWS:
@@ -84,7 +94,11 @@ def run_insert(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     if empty:
         raise UserInputError(f"objects[{empty[0]}]: an insert needs at least one field")
     for row in rows:
-        _stays_visible(ctx, table, None, row)
+        try:
+            stays_visible(ctx, table, None, row)
+        except ForbiddenError as exc:
+            record_forbidden(ctx, table.name, [], rows, exc.message)
+            raise
     try:
         done = insert(_writer(ctx), ctx.snapshot, table.name, rows, caller_of(ctx))
     except WriteError as exc:
@@ -101,7 +115,7 @@ def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     where = {"id": {"_eq": sel.args.get("id")}} if by_pk else sel.args.get("where")
     _names_rows(where, sel.key)
     args = prepared_args(view, table, {"where": where})
-    authorize_write(ctx, table, "delete", [], args, sel.key)
+    _door(ctx, table, "delete", {}, args, sel.key, _asked_ids(ctx, table, where if by_pk else None))
     writer = _writer(ctx)
     ids = _targets(ctx, table, args)
     # the rows as they were: what a delete returns
@@ -141,6 +155,67 @@ def _names_rows(where: Any, root: str) -> None:
     visit(where, "where")
 
 
+def _door(
+    ctx: RequestContext,
+    table: Table,
+    action: str,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    args: dict[str, Any] | None,
+    root: str,
+    entity_ids: list[str],
+) -> None:
+    """`authorize_write`; a FORBIDDEN refusal is kept in the change history too."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    columns = sorted({c for row in rows for c in row})
+    try:
+        authorize_write(ctx, table, action, columns, args, root)
+    except ForbiddenError as exc:
+        record_forbidden(ctx, table.name, entity_ids, rows, exc.message)
+        raise
+
+
+def _asked_ids(ctx: RequestContext, table: Table, where: Any) -> list[str]:
+    """The id a `by_pk` mutation names, for the history of its refusal: only where the role
+    sees that row (a row it cannot see is not named in the history on its behalf)."""
+    value = ((where or {}).get("id") or {}).get("_eq")
+    try:
+        entity_id = str(UUID(str(value)))
+    except ValueError:
+        return []
+    return [entity_id] if ctx.access is not None and visible(ctx, table.name, entity_id) else []
+
+
+def record_forbidden(
+    ctx: RequestContext,
+    entity: str,
+    entity_ids: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    reason: str,
+) -> None:
+    """Keep a FORBIDDEN refusal in the change history: who, the entity, the fields asked with
+    the values sent (nothing read from the graph). Not for a request without a role."""
+    if ctx.writer is None or ctx.access is None:
+        return
+    caller = caller_of(ctx)
+    changes = [c for row in rows or [{}] for c in forbidden(entity, entity_ids, row, caller, reason)]
+    ctx.writer.record(changes)
+
+
+def guard_of(ctx: RequestContext, table: Table) -> Guard:
+    """The desk's guard (federation/writes/desk.py): the rule `update` applies, a write may not
+    move a row out of the role's own filter (`stays_visible`); refused FORBIDDEN, recorded."""
+
+    def guard(entity_id: str, values: Mapping[str, Any]) -> None:
+        try:
+            stays_visible(ctx, table, [entity_id], dict(values))
+        except ForbiddenError as exc:
+            record_forbidden(ctx, table.name, [entity_id], [values], exc.message)
+            extra = {k: v for k, v in (exc.extensions or {}).items() if k != "code"}
+            raise WriteError("FORBIDDEN", exc.message, **extra) from None
+
+    return guard
+
+
 def caller_of(ctx: RequestContext) -> Caller:
     """Who writes, as the change history names them: the actor's email, else its subject."""
     actor = ctx.actor.get("email") or ctx.actor.get("subject") or ctx.actor.get("role") or "?"
@@ -178,7 +253,7 @@ def _targets(ctx: RequestContext, table: Table, args: dict[str, Any]) -> list[st
     return [r[0] for r in rows]
 
 
-def _stays_visible(ctx: RequestContext, table: Table, ids: list[str] | None, values: dict[str, Any]) -> None:
+def stays_visible(ctx: RequestContext, table: Table, ids: list[str] | None, values: dict[str, Any]) -> None:
     """Refuse a write that would move a row out of the role's own filter (`ids`: the rows
     updated; None: a new row made of `values`)."""
     access = require_access(ctx, table.name)

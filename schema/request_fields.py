@@ -28,6 +28,7 @@ import strawberry
 from federation.access.errors import UserInputError
 from federation.access.policy import RoleAccess
 from federation.config.forms import FormConfig
+from federation.model import TABLES
 from federation.pipeline.store import Snapshot
 from federation.workflow import Actor, Request, WorkflowError, WorkflowStore
 from federation.workflow.forms import (
@@ -45,7 +46,7 @@ from schema.authorize import authorize_requests
 from schema.auxiliary import Change
 from schema.context import RequestContext
 from schema.desk_fields import AssetRef
-from schema.mutations import MutationError, caller_of, visible
+from schema.mutations import MutationError, caller_of, guard_of, visible
 from schema.request_items import requester, resolve_item
 from schema.scalars import Jsonb, Timestamptz, Uuid
 from schema.selection import root_selection
@@ -322,7 +323,7 @@ class RequestFields:
                 raise WriteError("BAD_USER_INPUT", "asset: no such asset", field="asset")
             loan, written = self.desk.checkout(
                 ctx.snapshot, asset_id, caller_of(ctx), to_person_id=found.requester_person_id,
-                note=f"request {found.id}",
+                note=f"request {found.id}", guard=guard_of(ctx, TABLES["assets"]),
             )  # fmt: skip
         except WriteError as exc:
             raise _error(exc) from None

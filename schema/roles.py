@@ -29,6 +29,7 @@ from graphql import (
     StringValueNode,
     TypeInfo,
     TypeInfoVisitor,
+    VariableNode,
     Visitor,
     get_named_type,
     type_from_ast,
@@ -349,6 +350,69 @@ class RoleSchemas:
             except ForbiddenError as exc:
                 return exc
         return None
+
+    def asked_writes(
+        self, query: str, variables: Mapping[str, Any] | None
+    ) -> list[tuple[str, list[str], str | None]]:
+        """(type, the fields the document sets on it, the id a `_by_pk` field names) for each
+        write the document asks (`update_T`, `insert_T`, `delete_T`, the desk's actions), for
+        the history of a refusal."""
+        document = _parsed(query)
+        schema = self.full()
+        if document is None or schema.mutation_type is None:
+            return []
+        columns: dict[str, list[str]] = {}
+        for type_name, name in iter_uses(schema, document, variables):
+            kind = self.kinds.get(type_name)
+            if kind is not None and kind[0] in ("set", "insert") and name not in columns.get(kind[1], []):
+                columns.setdefault(kind[1], []).append(name)
+        out = []
+        for definition in document.definitions:
+            if (
+                not isinstance(definition, OperationDefinitionNode)
+                or definition.operation.value != "mutation"
+            ):
+                continue
+            for node in definition.selection_set.selections:
+                name = getattr(getattr(node, "name", None), "value", "")
+                table = written_table(name, self.kinds)
+                if table is None or not isinstance(node, FieldNode):
+                    continue
+                entity_id = _pk_of(node, variables or {}) if name.endswith("_by_pk") else None
+                out.append((table, columns.get(table, []), entity_id))
+        return out
+
+
+def _pk_of(node: FieldNode, variables: Mapping[str, Any]) -> str | None:
+    """The id a `_by_pk` mutation names (`id:` or `pk_columns: {id:}`), literal or variable."""
+
+    def value(item: Any) -> Any:
+        if isinstance(item, VariableNode):
+            return variables.get(item.name.value)
+        if isinstance(item, ObjectValueNode):
+            return {f.name.value: value(f.value) for f in item.fields}
+        return getattr(item, "value", None)
+
+    for arg in node.arguments or ():
+        found = value(arg.value)
+        if arg.name.value == "pk_columns" and isinstance(found, Mapping):
+            found = found.get("id")
+        if arg.name.value in ("id", "pk_columns") and isinstance(found, str):
+            return found
+    return None
+
+
+def written_table(root: str, kinds: Mapping[str, tuple[str, str]]) -> str | None:
+    """The type a mutation root field writes (`update_assets_by_pk` → assets), if any."""
+    if root in MUTATION_ACTIONS:  # the desk's, that write assets (not the request workflow's)
+        action, table = MUTATION_ACTIONS[root]
+        return table if action in ("checkout", "checkin", "maintain", "fulfil") else None
+    tables = {table for _, table in kinds.values()}
+    for action in ("update", "insert", "delete"):
+        table = root.removeprefix(f"{action}_").removesuffix("_by_pk").removesuffix("_one")
+        if root.startswith(f"{action}_") and table in tables:
+            return table
+    return None
 
 
 def iter_uses(

@@ -51,6 +51,7 @@ from federation.serving.http import (
 )
 from federation.writes import Writer
 from schema.context import RequestContext
+from schema.mutations import record_forbidden, visible
 from schema.roles import RoleSchemas, touched_fields
 
 log = logging.getLogger("assetgraph.graphql")
@@ -403,6 +404,10 @@ class GraphQLEndpoint:
                 forbidden = self.security.schemas.forbidden(access, document, params.variables)
             if forbidden is not None:
                 result_errors = [forbidden]
+                asked = self.security.schemas.asked_writes(params.query, params.variables)
+                for table, columns, entity_id in asked:  # a write refused: kept in the history
+                    ids = [entity_id] if entity_id and visible(ctx, table, entity_id) else []
+                    record_forbidden(ctx, table, ids, [dict.fromkeys(columns)], forbidden.message)
         errors = shape_errors(result_errors, request_id) if result_errors else []
         if result.data is not None or any("path" in e for e in errors):
             body["data"] = result.data

@@ -5,6 +5,7 @@ federation/pipeline (the store), below federation/access and schema (the door is
 """
 
 from federation.writes.errors import WriteError
-from federation.writes.writer import Caller, Writer, Written
+from federation.writes.history import Caller
+from federation.writes.writer import Writer, Written
 
 __all__ = ["Caller", "WriteError", "Writer", "Written"]

@@ -9,13 +9,15 @@ Rules: only an `in_stock` asset is checked out, to one person or one location, n
 person whose employment is `terminated`; only a checked-out asset is checked in. The loan is
 opened first (the store allows one open loan per asset: of two desks checking out one asset,
 one gets CONFLICT there), then the source is written, conditional on it still holding the
-status the desk saw; a refused write takes the loan back, so none is left behind.
+status the desk saw; a refused write takes the loan back, so none is left behind. A `guard`
+(schema/mutations.py `guard_of`) refuses first what the caller's role may not write: a
+check-out that would move the asset out of the role's own filter, as `update` refuses it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -24,12 +26,22 @@ from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
 from federation.workflow import Checkout, Maintenance, WorkflowConflict, WorkflowError
 from federation.writes.errors import WriteError
-from federation.writes.writer import Caller, Writer, Written
+from federation.writes.history import Caller
+from federation.writes.writer import Writer, Written
 
 #: what a scan may be: a tag or serial, or a URL whose last path segment (or `tag`/`serial`
 #: query value) is one
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _QUERY_KEYS = ("asset_tag", "tag", "serial", "serial_number", "id")
+
+#: (asset id, the values the desk would write) → raises WriteError where the caller may not
+#: write them (schema/mutations.py: a row may not leave the role's own filter)
+Guard = Callable[[str, Mapping[str, Any]], None]
+
+
+def _guarded(guard: Guard | None, asset_id: str, values: Mapping[str, Any]) -> None:
+    if guard is not None:
+        guard(asset_id, values)
 
 
 def scanned_value(scan: str) -> str:
@@ -108,6 +120,7 @@ class Desk:
         to_location_id: str | None = None,
         expected_checkin: datetime | None = None,
         note: str | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Checkout, Written]:
         if (to_person_id is None) == (to_location_id is None):
             raise WriteError(
@@ -129,6 +142,7 @@ class Desk:
         else:
             self._location(snapshot, to_location_id or "")
             values["location_id"] = to_location_id
+        _guarded(guard, asset_id, values)
         out = self.store.open_checkouts([asset_id]).get(asset_id)
         if out is not None:
             raise WriteError(
@@ -169,6 +183,7 @@ class Desk:
         to_location_id: str | None = None,
         condition: str | None = None,
         note: str | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Checkout, Written]:
         tag, _ = self._asset(snapshot, asset_id)
         values: dict[str, Any] = {"status": "in_stock", "assigned_to_id": None}
@@ -184,6 +199,7 @@ class Desk:
             )
         if current.to_person_id is None:
             values.pop("assigned_to_id")  # lent to a location: no holder to clear
+        _guarded(guard, asset_id, values)
         try:
             loan = self.store.close_checkout(
                 asset_id, actor=caller.actor, to_location_id=to_location_id, condition=condition, note=note
@@ -211,6 +227,7 @@ class Desk:
         started_at: datetime | None = None,
         done_at: datetime | None = None,
         ticket: str | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Maintenance, Written | None]:
         """Log a repair, upgrade or inspection. Without `done_at` the record is open and the
         asset goes `in_repair` at its owning source (its status kept to give back on close);
@@ -222,6 +239,8 @@ class Desk:
             if any(m.status == "open" for m in found):
                 message = f"asset {tag or asset_id} already has open maintenance; close it first"
                 raise WriteError("CONFLICT", message, asset=tag or asset_id)
+            if status != "in_repair":
+                _guarded(guard, asset_id, {"status": "in_repair"})
         # the record first (the store validates it: a blank kind, a negative cost), then the
         # source; a refused source write takes the record back
         try:
@@ -251,6 +270,7 @@ class Desk:
         done_at: datetime | None = None,
         notes: str | None = None,
         cost: float | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Maintenance, Written | None]:
         """Close an open record; the asset gets back the status it had when it was opened
         (unless someone changed it meanwhile: then it is left as it is)."""
@@ -267,6 +287,7 @@ class Desk:
             _, status = self._asset(snapshot, opened.asset_id)
             if status == "in_repair" and opened.previous_status and opened.previous_status != "in_repair":
                 values = {"status": opened.previous_status}
+                _guarded(guard, opened.asset_id, values)
                 written = self.writer.update(snapshot, "assets", [opened.asset_id], values, caller)
         try:
             record = self.store.close_maintenance(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 Code = Literal["BAD_USER_INPUT", "FORBIDDEN", "CONFLICT", "SOURCE_UNAVAILABLE"]
@@ -17,6 +18,18 @@ class WriteError(Exception):
         self.code: Code = code
         self.message = message
         self.extra = extra
+        #: what it is about, for the change history (never sent): the entity and the columns
+        #: refused; None: the whole mutation
+        self.entity_id: str | None = None
+        self.columns: tuple[str, ...] | None = (str(extra["field"]),) if extra.get("field") else None
+
+    def about(self, entity_id: str | None = None, columns: Iterable[str] | None = None) -> WriteError:
+        """Say which entity and columns the refusal concerns (where not said already)."""
+        if self.entity_id is None:
+            self.entity_id = entity_id
+        if self.columns is None and columns is not None:
+            self.columns = tuple(columns)
+        return self
 
     @property
     def extensions(self) -> dict[str, Any]:

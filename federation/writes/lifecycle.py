@@ -6,16 +6,22 @@
 An insert creates the record in the entity's home source (`reconcile.<entity>.home` in the
 config), reads it back, and adds the new entity to the served graph at once, under the id
 the next reconciliation will give it (derived from the home source and record id). A row
-whose identity fields name an entity the graph already has is refused: update that one.
+whose identity fields name an entity the graph already has (checked under the writer's lock
+against the newest snapshot), or another row of the same insert, is refused: update that one.
 
 A delete removes every record the entity is made of, from every source that holds one; an
 entity that a read-only source also holds cannot be deleted through the gateway (it would
-come back at the next sync), and is refused before anything is removed.
+come back at the next sync), and is refused before anything is removed. Each record is
+removed only if it still holds what the caller's snapshot showed (CONFLICT, checked at every
+record before any is removed). A refusal part way cannot be undone: what was removed before
+is patched out of the graph and recorded, and the error names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from connectors.base import SourceError, WriteRefused
@@ -25,10 +31,11 @@ from federation.pipeline.reconcile import record_uuid
 from federation.pipeline.store import Snapshot
 from federation.workflow import Change
 from federation.writes.errors import WriteError
-from federation.writes.references import id_of, key_of, reference_of
-from federation.writes.routing import field_of, load
+from federation.writes.history import NO_ENTITY, Caller, refused
+from federation.writes.references import changed, id_of, key_of, reference_of
+from federation.writes.routing import Holding, field_of, load
 from federation.writes.values import UnreadableRecord, map_record
-from federation.writes.writer import Caller, Writer, Written, refusal
+from federation.writes.writer import Writer, Written, refusal
 from transforms.reverse import NotReversible, to_source
 
 
@@ -36,40 +43,31 @@ def insert(
     writer: Writer, snapshot: Snapshot, entity: str, rows: Sequence[Mapping[str, Any]], caller: Caller
 ) -> Written:
     """Create one entity per row (column → model value); all rows or none. A refusal is kept
-    in the change history too."""
+    in the change history too, its reason on the row and field it concerns."""
     try:
         return _insert(writer, snapshot, entity, rows, caller)
     except WriteError as exc:
-        refused = [
-            _change(entity, "", column, None, value, caller, exc)
-            for row in rows
-            for column, value in row.items()
-        ]
-        writer.record(refused)
+        fields = [(f"objects[{i}]", c, None, v) for i, row in enumerate(rows) for c, v in row.items()]
+        changes = refused(entity, fields, caller, exc)
+        writer.record([replace(c, entity_id=NO_ENTITY) for c in changes])
         raise
 
 
 def delete(
     writer: Writer, snapshot: Snapshot, entity: str, entity_ids: Sequence[str], caller: Caller
 ) -> Written:
-    """Remove each entity's records from every source holding one; refused up front when one
-    of them cannot (nothing removed then). A refusal is kept in the change history too."""
+    """Remove each entity's records from every source holding one, each conditional on the
+    record still holding what the caller's snapshot showed (else CONFLICT, nothing removed);
+    refused up front when one of them cannot be removed. Should a source refuse part way, the
+    entities removed before are published and recorded (a delete cannot be undone), and the
+    refusal says which. Every refusal is kept in the change history too."""
+    done = _Deleted()
     try:
-        return _delete(writer, snapshot, entity, entity_ids, caller)
+        return _delete(writer, snapshot, entity, entity_ids, caller, done)
     except WriteError as exc:
-        writer.record([_change(entity, i, "id", i, None, caller, exc) for i in entity_ids])
+        left = [i for i in entity_ids if i not in done.entity_ids]
+        writer.record(refused(entity, [(i, "id", i, None) for i in left], caller, exc))
         raise
-
-
-def _change(
-    entity: str, entity_id: str, field: str, before: Any, after: Any, caller: Caller, exc: WriteError
-) -> Change:
-    return Change(
-        entity=entity, entity_id=entity_id or "00000000-0000-0000-0000-000000000000", field=field,
-        before=before, after=after, outcome="conflict" if exc.code == "CONFLICT" else "refused",
-        actor=caller.actor, role=caller.role, reason=f"{exc.code}: {exc.message}",
-        source=exc.extra.get("source"), request_id=caller.request_id,
-    )  # fmt: skip
 
 
 def _insert(
@@ -85,28 +83,37 @@ def _insert(
     sample = _sample(writer, snapshot, entity, home)
     planned = []
     for i, row in enumerate(rows):
-        _not_there_yet(writer, snapshot, table, row, i)
         unified = {field_of(table, c): _key(snapshot, table, c, v) for c, v in row.items() if v is not None}
         try:
             raw = to_source(stream, entity, unified, writer.ctx, for_insert=True, sample=sample)
         except NotReversible as exc:
-            raise WriteError("BAD_USER_INPUT", f"objects[{i}]: {exc}", field=exc.field, source=home) from None
+            raise WriteError("BAD_USER_INPUT", f"objects[{i}]: {exc}", field=exc.field, source=home).about(
+                str(i)
+            ) from None
         except ValueError as exc:
-            raise WriteError("BAD_USER_INPUT", f"objects[{i}]: source `{home}`: {exc}", source=home) from None
-        planned.append((row, raw))
+            raise WriteError("BAD_USER_INPUT", f"objects[{i}]: source `{home}`: {exc}", source=home).about(
+                str(i)
+            ) from None
+        planned.append(raw)
+    _distinct(writer, table, rows)
     created: list[tuple[str, dict[str, Any]]] = []
     connector = writer.connector(home)
     with writer.lock:
-        for i, (_, raw) in enumerate(planned):
+        # under the lock, against the newest snapshot: of two inserts of one serial, the
+        # second sees the first's entity
+        latest = writer.latest(snapshot)
+        for i, row in enumerate(rows):
+            _not_there_yet(writer, latest, table, row, i)
+        for i, raw in enumerate(planned):
             try:
                 back = connector.insert(entity, raw)
             except (WriteRefused, SourceError) as exc:
                 undone = _undo_inserts(writer, home, entity, created)
-                raise refusal(exc, home, f"objects[{i}]: ", undone) from None
+                raise refusal(exc, home, f"objects[{i}]: ", undone).about(f"objects[{i}]") from None
             record_id = "|".join(str(back.get(c)) for c in stream.id_columns)
             created.append((record_id, back))
         patches, changes = [], []
-        for (_, _), (record_id, back) in zip(planned, created, strict=True):
+        for record_id, back in created:
             entity_id = record_uuid(entity, home, record_id)
             values = _served(writer, snapshot, table, stream, back, home)
             patches.append(Patch(Patch.now(), home, entity, entity_id, record_id, values, action="insert"))
@@ -131,14 +138,28 @@ def _insert(
     return Written([p.entity_id for p in patches], snapshot_id, recorded, path)
 
 
+@dataclass
+class _Deleted:
+    """What a delete removed: the entities gone, and each record removed (entity, source, record)."""
+
+    entity_ids: list[str] = field(default_factory=list)
+    records: list[tuple[str, str, str]] = field(default_factory=list)
+
+
 def _delete(
-    writer: Writer, snapshot: Snapshot, entity: str, entity_ids: Sequence[str], caller: Caller
+    writer: Writer,
+    snapshot: Snapshot,
+    entity: str,
+    entity_ids: Sequence[str],
+    caller: Caller,
+    done: _Deleted,
 ) -> Written:
-    holdings = load(snapshot, entity, entity_ids, [])
+    table = TABLES[entity]
+    holdings = load(snapshot, entity, entity_ids, [c for c in table.column_names if c != "id"])
     for entity_id in entity_ids:
         holding = holdings.get(entity_id)
         if holding is None:
-            raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph")
+            raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph").about(entity_id)
         for source in holding.records:
             why = writer.can_delete(source, entity)
             if why is not None:
@@ -147,41 +168,136 @@ def _delete(
                     f"{entity} {entity_id} is also held by source `{source}`, which {why}: deleting it "
                     "through the gateway would not remove it (it would come back at the next sync)",
                     source=source,
-                )
-    patches, changes = [], []
+                ).about(entity_id)
+    records = [
+        (entity_id, source, record_id)
+        for entity_id in entity_ids
+        for source, record_ids in sorted(holdings[entity_id].records.items())
+        for record_id in record_ids
+    ]
     with writer.lock:
-        for entity_id in entity_ids:
-            holding = holdings[entity_id]
-            for source, record_ids in sorted(holding.records.items()):
-                for record_id in record_ids:
-                    try:
-                        writer.connector(source).delete(entity, record_id)
-                    except WriteRefused as exc:
-                        if exc.kind != "not_found":  # already gone: what was asked
-                            raise refusal(exc, source, "", None) from None
-                    except SourceError as exc:
-                        raise refusal(exc, source, "", None) from None
-            first_source, first_ids = sorted(holding.records.items())[0] if holding.records else ("", [""])
-            patches.append(
-                Patch(Patch.now(), first_source, entity, entity_id, first_ids[0], {}, action="delete")
-            )
-            changes.append(
-                Change(
-                    entity=entity,
-                    entity_id=entity_id,
-                    field="id",
-                    before=entity_id,
-                    after=None,
-                    outcome="accepted",
-                    actor=caller.actor,
-                    role=caller.role,
-                    source=",".join(sorted(holding.records)) or None,
-                    request_id=caller.request_id,
-                )
-            )
-        snapshot_id, path = writer.publish(patches)
-        recorded = writer.record(changes)
+        # every record checked before any is removed: a delete is conditional, like an update
+        expected = {(e, s, r): _unchanged(writer, snapshot, table, holdings[e], s, r) for e, s, r in records}
+        try:
+            for entity_id in entity_ids:
+                for source, record_ids in sorted(holdings[entity_id].records.items()):
+                    for record_id in record_ids:
+                        held = expected[(entity_id, source, record_id)]
+                        _remove(writer, entity, entity_id, source, record_id, held)
+                        done.records.append((entity_id, source, record_id))
+                done.entity_ids.append(entity_id)
+        except WriteError as exc:
+            if done.records:
+                exc.message += "; " + _removed_before(entity, done)
+                exc.args = (exc.message,)
+                _publish_deleted(writer, table, holdings, done, caller)
+            raise
+        snapshot_id, path, recorded = _publish_deleted(writer, table, holdings, done, caller)
     return Written(list(entity_ids), snapshot_id, recorded, path)
+
+
+def _unchanged(
+    writer: Writer, snapshot: Snapshot, table: Table, holding: Holding, source: str, record_id: str
+) -> dict[str, Any] | None:
+    """The raw values a record must still hold to be removed (those of the fields the caller's
+    snapshot shows from it); CONFLICT where it no longer holds them. None: it is gone already."""
+    try:
+        current = writer.connector(source).fetch(table.name, record_id)
+        # the columns the source's write can name (a query's computed column is not one)
+        computed = writer.connector(source).read_only_columns(table.name) if current is not None else {}
+    except SourceError as exc:
+        raise WriteError("SOURCE_UNAVAILABLE", f"source `{source}`: {exc}", source=source).about(
+            holding.entity_id
+        ) from None
+    if current is None:
+        return None
+    stream = writer.config.source(source).entities[table.name]
+    names = sorted(
+        f for f, owner in holding.provenance.items() if owner == (source, record_id) and f in stream.fields
+    )
+    try:
+        now = map_record(current, table.name, stream, writer.ctx, source=source, fields=names)
+    except UnreadableRecord as exc:
+        raise WriteError(
+            "CONFLICT", f"record {record_id} of source `{source}` now reads as invalid: {exc}", source=source
+        ).about(holding.entity_id) from None
+    for name in names:
+        column = f"{name}_id" if reference_of(table, f"{name}_id") is not None else name
+        if column not in holding.row:
+            continue
+        differs = changed(snapshot, table, column, holding.row[column], now)
+        if differs is not None:
+            seen, held = differs
+            error = WriteError(
+                "CONFLICT",
+                f"`{column}` of {table.name} {holding.entity_id} changed at source `{source}` since the "
+                f"graph you read was published: you saw {seen!r}, it now holds {held!r}; read it again "
+                "and retry the delete",
+                field=column, seen=seen, current=held, source=source,
+            )  # fmt: skip
+            error.columns = ("id",)  # what the history of a delete names
+            raise error.about(holding.entity_id)
+    return {
+        c: current[c]
+        for n in names
+        for c in stream.fields[n].value_columns
+        if c in current and c not in computed
+    }
+
+
+def _remove(
+    writer: Writer, entity: str, entity_id: str, source: str, record_id: str, expected: dict[str, Any] | None
+) -> None:
+    if expected is None:
+        return  # gone already: what was asked
+    try:
+        writer.connector(source).delete(entity, record_id, expected or None)
+    except WriteRefused as exc:
+        if exc.kind != "not_found":
+            raise refusal(exc, source, "", None).about(entity_id, ["id"]) from None
+    except SourceError as exc:
+        raise refusal(exc, source, "", None).about(entity_id, ["id"]) from None
+
+
+def _removed_before(entity: str, done: _Deleted) -> str:
+    gone = ", ".join(done.entity_ids) or "none"
+    partly = sorted({e for e, _, _ in done.records} - set(done.entity_ids))
+    text = f"{entity} removed before the refusal (a delete cannot be undone): {gone}"
+    if partly:
+        records = ", ".join(f"`{s}` {r}" for e, s, r in done.records if e in partly)
+        text += f"; partly removed (record {records}), served until the next sync: {', '.join(partly)}"
+    return text
+
+
+def _publish_deleted(
+    writer: Writer, table: Table, holdings: Mapping[str, Holding], done: _Deleted, caller: Caller
+) -> tuple[str | None, Path | None, list[Change]]:
+    """Patch the removed entities out of the served graph and record every record removed."""
+    patches = []
+    for entity_id in done.entity_ids:
+        records = sorted(holdings[entity_id].records.items())
+        first_source, first_ids = records[0] if records else ("", [""])
+        patches.append(
+            Patch(Patch.now(), first_source, table.name, entity_id, first_ids[0], {}, action="delete")
+        )
+    changes = [
+        Change(
+            entity=table.name,
+            entity_id=entity_id,
+            field="id",
+            before=entity_id,
+            after=None,
+            outcome="accepted",
+            actor=caller.actor,
+            role=caller.role,
+            source=source,
+            record_id=record_id,
+            request_id=caller.request_id,
+        )
+        for entity_id, source, record_id in done.records
+    ]
+    snapshot_id, path = writer.publish(patches) if patches else (None, None)
+    return snapshot_id, path, writer.record(changes)
 
 
 def _sample(writer: Writer, snapshot: Snapshot, entity: str, source: str) -> dict[str, Any] | None:
@@ -208,13 +324,31 @@ def _not_there_yet(writer: Writer, snapshot: Snapshot, table: Table, row: Mappin
         found = snapshot.query(
             f'SELECT id FROM "{table.name}" WHERE {condition} LIMIT 1', [str(row[f]) for f in rule]
         )
-        if found:
+        if found:  # its id is not named: the caller's role may not see that row
             named = ", ".join(f"{f} {row[f]!r}" for f in rule)
             raise WriteError(
                 "BAD_USER_INPUT",
-                f"objects[{i}]: the {table.name} with {named} exists already (id {found[0][0]}): update it",
+                f"objects[{i}]: a {table.name} record with {named} exists already: update it instead",
                 field=rule[0],
-            )
+            ).about(f"objects[{i}]")
+
+
+def _distinct(writer: Writer, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse two rows of one insert with the same identity (a serial, a tag…)."""
+    for rule in writer.config.rules(table.name).identity or []:
+        seen: dict[tuple[str, ...], int] = {}
+        for i, row in enumerate(rows):
+            if not all(f in table.column_names and row.get(f) not in (None, "", []) for f in rule):
+                continue
+            key = tuple(str(row[f]).casefold() for f in rule)
+            if key in seen:
+                named = ", ".join(f"{f} {row[f]!r}" for f in rule)
+                raise WriteError(
+                    "BAD_USER_INPUT",
+                    f"objects[{i}]: {named} is given to objects[{seen[key]}] too: one record each",
+                    field=rule[0],
+                ).about(f"objects[{i}]")
+            seen[key] = i
 
 
 def _key(snapshot: Snapshot, table: Table, column: str, value: Any) -> Any:

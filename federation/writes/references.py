@@ -3,8 +3,12 @@ referenced entity by its key (a location's name, a person's email), the graph by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from federation.model import TABLES, Reference, Table
 from federation.pipeline.store import Snapshot
+from federation.writes.values import same
 
 
 def reference_of(table: Table, column: str) -> Reference | None:
@@ -29,3 +33,18 @@ def id_of(snapshot: Snapshot, ref: Reference, key: str) -> str | None:
         [key],
     )
     return rows[0][0] if rows else None
+
+
+def changed(
+    snapshot: Snapshot, table: Table, column: str, seen: Any, now: Mapping[str, Any]
+) -> tuple[Any, Any] | None:
+    """(what the caller saw, what the source holds) where a column's value at the source (`now`:
+    its record mapped forward, references as `<name>_key`) is no longer the one the caller's
+    snapshot showed (`seen`); None where it still is. A reference compares by its key."""
+    ref = reference_of(table, column)
+    if ref is not None:
+        held = now.get(f"{ref.name}_key")
+        seen_key = key_of(snapshot, ref, seen) if seen is not None else None
+        return None if (held or "").casefold() == (seen_key or "").casefold() else (seen_key, held)
+    held = now.get(column)
+    return None if same(held, seen, table.column(column).type) else (seen, held)

@@ -6,12 +6,15 @@
 For each entity: every column is routed to the source that owns it (routing.py); the values
 are mapped back into each source's columns and vocabulary (transforms/reverse.py); the
 source's record is fetched and mapped forward, and if it no longer holds the value the
-caller's snapshot showed, the write is refused with CONFLICT (nothing written). Only when
+caller's snapshot showed, the write is refused with CONFLICT (nothing written). A value
+sent equal to the snapshot's is checked the same way (the snapshot may be stale) and
+dropped only where the source still holds it. Only when
 every source involved has passed those checks is anything written, each write conditional
 on the record still holding what was fetched (the connector checks it with the write). A
 source that refuses after another was written has that other write undone. Each written
 record is read back, mapped forward, and patched into the published snapshot at once
-(Publisher.patch); every field, accepted or refused, goes into the change history.
+(Publisher.patch); every field, accepted or refused, goes into the change history (a
+refusal's reason on the fields it concerns: history.py).
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from connectors.registry import connector_class
 from federation.config.settings import Config
 from federation.model import TABLES, Table
 from federation.pipeline.patches import Patch
-from federation.pipeline.store import Publisher, Snapshot
+from federation.pipeline.store import Publisher, Snapshot, StoreReader
 from federation.pipeline.sync import transform_context
 from federation.workflow import Change, WorkflowStore
 from federation.writes.errors import Code, WriteError
-from federation.writes.references import id_of, key_of, reference_of
+from federation.writes.history import Caller, refused
+from federation.writes.references import changed, id_of, key_of, reference_of
 from federation.writes.routing import Holding, Route, field_of, load, route
 from federation.writes.values import UnreadableRecord, map_record, same
 from transforms.reverse import NotReversible, to_source, writable_fields
@@ -44,15 +48,6 @@ _CODES: dict[str, Code] = {
     "not_found": "CONFLICT",
     "conflict": "CONFLICT",
 }
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who writes, for the change history."""
-
-    actor: str
-    role: str
-    request_id: str | None = None
 
 
 @dataclass
@@ -70,6 +65,9 @@ class _Step:
     #: the record as fetched before writing (raw), and what the write read back
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] | None = None
+    #: columns sent with the value the caller's snapshot shows: written only where the
+    #: source no longer holds it (then it is a CONFLICT, as for any other column)
+    unchanged: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -112,6 +110,7 @@ class Writer:
         self.workflow = workflow
         root = config.resolve(config.settings.store.path)
         self.publisher = Publisher(root, keep=config.settings.store.keep, clean=False)
+        self._reader = StoreReader(root)
         self.ctx = transform_context(config)
         self._connectors: dict[str, Connector] = {}
         #: one write at a time in this process (sources see conditional writes anyway)
@@ -125,6 +124,10 @@ class Writer:
         self._connectors.clear()
 
     # ------------------------------------------------------------------ what can be written
+    def latest(self, snapshot: Snapshot) -> Snapshot:
+        """The newest published snapshot (with the writes made since `snapshot`, the caller's)."""
+        return self._reader.current() or snapshot
+
     def connector(self, source: str) -> Connector:
         found = self._connectors.get(source)
         if found is None:
@@ -218,10 +221,19 @@ class Writer:
                 for entity_id in entity_ids:
                     holding = holdings.get(entity_id)
                     if holding is None:
-                        raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph")
-                    steps += self._plan(snapshot, table, holding, values)
+                        raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph").about(
+                            entity_id
+                        )
+                    try:
+                        steps += self._plan(snapshot, table, holding, values)
+                    except WriteError as exc:
+                        raise exc.about(entity_id) from None
                 for step in steps:
-                    self._check(snapshot, table, step)
+                    try:
+                        self._check(snapshot, table, step)
+                    except WriteError as exc:
+                        raise exc.about(step.holding.entity_id, step.columns) from None
+                steps = [s for s in steps if s.columns]  # all held already at the source
                 self._apply(table, steps)
             except WriteError as exc:
                 self._record_refusal(table, holdings, values, caller, exc)
@@ -248,17 +260,26 @@ class Writer:
         self, snapshot: Snapshot, table: Table, holding: Holding, values: Mapping[str, Any]
     ) -> list[_Step]:
         by_route: dict[Route, dict[str, Any]] = {}
+        held: dict[Route, set[str]] = {}
         types = {c.name: c.type for c in table.columns}
         for column, value in values.items():
-            if same(value, holding.row.get(column), types[column]):
-                continue  # the value it has already (clients send whole records): nothing to write
-            target = route(self.config, table, holding, column, self.can_write)
+            # the value the snapshot shows (clients send whole records): written only if the
+            # source no longer holds it; where no writable source owns it, nothing to ask
+            unchanged = same(value, holding.row.get(column), types[column])
+            try:
+                target = route(self.config, table, holding, column, self.can_write)
+            except WriteError:
+                if unchanged:
+                    continue
+                raise
             by_route.setdefault(target, {})[column] = value
+            if unchanged:
+                held.setdefault(target, set()).add(column)
         steps = []
         for target, columns in by_route.items():
             stream = self.config.source(target.source).entities[table.name]
             unified = {field_of(table, c): self._unified(snapshot, table, c, v) for c, v in columns.items()}
-            steps.append(_Step(holding, target, stream, columns, unified))
+            steps.append(_Step(holding, target, stream, columns, unified, unchanged=held.get(target, set())))
         return steps
 
     def _unified(self, snapshot: Snapshot, table: Table, column: str, value: Any) -> Any:
@@ -294,19 +315,10 @@ class Writer:
                 f"record {record_id} of source `{source}` now reads as invalid: {exc}",
                 source=source,
             ) from None
-        types = {c.name: c.type for c in table.columns}
         for column in step.columns:
-            seen = step.holding.row.get(column)
-            ref = reference_of(table, column)
-            if ref is not None:
-                held = now.get(f"{ref.name}_key")
-                seen_key = key_of(snapshot, ref, seen) if seen is not None else None
-                differs = (held or "").casefold() != (seen_key or "").casefold()
-                seen, held = seen_key, held
-            else:
-                held = now.get(column)
-                differs = not same(held, seen, types[column])
-            if differs:
+            differs = changed(snapshot, table, column, step.holding.row.get(column), now)
+            if differs is not None:
+                seen, held = differs
                 raise WriteError(
                     "CONFLICT",
                     f"`{column}` changed at source `{source}` since the graph you read was published: "
@@ -316,6 +328,11 @@ class Writer:
                     current=held,
                     source=source,
                 )
+        for column in step.unchanged:  # the source holds what the caller sends: nothing to write
+            step.columns.pop(column, None)
+            step.unified.pop(field_of(table, column), None)
+        if not step.columns:
+            return
         try:
             step.raw = to_source(step.stream, table.name, step.unified, self.ctx, current=current)
         except NotReversible as exc:
@@ -333,7 +350,8 @@ class Writer:
                     table.name, step.route.record_id, step.raw, expected
                 )
             except (WriteRefused, SourceError) as exc:
-                raise refusal(exc, source, "", self._undo(table, done) if done else None) from None
+                error = refusal(exc, source, "", self._undo(table, done) if done else None)
+                raise error.about(step.holding.entity_id, step.columns) from None
             done.append(step)
 
     def _undo(self, table: Table, done: list[_Step]) -> str:
@@ -402,23 +420,9 @@ class Writer:
         caller: Caller,
         error: WriteError,
     ) -> None:
-        if self.workflow is None:
-            return
-        outcome = "conflict" if error.code == "CONFLICT" else "refused"
-        self.workflow.record_changes(
-            Change(
-                entity=table.name,
-                entity_id=entity_id,
-                field=column,
-                before=holding.row.get(column),
-                after=value,
-                outcome=outcome,
-                actor=caller.actor,
-                role=caller.role,
-                reason=f"{error.code}: {error.message}",
-                source=error.extra.get("source"),
-                request_id=caller.request_id,
-            )
+        fields = [
+            (entity_id, column, holding.row.get(column), value)
             for entity_id, holding in holdings.items()
             for column, value in values.items()
-        )
+        ]
+        self.record(refused(table.name, fields, caller, error))

@@ -160,3 +160,31 @@ def test_maintenance_needs_the_maintain_action(gateway: Gateway) -> None:
     body = gateway.post("network_team", MAINTAIN, ref={"asset_tag": "A-002"})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
     assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c2'") == 6
+
+
+def test_the_desk_may_not_move_an_asset_out_of_its_own_filter(gateway: Gateway) -> None:
+    """`stock_desk` sees the stock only: a check-out would make the asset `in_use`, out of its
+    sight; refused (FORBIDDEN), as `update` refuses it, and nothing written nor lent."""
+    berlin = gateway.asset("A-004")["location_id"]
+    body = gateway.post("stock_desk", CHECKOUT, ref={"asset_tag": "A-004"}, l=berlin)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "FORBIDDEN", error
+    assert "out of the assets role `stock_desk` may see" in error["message"]
+    bulk = gateway.post(
+        "stock_desk",
+        "mutation($s: [String!]!, $l: uuid) { checkout_assets(scans: $s, to_location: $l) { ok code } }",
+        s=["A-005"],
+        l=berlin,
+    )
+    assert bulk["data"]["checkout_assets"] == [{"ok": False, "code": "FORBIDDEN"}], bulk
+    for record in ("c4", "c5"):
+        assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = ?", record) == 6
+    ids = [gateway.asset(tag)["id"] for tag in ("A-004", "A-005")]
+    store = open_workflow_store(gateway.config)
+    try:
+        assert store.open_checkouts(ids) == {}
+        refused = [c for c in store.history("assets", ids[0]) if c.role == "stock_desk"]
+    finally:
+        store.close()
+    assert {(c.field, c.outcome) for c in refused} == {("status", "refused"), ("location_id", "refused")}
+    assert all("FORBIDDEN" in (c.reason or "") for c in refused)

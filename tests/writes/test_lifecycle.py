@@ -4,7 +4,17 @@ refuse up front when a read-only source holds it too."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from write_gateway import Gateway
+
+from federation.pipeline.store import StoreReader
+from federation.workflow import Change, open_workflow_store
+from federation.writes import Caller, WriteError, Writer
+from federation.writes.lifecycle import insert
+
+CALLER = Caller("test-admin", "admin")
 
 INSERT = """
 mutation($o: assets_insert_input!) { insert_assets_one(object: $o) { id asset_tag status category } }
@@ -79,3 +89,97 @@ def test_a_bulk_write_with_a_null_condition_is_refused_not_widened(gateway: Gate
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     assert gateway.cell("SELECT count(*) FROM ci_computer") == 5
     assert gateway.cell("SELECT count(*) FROM ci_computer WHERE install_status = 8") == 0
+
+
+def _history(gateway: Gateway, entity_id: str) -> list[Change]:
+    store = open_workflow_store(gateway.config)
+    try:
+        return store.history("assets", entity_id)
+    finally:
+        store.close()
+
+
+def test_a_delete_refused_part_way_publishes_and_records_what_it_removed(gateway: Gateway) -> None:
+    """Two laptops, the source refuses the second: the first is gone at the source, so it is
+    gone from the graph too and its removal is in the history; the second is refused."""
+    first, second = sorted((gateway.asset(t)["id"], t) for t in ("A-004", "A-005"))
+    kept = {"A-004": "c4", "A-005": "c5"}[second[1]]
+    with sqlite3.connect(gateway.db) as con:
+        con.execute(
+            f"CREATE TRIGGER keep BEFORE DELETE ON ci_computer WHEN old.sys_id = '{kept}' "
+            "BEGIN SELECT RAISE(ABORT, 'this record is protected'); END"
+        )
+    body = gateway.post(
+        "admin",
+        'mutation { delete_assets(where: {asset_tag: {_in: ["A-004", "A-005"]}}) { affected_rows } }',
+    )
+    (error,) = body["errors"]
+    assert first[0] in error["message"], error  # says what was removed before the refusal
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE asset_tag = ?", first[1]) == 0
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE asset_tag = ?", second[1]) == 1
+    served = gateway.post("admin", '{ assets(where: {asset_tag: {_in: ["A-004", "A-005"]}}) { asset_tag } }')
+    assert served["data"]["assets"] == [{"asset_tag": second[1]}]
+    assert [(c.field, c.outcome, c.record_id) for c in _history(gateway, first[0])] == [
+        ("id", "accepted", {"A-004": "c4", "A-005": "c5"}[first[1]])
+    ]
+    assert [(c.field, c.outcome) for c in _history(gateway, second[0])] == [("id", "refused")]
+
+
+def test_a_delete_is_conditional_on_what_the_caller_saw(gateway: Gateway) -> None:
+    laptop = gateway.asset("A-004")
+    assert laptop["status"] == "in_stock"
+    with sqlite3.connect(gateway.db) as con:  # someone hands it out at the source meanwhile
+        con.execute("UPDATE ci_computer SET install_status = 1 WHERE sys_id = 'c4'")
+    body = gateway.post(
+        "admin", "mutation($id: uuid!) { delete_assets_by_pk(id: $id) { id } }", id=laptop["id"]
+    )
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "CONFLICT", error
+    assert (error["extensions"]["field"], error["extensions"]["seen"], error["extensions"]["current"]) == (
+        "status",
+        "in_stock",
+        "in_use",
+    )
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE sys_id = 'c4'") == 1
+    assert [(c.field, c.outcome) for c in _history(gateway, laptop["id"])] == [("id", "conflict")]
+
+
+INSERT_MANY = "mutation($o: [assets_insert_input!]!) { insert_assets(objects: $o) { affected_rows } }"
+
+
+def test_an_insert_with_one_serial_twice_is_refused(gateway: Gateway) -> None:
+    rows = [
+        {"asset_tag": "A-200", "serial_number": "SN200"},
+        {"asset_tag": "A-201", "serial_number": "sn200"},
+    ]
+    body = gateway.post("admin", INSERT_MANY, o=rows)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "objects[1]" in error["message"]
+    assert "objects[0]" in error["message"]
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE asset_tag IN ('A-200', 'A-201')") == 0
+
+
+def test_an_insert_that_exists_already_names_no_id(gateway: Gateway) -> None:
+    existing = gateway.asset("A-001")["id"]
+    body = gateway.post("admin", INSERT, o={"asset_tag": "A-101", "serial_number": "sn001"})
+    (error,) = body["errors"]
+    assert "exists already" in error["message"]
+    assert existing not in error["message"]
+    assert existing not in str(error["extensions"])
+
+
+def test_an_insert_checks_identity_against_the_newest_snapshot(gateway: Gateway) -> None:
+    """Two inserts of one serial, the second read its snapshot before the first was
+    published: the identity check, under the writer's lock, sees the first's entity."""
+    stale = StoreReader(gateway.config.resolve(gateway.config.settings.store.path)).current()
+    assert stale is not None
+    first = gateway.post("admin", INSERT, o={"asset_tag": "A-300", "serial_number": "SN300"})
+    assert "errors" not in first, first
+    writer = Writer(gateway.config)
+    try:
+        with pytest.raises(WriteError, match="exists already"):
+            insert(writer, stale, "assets", [{"asset_tag": "A-301", "serial_number": "SN300"}], CALLER)
+    finally:
+        writer.close()
+    assert gateway.cell("SELECT count(*) FROM ci_computer WHERE serial_number = 'SN300'") == 1

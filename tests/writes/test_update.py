@@ -10,7 +10,8 @@ import sqlite3
 from write_gateway import Gateway
 
 from federation.pipeline.sync import Syncer
-from federation.workflow import open_workflow_store
+from federation.workflow import Change, open_workflow_store
+from federation.writes.history import NO_ENTITY
 
 UPDATE = (
     "mutation($id: uuid!, $set: assets_set_input) { update_assets_by_pk(pk_columns: {id: $id}, _set: $set) "
@@ -191,3 +192,67 @@ def test_a_role_that_cannot_read_a_field_sees_none_of_its_changes(gateway: Gatew
     assert "errors" not in body, body
     assert [h["field"] for h in body["data"]["assets_by_pk"]["history"]] == ["status"]
     assert [c["field"] for c in body["data"]["changes"]] == ["status"]
+
+
+def _history(gateway: Gateway, entity_id: str) -> list[Change]:
+    store = open_workflow_store(gateway.config)
+    try:
+        return store.history("assets", entity_id)
+    finally:
+        store.close()
+
+
+def test_a_value_the_stale_snapshot_holds_is_still_checked_at_the_source(gateway: Gateway) -> None:
+    """The caller sends the value its snapshot shows (a whole record), but the source changed
+    since: not skipped as unchanged; the source is asked, and it is a CONFLICT."""
+    asset = gateway.asset("A-001")
+    with sqlite3.connect(gateway.db) as con:
+        con.execute("UPDATE ci_computer SET install_status = 7 WHERE sys_id = 'c1'")
+    body = gateway.post("admin", UPDATE, id=asset["id"], set={"status": "in_use"})
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "CONFLICT", error
+    assert (error["extensions"]["seen"], error["extensions"]["current"]) == ("in_use", "retired")
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c1'") == 7
+    # a whole record with a field a read-only source owns, unchanged: still accepted
+    body = gateway.post(
+        "admin", UPDATE, id=gateway.asset("A-002")["id"], set={"status": "lost", "cost": 5000}
+    )
+    assert "errors" not in body, body
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c2'") == 8
+
+
+def test_a_refusal_is_recorded_on_the_field_it_concerns(gateway: Gateway) -> None:
+    asset = gateway.asset("A-001")
+    body = gateway.post("admin", UPDATE, id=asset["id"], set={"status": "in_repair", "cost": 1})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    reasons = {c.field: (c.outcome, c.reason or "") for c in _history(gateway, asset["id"])}
+    assert reasons["cost"][0] == "refused"
+    assert "read-only" in reasons["cost"][1]
+    assert reasons["status"][0] == "refused"
+    assert "read-only" not in reasons["status"][1]
+    assert "`cost` was refused" in reasons["status"][1]
+
+
+def test_a_refusal_at_the_door_is_in_the_history_without_what_the_role_cannot_see(gateway: Gateway) -> None:
+    switch, laptop = gateway.asset("A-002"), gateway.asset("A-001")
+    body = gateway.post("network_team", UPDATE, id=switch["id"], set={"hostname": "core-1"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    (change,) = _history(gateway, switch["id"])
+    # the fields asked, and nothing read from the graph or the source
+    assert (change.field, change.outcome, change.role, change.before) == (
+        "hostname",
+        "refused",
+        "network_team",
+        None,
+    )
+    assert "not writable by role `network_team`" in (change.reason or "")
+    # the laptop is not a row network_team sees: its refusal does not name it
+    body = gateway.post("network_team", UPDATE, id=laptop["id"], set={"hostname": "x"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    assert _history(gateway, laptop["id"]) == []
+    store = open_workflow_store(gateway.config)
+    try:
+        door = store.history("assets", NO_ENTITY)
+    finally:
+        store.close()
+    assert [(c.field, c.role) for c in door] == [("hostname", "network_team")]
