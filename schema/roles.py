@@ -352,14 +352,13 @@ class RoleSchemas:
         return None
 
     def asked_writes(
-        self, query: str, variables: Mapping[str, Any] | None
+        self, document: DocumentNode, variables: Mapping[str, Any] | None
     ) -> list[tuple[str, list[str], str | None]]:
         """(type, the fields the document sets on it, the id a `_by_pk` field names) for each
         write the document asks (`update_T`, `insert_T`, `delete_T`, the desk's actions), for
         the history of a refusal."""
-        document = _parsed(query)
         schema = self.full()
-        if document is None or schema.mutation_type is None:
+        if schema.mutation_type is None:
             return []
         columns: dict[str, list[str]] = {}
         for type_name, name in iter_uses(schema, document, variables):

@@ -402,9 +402,9 @@ class GraphQLEndpoint:
             forbidden = None
             if document is not None:
                 forbidden = self.security.schemas.forbidden(access, document, params.variables)
-            if forbidden is not None:
+            if forbidden is not None and document is not None:
                 result_errors = [forbidden]
-                asked = self.security.schemas.asked_writes(params.query, params.variables)
+                asked = self.security.schemas.asked_writes(document, params.variables)
                 for table, columns, entity_id in asked:  # a write refused: kept in the history
                     ids = [entity_id] if entity_id and visible(ctx, table, entity_id) else []
                     record_forbidden(ctx, table, ids, [dict.fromkeys(columns)], forbidden.message)
