@@ -60,13 +60,15 @@ def root_fields(store: WorkflowStore) -> Any:
             info: strawberry.Info,
             status: str | None = None,
             subscription: str | None = None,
-            limit: int = 100,
-            offset: int = 0,
+            limit: int | None = 100,
+            offset: int | None = 0,
         ) -> list[WebhookDelivery]:
             authorize_capability(info.context, info.path.key, "webhooks")
             info.context.cacheable = False  # the store changes without a new snapshot
             if status is not None and status not in DELIVERY_STATUSES:
                 raise UserInputError(f"status: {status!r}; expected one of {', '.join(DELIVERY_STATUSES)}")
+            limit = 100 if limit is None else limit
+            offset = offset or 0
             if not 0 <= limit <= MAX_ROWS or offset < 0:
                 raise UserInputError(f"limit: 0 to {MAX_ROWS}; offset: 0 or more")
             rows = store.deliveries(status=status, subscription=subscription, limit=limit, offset=offset)

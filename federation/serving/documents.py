@@ -200,3 +200,14 @@ def input_depth_rule(max_depth: int) -> type[ValidationRule]:
             self._leave(node)
 
     return MaxInputDepth
+
+
+def result_key(actor_key: bytes, query_key: bytes, variables: bytes, operation_name: str | None) -> bytes:
+    """The result cache's key for one request (besides the snapshot): a SHA-256 of the actor's
+    key, the document's digest, the variables and the operation name."""
+    h = hashlib.sha256()
+    for part in (actor_key, query_key, variables):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    h.update((operation_name or "").encode("utf-8", "surrogatepass"))
+    return h.digest()

@@ -7,7 +7,6 @@ bounded thread pool, each thread with its own DuckDB cursor (`Snapshot.cursor()`
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -22,7 +21,7 @@ import anyio.to_thread
 import orjson
 import strawberry
 from cachetools import LRUCache
-from graphql import DocumentNode, GraphQLError
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
@@ -35,7 +34,8 @@ from federation.config.settings import ServerConfig
 from federation.pipeline import metrics
 from federation.pipeline.store import Snapshot, StoreReader
 from federation.serving.access_log import AccessLog
-from federation.serving.documents import digest, documents_for, operation_name_of, operation_of
+from federation.serving.audit import Audit
+from federation.serving.documents import digest, documents_for, operation_name_of, operation_of, result_key
 from federation.serving.graphiql import graphiql_html, graphiql_response
 from federation.serving.http import (
     GraphQLParams,
@@ -48,6 +48,9 @@ from federation.serving.http import (
     iter_codes,
     read_params,
     shape_errors,
+)
+from federation.serving.http import (
+    media_type as http_media_type,
 )
 from federation.writes import Writer
 from schema.context import RequestContext
@@ -68,7 +71,6 @@ _STATUS_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMITED", 500: "INTERNAL", 5
 NOT_READY = "no data yet: the first sync has not finished"
 _POST_OPS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _GET_OPS = frozenset({OperationType.QUERY})
-_GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 @dataclass
@@ -145,7 +147,7 @@ class GraphQLEndpoint:
                 if self.ide_html is None:
                     return ORJSONResponse(error_body("GraphiQL is disabled", "NOT_FOUND"), 404)
                 return graphiql_response(self.ide_html)
-        media_type = _media_type(request)
+        media_type = http_media_type(request)
         audit = Audit(request_id)
         try:
             status, outcome, response = await self._intake(request, audit)
@@ -272,13 +274,13 @@ class GraphQLEndpoint:
 
     async def answer_as(
         self, request: Request, actor: dict[str, Any], params: GraphQLParams
-    ) -> tuple[int, dict[str, Any]]:
-        """Run an operation the gateway wrote (a REST hook's) for an authenticated `actor`, as
-        /graphql would: the same door, execution and access-log row. (HTTP status, body)."""
-        audit = Audit(request.state.request_id, actor=actor, params=params, op_type="mutation")
-        audit.key = digest(params.query)
-        audit.document = self.documents.parse(params.query, audit.key)
-        started = time.perf_counter()
+    ) -> tuple[int, Any]:
+        """(HTTP status, body) of a mutation the gateway wrote (a REST hook's) run for `actor`
+        as /graphql runs one: the same door, execution and access-log row."""
+        audit = Audit(
+            request.state.request_id, actor=actor, params=params, op_type="mutation", key=digest(params.query)
+        )
+        audit.document, started = self.documents.parse(params.query, audit.key), time.perf_counter()
         snapshot = self.reader.current()
         if snapshot is None:
             audit.outcome = "NOT_READY"
@@ -480,40 +482,3 @@ class GraphQLEndpoint:
         with self._cache_lock:
             if snapshot_id == self._cache_snapshot:
                 self.cache[key] = value
-
-
-@dataclass
-class Audit:
-    """What the access log records of one request, filled in as the request goes."""
-
-    request_id: str
-    actor: dict[str, Any] | None = None
-    params: GraphQLParams | None = None
-    #: the parsed document, once parsed (execution and the access log take it as it is),
-    #: and the SHA-256 of its text (the key of every cache that depends on it)
-    document: DocumentNode | None = None
-    key: bytes = b""
-    op_type: str = "unknown"
-    rows: int = 0
-    #: types and fields the executed root fields asked for (None: nothing ran)
-    reads: frozenset[str] | None = None
-    outcome: str = "INTERNAL"
-    duration_ms: float = 0.0
-
-
-def _media_type(request: Request) -> str:
-    accept = request.headers.get("accept", "")
-    if _GRAPHQL_RESPONSE in accept and "application/json" not in accept:
-        return _GRAPHQL_RESPONSE
-    return "application/json"
-
-
-def result_key(actor_key: bytes, query_key: bytes, variables: bytes, operation_name: str | None) -> bytes:
-    """The result cache's key for one request (besides the snapshot): a SHA-256 of the actor's
-    key, the document's digest, the variables and the operation name."""
-    h = hashlib.sha256()
-    for part in (actor_key, query_key, variables):
-        h.update(len(part).to_bytes(8, "big"))
-        h.update(part)
-    h.update((operation_name or "").encode("utf-8", "surrogatepass"))
-    return h.digest()

@@ -326,3 +326,14 @@ def shape_errors(errors: list[GraphQLError], request_id: str) -> list[dict[str, 
 def iter_codes(body: dict[str, Any]) -> Iterator[str]:
     for error in body.get("errors") or ():
         yield (error.get("extensions") or {}).get("code", "INTERNAL")
+
+
+_GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def media_type(request: Request) -> str:
+    """The response's media type: GraphQL over HTTP's own when the client asks for it only."""
+    accept = request.headers.get("accept", "")
+    if _GRAPHQL_RESPONSE in accept and "application/json" not in accept:
+        return _GRAPHQL_RESPONSE
+    return "application/json"

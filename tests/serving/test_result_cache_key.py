@@ -17,7 +17,7 @@ from federation.pipeline import metrics
 from federation.pipeline.store import Publisher, StoreReader
 from federation.serving.app import create_app
 from federation.serving.documents import digest
-from federation.serving.endpoint import result_key as endpoint_key
+from federation.serving.documents import result_key as endpoint_key
 
 BASE = (b'{"role":"admin"}', "query Q($n: Int) { hello(n: $n) }", b'{"n":1}', "Q")
 

@@ -31,6 +31,7 @@ MUTATION_ARGS = {
     r"submit_request": f'item: {{asset_id: "{ANY_ID}"}}, answers: {{}}',
     r"reject_request": f'id: "{ANY_ID}", reason: "no"',
     r"(approve|cancel|fulfil)_request": f'id: "{ANY_ID}"',
+    r"replay_webhook_deliveries": 'ids: ["msg_nope"]',
 }
 #: query roots whose required arguments are not ids
 QUERY_ARGS = {"request_form": f'item: {{asset_id: "{ANY_ID}"}}'}
@@ -89,7 +90,8 @@ def test_every_root_field_and_mutation_passes_the_door(gateway: Gateway) -> None
         "reject_request",
         "cancel_request",
         "fulfil_request",
+        "replay_webhook_deliveries",
     }
     assert expected <= mutations_seen
-    assert {"requests", "request_form", "changes", "checkouts"} <= queries_seen
+    assert {"requests", "request_form", "changes", "checkouts", "webhook_deliveries"} <= queries_seen
     assert checked > 60
