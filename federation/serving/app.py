@@ -51,6 +51,7 @@ from federation.serving.process import LOG_LEVEL_ENV, configure_logging
 from federation.workflow import open_workflow_store
 from federation.writes import Writer
 from federation.writes.desk import Desk
+from schema.catalog import catalog_field
 from schema.desk_fields import desk_fields
 from schema.request_fields import RequestFields
 from schema.roles import RoleSchemas
@@ -148,6 +149,8 @@ def make_security(config: Config, reader: StoreReader) -> Security:
         if access.allowed("checkout", "assets") or access.allowed("checkin", "assets"):
             out |= checkouts_field(workflow)
         out |= request_fields.root_fields(access)
+        if access.catalog is not None:
+            out |= catalog_field(workflow, access.catalog, access.models["assets"])
         return out
 
     def writes(access: RoleAccess) -> dict[str, dict[str, set[str]]]:
