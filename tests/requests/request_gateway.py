@@ -125,7 +125,9 @@ def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
     ]
     demo_roles = demo_sections()["roles"]
     budget = {"types": demo_roles["employee"]["types"], "catalog": BUDGET_CATALOG}
-    roles = {**demo_roles, **TEST_ROLES, "budget": budget}
+    # the employee's grants with the change history (the transitions of the requests it sees)
+    history = {"inherits": ["employee"], "changes": True}
+    roles = {**demo_roles, **TEST_ROLES, "budget": budget, "employee_history": history}
     config = make_config(tmp_path, sources=sources, forms=demo_forms(), roles=roles)
     syncer = Syncer(config)
     syncer.run(None)
