@@ -146,6 +146,9 @@ def compile_catalog(
     assets = access.models["assets"]
     listed = [c for c in assets.column_names if c in grant.columns]
     struct = ", ".join(f"{quote(c)} := {json_value(assets.column(c).type, f's.{quote(c)}')}" for c in listed)
+    # the assets are listed only when asked for
+    wanted = any(f.name == "assets" for f in sel.fields)
+    listing = f"list(struct_pack({struct}) ORDER BY {_ASSETS_ORDER})" if wanted else "NULL"
     ids, dues = loans
     entry_sql = compile_where(where, CATALOG, "e", sql)
     terms = [f"e.{quote(c)} {direction}" for c, direction in order]
@@ -165,7 +168,7 @@ WITH loans AS (
            count(s.due) AS expected_returns,
            min(s.due) AS next_return,
            min(s.cost) AS price_min, max(s.cost) AS price_max,
-           list(struct_pack({struct}) ORDER BY {_ASSETS_ORDER}) AS assets
+           {listing} AS assets
     FROM s GROUP BY s.category, s.manufacturer, s.model
 )
 SELECT e.category, e.manufacturer, e.model, e.in_stock, e.expected_returns,
