@@ -66,6 +66,45 @@ def authorize_loans(ctx: RequestContext, root: str) -> RoleAccess:
     return access
 
 
+def authorize_catalog(ctx: RequestContext, root: str, fields: set[str]) -> RoleAccess:
+    """The door of `catalog`: the role holds a catalog grant (config: `roles.R.catalog`), and
+    every catalog field the query names (selected, filtered or sorted on) is one it shows:
+    prices only with `prices`, an asset's field only if listed in the grant's `columns`."""
+    access = require_access(ctx, root)
+    ctx.reads.add("catalog")
+    grant = access.catalog
+    if grant is None:
+        raise ForbiddenError(f"`{root}` is not readable by role `{access.role}`", role=access.role)
+    for name in sorted(fields):
+        ctx.reads.add(f"catalog.{name}")
+        if not catalog_field_allowed(access, name):
+            shown = name.removeprefix("assets.")
+            raise ForbiddenError(
+                f"field `{shown}` of `catalog` is not readable by role `{access.role}`",
+                type="catalog",
+                field=name,
+                role=access.role,
+            )
+    ctx.authorized.add(root)
+    return access
+
+
+#: the catalog entry fields that are prices
+CATALOG_PRICES = ("price_min", "price_max")
+
+
+def catalog_field_allowed(access: RoleAccess, name: str) -> bool:
+    """`name`: an entry field (`in_stock`, `price_min`) or `assets.<column>`."""
+    grant = access.catalog
+    if grant is None:
+        return False
+    if name.startswith("assets."):
+        return name.removeprefix("assets.") in grant.columns
+    if name == "assets":  # the ids of the assets at least
+        return True
+    return grant.prices or name not in CATALOG_PRICES
+
+
 #: the actions of the request workflow, on `assets`
 REQUEST_ACTIONS = ("request", "approve", "fulfil")
 

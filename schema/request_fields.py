@@ -30,7 +30,7 @@ from federation.access.policy import RoleAccess
 from federation.config.forms import FormConfig
 from federation.model import TABLES
 from federation.pipeline.store import Snapshot
-from federation.workflow import Actor, Request, WorkflowError, WorkflowStore
+from federation.workflow import Request, WorkflowError, WorkflowStore
 from federation.workflow.forms import (
     answer_errors,
     approvals,
@@ -50,7 +50,7 @@ from schema.mutations import MutationError, caller_of, guard_of, visible
 from schema.request_items import requester, resolve_item
 from schema.scalars import Jsonb, Timestamptz, Uuid
 from schema.selection import root_selection
-from schema.workflow_lists import _inputs, _rows
+from schema.workflow_lists import _inputs, _rows, actor_of
 
 UNSET: Any = strawberry.UNSET
 #: the transitions each mutation makes, and the actions that may reach its resolver
@@ -97,17 +97,6 @@ class RequestRecord:
     asset_id: str | None
     checkout_id: str | None
     history: list[Change] = strawberry.field(description="Every transition of the request, oldest first.")
-
-
-def actor_of(ctx: RequestContext, access: RoleAccess) -> Actor:
-    email = str(ctx.actor.get("email") or "").strip().lower()
-    return Actor(
-        email=email,
-        role=access.role,
-        approves=access.allowed("approve", "assets"),
-        fulfils=access.allowed("fulfil", "assets"),
-        request_id=ctx.request_id,
-    )
 
 
 def _error(exc: WorkflowError | WriteError) -> MutationError:

@@ -39,7 +39,7 @@ from graphql import (
 from federation.access.errors import ForbiddenError
 from federation.access.policy import Policy, RoleAccess, unrestricted
 from federation.model import TABLES, Table
-from schema.authorize import authorize_nothing
+from schema.authorize import authorize_nothing, catalog_field_allowed
 from schema.build import build_schema
 
 _STATS = ("sum", "avg", "min", "max")
@@ -55,6 +55,19 @@ ROOT_CAPABILITIES = {
     "quality": "quarantine",
     "quality_summary": "quarantine",
 }
+#: root field over the gateway's own tables → the actions on assets one of which it needs
+ROOT_ACTIONS = {
+    "requests": ("request", "approve", "fulfil"),
+    "request_form": ("request",),
+    "checkouts": ("checkout", "checkin"),
+}
+#: the catalog's types → the prefix of their fields in `catalog_field_allowed`
+CATALOG_TYPES = {
+    "catalog_entry": "",
+    "catalog_bool_exp": "",
+    "catalog_order_by": "",
+    "catalog_asset": "assets.",
+}
 #: mutation root field → the capability it needs
 MUTATION_CAPABILITIES = {"sync_source": "sync"}
 #: mutation root field → the action on a type it needs (beyond update_T/insert_T/delete_T)
@@ -69,6 +82,8 @@ MUTATION_ACTIONS = {
     "cancel_request": ("request", "assets"),
     "fulfil_request": ("fulfil", "assets"),
 }
+#: mutation root field → the actions on assets one of which it needs (beyond MUTATION_ACTIONS)
+MUTATION_ANY = {"approve_request": ("approve", "request"), "reject_request": ("approve", "request")}
 
 
 def _no_access(info: strawberry.Info) -> str:
@@ -208,11 +223,26 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
             access.ensure_aggregate(name.removesuffix("_aggregate"))
         elif name in ROOT_CAPABILITIES and not access.allowed(ROOT_CAPABILITIES[name]):
             raise ForbiddenError(f"`{name}` is not readable by role `{access.role}`", role=access.role)
+        elif name in ROOT_ACTIONS and not any(access.allowed(a, "assets") for a in ROOT_ACTIONS[name]):
+            raise ForbiddenError(
+                f"`{name}` needs the {' or '.join(ROOT_ACTIONS[name])} action on assets, which role "
+                f"`{access.role}` lacks",
+                role=access.role,
+            )
+        elif name == "catalog" and access.catalog is None:
+            raise ForbiddenError(f"`{name}` is not readable by role `{access.role}`", role=access.role)
         return
     if type_name == _MUTATION_ROOT:
         capability = MUTATION_CAPABILITIES.get(name)
         if capability is not None and not access.allowed(capability):
             raise ForbiddenError(f"`{name}` is not allowed for role `{access.role}`", role=access.role)
+        if name in MUTATION_ANY and not any(access.allowed(a, "assets") for a in MUTATION_ANY[name]):
+            raise ForbiddenError(
+                f"`{name}` needs the {' or '.join(MUTATION_ANY[name])} action on assets, which role "
+                f"`{access.role}` lacks",
+                type="assets",
+                role=access.role,
+            )
         if name in MUTATION_ACTIONS:
             action, table = MUTATION_ACTIONS[name]
             if not access.allowed(action, table):
@@ -225,6 +255,17 @@ def check_use(access: RoleAccess, kinds: Mapping[str, tuple[str, str]], type_nam
                 raise ForbiddenError(
                     f"role `{access.role}` may not {action} `{table}`", type=table, role=access.role
                 )
+        return
+    if type_name in CATALOG_TYPES:
+        if name not in ("_and", "_or", "_not") and not catalog_field_allowed(
+            access, CATALOG_TYPES[type_name] + name
+        ):
+            raise ForbiddenError(
+                f"field `{name}` of `catalog` is not readable by role `{access.role}`",
+                type="catalog",
+                field=name,
+                role=access.role,
+            )
         return
     kind = kinds.get(type_name)
     if kind is None:

@@ -26,8 +26,9 @@ from federation.access.policy import RoleAccess
 from federation.model import Table
 from federation.model.where import FALSE, And, Compare, Node, WhereError, conjoin, disjoin
 from federation.model.where import parse as parse_where
-from federation.workflow import WORKFLOW_TABLES, WorkflowStore, WorkflowStoreError
-from schema.authorize import authorize_history, authorize_loans
+from federation.workflow import WORKFLOW_TABLES, Actor, WorkflowStore, WorkflowStoreError
+from federation.workflow.requests import visibility
+from schema.authorize import REQUEST_ACTIONS, authorize_history, authorize_loans
 from schema.auxiliary import Change, CheckoutRecord
 from schema.context import RequestContext
 from schema.inputs import TableInputs
@@ -48,7 +49,9 @@ Visible = Callable[[RequestContext, RoleAccess], Node]
 
 def visible_ids(ctx: RequestContext, table: Table) -> list[str]:
     """Ids of the rows of `table` the request's role may see in the current snapshot."""
-    sql = Sql(ctx, {table.name: table})
+    # every model table: a row filter may go through a relationship (`assigned_to: {email: …}`)
+    models = dict(ctx.access.models) if ctx.access is not None else {}
+    sql = Sql(ctx, {**models, table.name: table})
     from_sql, condition = scope(table.name, "t", sql)
     _, rows = sql.run(f"SELECT t.id FROM {from_sql} WHERE {condition} LIMIT {MAX_VISIBLE + 1}")
     if len(rows) > MAX_VISIBLE:
@@ -59,8 +62,38 @@ def visible_ids(ctx: RequestContext, table: Table) -> list[str]:
     return [r[0] for r in rows]
 
 
-def visible_changes(ctx: RequestContext, access: RoleAccess) -> Node:
-    parts: list[Node] = []
+def actor_of(ctx: RequestContext, access: RoleAccess) -> Actor:
+    """The caller as the request workflow knows it (email, role, approves, fulfils)."""
+    email = str(ctx.actor.get("email") or "").strip().lower()
+    return Actor(
+        email=email,
+        role=access.role,
+        approves=access.allowed("approve", "assets"),
+        fulfils=access.allowed("fulfil", "assets"),
+        request_id=ctx.request_id,
+    )
+
+
+def visible_requests(store: WorkflowStore, ctx: RequestContext, access: RoleAccess) -> Node | None:
+    """The changes of the requests the role sees by the workflow's rule (its own, those
+    waiting on it or its role), for a role holding a request action; None: none of them."""
+    if not any(access.allowed(action, "assets") for action in REQUEST_ACTIONS):
+        return None
+    rows = store.query("requests", where=visibility(actor_of(ctx, access)), limit=MAX_VISIBLE + 1)
+    if len(rows) > MAX_VISIBLE:
+        raise UserInputError(
+            f"the changes of more than {MAX_VISIBLE:,} requests you see cannot be searched at once; "
+            "filter by entity_id"
+        )
+    if not rows:
+        return None
+    return And((Compare("entity", "_eq", "requests"), Compare("entity_id", "_in", [r.id for r in rows])))
+
+
+def visible_changes(ctx: RequestContext, access: RoleAccess, requests: Node | None = None) -> Node:
+    """The `where` tree of the changes the role sees: of the types and fields it reads, of
+    rows it sees; and `requests`, those of the requests it sees."""
+    parts: list[Node] = [requests] if requests is not None else []
     for name in sorted(access.tables):
         if name not in access.models:
             continue
@@ -148,7 +181,7 @@ def changes_field(store: WorkflowStore) -> dict[str, Any]:
         ctx: RequestContext = info.context
         access = authorize_history(ctx, info.path.key)
         args = root_selection(info).args
-        visible = visible_changes(ctx, access)
+        visible = visible_changes(ctx, access, visible_requests(store, ctx, access))
         return _rows(store, ctx, "changes", args, visible, [("at", "desc"), ("id", "desc")])  # type: ignore[return-value]
 
     return {

@@ -15,7 +15,7 @@ import orjson
 
 from federation.access.errors import ForbiddenError
 from federation.access.variables import freeze, substitute
-from federation.config.roles import CAPABILITIES, RoleConfig, json_key_grant
+from federation.config.roles import CAPABILITIES, CATALOG_COLUMNS, CatalogPolicy, RoleConfig, json_key_grant
 from federation.model import TABLES, Table
 from federation.model.where import FALSE, Node, disjoin, variables_of
 from federation.model.where import parse as parse_where
@@ -40,6 +40,41 @@ class TableAccess:
 
 
 @dataclass(frozen=True)
+class CatalogAccess:
+    """What a role's `catalog` shows: the categories (None: all), the price band, whether
+    prices show, and the asset columns listed under an entry (`id` always)."""
+
+    categories: frozenset[str] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    prices: bool = False
+    columns: frozenset[str] = frozenset({"id"})
+
+
+def compile_catalog(grants: list[CatalogPolicy]) -> CatalogAccess | None:
+    """The union of a role's catalog grants (its own and inherited): every category any of
+    them lists, the widest band, prices if any shows them."""
+    if not grants:
+        return None
+    categories: set[str] | None = set()
+    for grant in grants:
+        if grant.categories == "*" or categories is None:
+            categories = None
+        else:
+            categories |= {c.lower() for c in grant.categories}
+    bands = [g.price for g in grants]
+    lows = [b.min if b is not None else None for b in bands]
+    highs = [b.max if b is not None else None for b in bands]
+    return CatalogAccess(
+        categories=frozenset(categories) if categories is not None else None,
+        price_min=None if None in lows else min(lows),  # type: ignore[type-var]
+        price_max=None if None in highs else max(highs),  # type: ignore[type-var]
+        prices=any(g.prices for g in grants),
+        columns=frozenset({"id", *(c for g in grants for c in g.columns)}),
+    )
+
+
+@dataclass(frozen=True)
 class RoleAccess:
     role: str
     tables: Mapping[str, TableAccess]
@@ -47,6 +82,8 @@ class RoleAccess:
     #: actor attributes the role's filters read (part of the result cache key)
     variables: frozenset[str] = frozenset()
     models: Mapping[str, Table] = field(default_factory=lambda: TABLES)
+    #: the requestable catalog; None: no `catalog` field
+    catalog: CatalogAccess | None = None
 
     # ------------------------------------------------------------------ questions
     def allowed(self, action: str, table: str | None = None, field: str | None = None) -> bool:
@@ -221,6 +258,7 @@ def unrestricted(role: str = ADMIN, tables: Mapping[str, Table] = TABLES) -> Rol
         },
         capabilities=frozenset(CAPABILITIES),
         models=tables,
+        catalog=CatalogAccess(prices=True, columns=frozenset({"id", *CATALOG_COLUMNS})),
     )
 
 
@@ -282,12 +320,20 @@ def compile_role(
             write_columns=_write_columns(model, policies),
         )
     capabilities = frozenset(c for c in CAPABILITIES for config in configs if getattr(config, c))
+    catalog = compile_catalog([c.catalog for c in configs if c.catalog is not None])
+    if catalog is not None and "assets" in access:  # never more than the role reads of assets
+        assets = access["assets"]
+        catalog = CatalogAccess(
+            categories=catalog.categories, price_min=catalog.price_min, price_max=catalog.price_max,
+            prices=catalog.prices and "cost" in assets.fields, columns=catalog.columns & assets.fields,
+        )  # fmt: skip
     return RoleAccess(
         role=name,
         tables=access,
         capabilities=capabilities,
         variables=frozenset(variables),
         models=tables,
+        catalog=catalog if "assets" in access else None,
     )
 
 

@@ -171,6 +171,33 @@ class TypePolicy(Strict):
         return None
 
 
+class PriceBand(Strict):
+    """Costs (in the base currency) an asset must lie within to be in a role's catalog; an
+    asset without a cost is left out when a band is set."""
+
+    min: float | None = Field(default=None, ge=0)
+    max: float | None = Field(default=None, ge=0)
+
+
+#: the fields of a catalog entry a grant always gives (availability, not the assets' values)
+CATALOG_FIELDS = ("category", "manufacturer", "model", "in_stock", "expected_returns", "next_return")
+
+
+class CatalogPolicy(Strict):
+    """The `catalog` root: models (category, manufacturer, model) the role may request, with
+    availability, and the assets of each the role sees (its `assets` row filter applies)."""
+
+    #: categories in the catalog; "*" (the default): every category
+    categories: list[str] | Literal["*"] = "*"
+    #: assets priced outside the band are not in the catalog (nor counted)
+    price: PriceBand | None = None
+    #: show prices: `price_min` / `price_max` of an entry (needs `cost` readable on assets)
+    prices: bool = False
+    #: the fields of each asset listed under an entry (`id` always); each must be readable
+    #: under `types.assets`; none: the entry lists no assets
+    columns: list[str] = Field(default_factory=list)
+
+
 class RoleConfig(Strict):
     description: str = ""
     inherits: list[str] = Field(default_factory=list)
@@ -188,6 +215,8 @@ class RoleConfig(Strict):
     sync: bool = False
     #: the webhook deliveries (`webhook_deliveries`, failed ones included) and replaying them
     webhooks: bool = False
+    #: the requestable catalog (`catalog`); none: the role has no `catalog` field
+    catalog: CatalogPolicy | None = None
 
 
 # ----------------------------------------------------------------------------- checks
@@ -244,6 +273,56 @@ def _json_key_problems(table: str, grant: tuple[str, str], where: str) -> list[s
     return []
 
 
+#: asset columns a catalog may list (scalars: no relations, JSON or lists)
+CATALOG_COLUMNS = tuple(
+    c.name for c in TABLES["assets"].columns if c.type in ("string", "int", "numeric", "date", "timestamptz")
+)
+
+
+def _asset_columns(role: str, roles: dict[str, RoleConfig]) -> set[str] | None:
+    """The asset fields `role` (with what it inherits) reads; None: it reads no assets."""
+    seen: list[str] = []
+    stack = [role]
+    out: set[str] | None = None
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in roles:
+            continue
+        seen.append(name)
+        stack.extend(roles[name].inherits)
+        for table in ("assets", "*"):
+            policy = roles[name].types.get(table)
+            if policy is not None:
+                columns = type_fields("assets") if policy.columns == "*" else policy.columns
+                out = (out or set()) | set(columns)
+    return out
+
+
+def _catalog_problems(role: str, catalog: CatalogPolicy, readable: set[str] | None) -> list[str]:
+    """A catalog lists scalar asset columns the role reads under `types.assets` (`cost` only
+    with `prices`); prices need `cost` readable: a catalog shows nothing the role cannot read."""
+    where = f"roles.{role}.catalog"
+    if readable is None:
+        return [f"{where}: a catalog needs a `types.assets` grant (the assets it lists are the role's)"]
+    problems = []
+    if catalog.prices and "cost" not in readable:
+        problems.append(f"{where}.prices: the role does not read `cost` of assets; a catalog cannot show it")
+    for i, column in enumerate(catalog.columns):
+        if column not in readable:
+            problems.append(f"{where}.columns[{i}]: the role does not read {column!r} of assets")
+        elif column not in CATALOG_COLUMNS:
+            problems.append(
+                f"{where}.columns[{i}]: {column!r} cannot be listed in the catalog; expected some of "
+                + ", ".join(CATALOG_COLUMNS)
+            )
+        elif column in ("cost", "cost_currency") and not catalog.prices:
+            problems.append(f"{where}.columns[{i}]: {column!r} is a price: set `prices: true` to list it")
+    band = catalog.price
+    if band is not None and band.min is not None and band.max is not None and band.min > band.max:
+        problems.append(f"{where}.price: min {band.min:g} is above max {band.max:g}")
+    return problems
+
+
 def _cycle(roles: dict[str, RoleConfig]) -> list[str]:
     problems = []
     for start in roles:
@@ -298,6 +377,8 @@ def policy_checks(auth: AuthConfig | None, roles: dict[str, RoleConfig] | None) 
                 problems += _filter_problems(policy.filter, table, f"{where}.filter", variables)
             for i, entry in enumerate(policy.actions):
                 problems += _action_problems(table, entry, f"{where}.actions[{i}]")
+        if role.catalog is not None:
+            problems += _catalog_problems(name, role.catalog, _asset_columns(name, roles))
     problems += _cycle(roles)
     if auth is not None:
         for i, key in enumerate(auth.jwt_keys):

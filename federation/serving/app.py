@@ -55,6 +55,7 @@ from federation.workflow.sync_events import SyncEvents
 from federation.writes import Writer
 from federation.writes.desk import Desk
 from schema import webhook_fields
+from schema.catalog import catalog_field
 from schema.desk_fields import desk_fields
 from schema.request_fields import RequestFields
 from schema.roles import RoleSchemas
@@ -154,6 +155,8 @@ def make_security(config: Config, reader: StoreReader) -> Security:
             out |= checkouts_field(workflow)
         out |= request_fields.root_fields(access)
         out |= webhook_roots(access)
+        if access.catalog is not None:
+            out |= catalog_field(workflow, access.catalog, access.models["assets"])
         return out
 
     def writes(access: RoleAccess) -> dict[str, dict[str, set[str]]]:

@@ -241,6 +241,8 @@ def test_introspection_shows_only_the_roles_fields(gateway: Gateway, role: str) 
                 # the `request` action: request forms and their own requests
                 "request_form",
                 "requests",
+                # its catalog grant (config.yaml: roles.employee.catalog)
+                "catalog",
             },
         ),
         ("network_team", {"assets", "assets_by_pk", "assets_aggregate", "locations", "locations_by_pk"}),
@@ -360,6 +362,43 @@ def test_admin_sees_every_field(gateway: Gateway) -> None:
         pytest.param("finance", "{ quarantine { reason } }", "`quarantine`", id="quarantine"),
         pytest.param("finance", "{ access_log { role } }", "`access_log`", id="access_log"),
         pytest.param("anonymous", "{ assets { id } }", "type `assets`", id="anonymous"),
+        # the workflow's roots, refused like the others when the role lacks their action or grant
+        pytest.param("finance", "{ requests { id } }", "`requests` needs the request", id="requests"),
+        pytest.param(
+            "service_desk",
+            '{ request_form(item: {category: "laptop"}) }',
+            "`request_form` needs the request action",
+            id="request_form",
+        ),
+        pytest.param(
+            "service_desk",
+            'mutation { approve_request(id: "00000000-0000-4000-8000-000000000001") { id } }',
+            "`approve_request` needs the approve or request action",
+            id="approve_request",
+        ),
+        pytest.param(
+            "finance",
+            'mutation { submit_request(item: {category: "laptop"}, answers: {}) { id } }',
+            "may not request `assets`",
+            id="submit_request",
+        ),
+        pytest.param("employee", "{ checkouts { id } }", "`checkouts` needs the checkout", id="checkouts"),
+        pytest.param("finance", "{ catalog { model } }", "`catalog`", id="catalog"),
+        pytest.param(
+            "employee", "{ catalog { price_max } }", "field `price_max` of `catalog`", id="catalog-price"
+        ),
+        pytest.param(
+            "employee",
+            "{ catalog(where: {price_min: {_gt: 1}}) { model } }",
+            "field `price_min` of `catalog`",
+            id="catalog-price-filter",
+        ),
+        pytest.param(
+            "employee",
+            "{ catalog { assets { hostname } } }",
+            "field `hostname` of `catalog`",
+            id="catalog-asset-field",
+        ),
     ],
 )
 def test_forbidden_names_the_field(gateway: Gateway, role: str, query: str, message: str) -> None:

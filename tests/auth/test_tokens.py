@@ -263,6 +263,36 @@ def test_cli_apikey_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "roles.r.types.people.columns[0]: 'attributes.ram_gb': a key grant needs a JSON column",
             id="json-key-on-a-type-without-json",
         ),
+        pytest.param(
+            {"r": {"catalog": {"columns": ["asset_tag"]}}},
+            "roles.r.catalog: a catalog needs a `types.assets` grant",
+            id="catalog-without-assets",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": ["asset_tag"]}}, "catalog": {"columns": ["hostname"]}}},
+            "roles.r.catalog.columns[0]: the role does not read 'hostname' of assets",
+            id="catalog-column-not-read",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": ["asset_tag"]}}, "catalog": {"prices": True}}},
+            "roles.r.catalog.prices: the role does not read `cost` of assets",
+            id="catalog-prices-without-cost",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": "*"}}, "catalog": {"columns": ["cost"]}}},
+            "roles.r.catalog.columns[0]: 'cost' is a price: set `prices: true` to list it",
+            id="catalog-cost-without-prices",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": "*"}}, "catalog": {"columns": ["attributes"]}}},
+            "roles.r.catalog.columns[0]: 'attributes' cannot be listed in the catalog",
+            id="catalog-json-column",
+        ),
+        pytest.param(
+            {"r": {"types": {"assets": {"columns": "*"}}, "catalog": {"price": {"min": 5, "max": 1}}}},
+            "roles.r.catalog.price: min 5 is above max 1",
+            id="catalog-band",
+        ),
     ],
 )
 def test_policy_problems_are_reported_with_their_path(roles: dict[str, Any], problem: str) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 
-from auth_gateway import REPO, make_config, token
+from auth_gateway import REPO, TEST_ROLES, demo_sections, make_config, token
 from support.serving import serving
 
 from federation.config.settings import Config
@@ -46,6 +46,15 @@ INSERT INTO ci_computer VALUES
 #: the emails of the people above, by role in these tests
 ANN, BOB, CY, NOMGR = "ann@example.com", "bob@example.com", "cy@example.com", "nomgr@example.com"
 DESK, LEADER = "dan@example.com", "lea@example.com"
+
+
+#: a role of these tests only: the employee's types, with a catalog priced up to 1,000 (not
+#: inherited: an inherited catalog adds the employee's wider band)
+BUDGET_CATALOG = {
+    "categories": ["laptop", "phone"],
+    "price": {"max": 1000},
+    "columns": ["asset_tag", "status"],
+}
 
 
 def demo_forms() -> dict[str, Any]:
@@ -114,7 +123,12 @@ def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
             },
         }
     ]
-    config = make_config(tmp_path, sources=sources, forms=demo_forms())
+    demo_roles = demo_sections()["roles"]
+    budget = {"types": demo_roles["employee"]["types"], "catalog": BUDGET_CATALOG}
+    # the employee's grants with the change history (the transitions of the requests it sees)
+    history = {"inherits": ["employee"], "changes": True}
+    roles = {**demo_roles, **TEST_ROLES, "budget": budget, "employee_history": history}
+    config = make_config(tmp_path, sources=sources, forms=demo_forms(), roles=roles)
     syncer = Syncer(config)
     syncer.run(None)
     syncer.close()

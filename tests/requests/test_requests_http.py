@@ -147,6 +147,47 @@ def test_reject_and_cancel(gateway: RequestGateway) -> None:
     assert _code(bad) == "BAD_USER_INPUT"
     # roles without any request action have no request fields at all
     body = gateway.post("finance", "fin@example.com", REQUESTS)
-    assert _code(body) in ("BAD_USER_INPUT", "FORBIDDEN")
+    assert _code(body) == "FORBIDDEN"
     # the it_leader approves role steps only: nothing of Bob's employees is waiting on it
     assert gateway.post("it_leader", LEADER, REQUESTS)["data"]["requests"] == []
+
+
+CHANGES = """{ changes(where: {entity: {_eq: "requests"}}, order_by: [{id: asc}]) {
+  entity entity_id field before after actor role outcome } }"""
+
+
+def test_every_transition_is_in_the_change_history(gateway: RequestGateway) -> None:
+    model = {"category": "laptop", "model": "MacBook Pro 16"}
+    answers = {"purpose": PURPOSE, "justification": "video editing for the marketing team"}
+    kept = _submit(gateway, ANN, model, answers)["data"]["submit_request"]["id"]
+    dropped = _submit(gateway, ANN, model, answers)["data"]["submit_request"]["id"]
+    rejected = _submit(gateway, CY, model, answers)["data"]["submit_request"]["id"]
+    assert "errors" not in _act(gateway, "employee", BOB, "approve_request", kept)
+    assert "errors" not in _act(gateway, "service_desk", DESK, "fulfil_request", kept)
+    assert "errors" not in _act(gateway, "employee", ANN, "cancel_request", dropped)
+    assert "errors" not in _act(gateway, "employee", BOB, "reject_request", rejected, ', reason: "no"')
+
+    body = gateway.post("employee_history", ANN, CHANGES)
+    assert "errors" not in body, body
+    states = [
+        (c["entity_id"], c["before"], c["after"], c["actor"], c["role"])
+        for c in body["data"]["changes"]
+        if c["field"] == "state" and c["outcome"] == "accepted"
+    ]
+    # Ann's two requests, every transition with who made it and as which role; not Cy's
+    assert states == [
+        (kept, None, "submitted", ANN, "employee"),
+        (dropped, None, "submitted", ANN, "employee"),
+        (kept, "submitted", "approved", BOB, "employee"),
+        (kept, "approved", "fulfilled", DESK, "service_desk"),
+        (dropped, "submitted", "cancelled", ANN, "employee"),
+    ]
+    assert {c["entity_id"] for c in body["data"]["changes"]} == {kept, dropped}
+    # Cy sees her rejected request's transitions only
+    cy = gateway.post("employee_history", CY, CHANGES)["data"]["changes"]
+    assert [(c["before"], c["after"], c["actor"]) for c in cy if c["field"] == "state"] == [
+        (None, "submitted", CY),
+        ("submitted", "rejected", BOB),
+    ]
+    # the history needs the `changes` capability: the employee role has none
+    assert _code(gateway.post("employee", ANN, CHANGES)) == "FORBIDDEN"
