@@ -81,6 +81,11 @@ def main() -> None:
         raw["demo"] = {**raw["demo"], "assets": args.assets, "vendor_port": 0}
         # the SaaS sources (their simulator is not started here) play no part in the writes
         raw["sources"] = [s for s in raw["sources"] if s["kind"] not in ("okta", "msgraph")]
+        kept = {s["name"] for s in raw["sources"]}
+        for rules in raw.get("reconcile", {}).values():
+            lists = (rules or {}).get("precedence", {})
+            for name, order in lists.items():
+                lists[name] = [s for s in order if s in kept]
         (folder / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
         config = load_config(folder / "config.yaml")
         prepare_demo(config)

@@ -70,7 +70,7 @@ def _record(loan: Checkout) -> CheckoutRecord:
 
 def _moved(ctx: RequestContext, snapshot_path: Any, snapshot_id: str | None) -> None:
     if snapshot_path is not None:
-        ctx.snapshot = Snapshot(snapshot_id or "", snapshot_path)
+        ctx.snapshot = Snapshot.shared(snapshot_path)
 
 
 def _find(ctx: RequestContext, desk: Desk, ref: dict[str, Any]) -> str:

@@ -64,7 +64,7 @@ def run_update(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
         except WriteError as exc:
             raise MutationError(exc) from None
         if done.snapshot_path is not None:
-            ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+            ctx.snapshot = Snapshot.shared(done.snapshot_path)
     return _returning(ctx, root, sel, ids, by_pk)
 
 
@@ -90,7 +90,7 @@ def run_insert(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
     except WriteError as exc:
         raise MutationError(exc) from None
     if done.snapshot_path is not None:
-        ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+        ctx.snapshot = Snapshot.shared(done.snapshot_path)
     return _returning(ctx, root, sel, done.entity_ids, one)
 
 
@@ -112,7 +112,7 @@ def run_delete(ctx: RequestContext, root: Root, sel: Selected) -> orjson.Fragmen
         except WriteError as exc:
             raise MutationError(exc) from None
         if done.snapshot_path is not None:
-            ctx.snapshot = Snapshot(done.snapshot_id or "", done.snapshot_path)
+            ctx.snapshot = Snapshot.shared(done.snapshot_path)
     return answer
 
 

@@ -327,7 +327,7 @@ class RequestFields:
         except WriteError as exc:
             raise _error(exc) from None
         if written.snapshot_path is not None:
-            ctx.snapshot = Snapshot(written.snapshot_id or "", written.snapshot_path)
+            ctx.snapshot = Snapshot.shared(written.snapshot_path)
         return {"asset_id": asset_id, "checkout_id": loan.id}
 
     def take_back(self, ctx: RequestContext, request_id: str, handed: dict[str, Any]) -> None:
@@ -341,7 +341,7 @@ class RequestFields:
         except WriteError:
             return  # the refusal of the request is the error to report; the loan stays visible
         if written.snapshot_path is not None:
-            ctx.snapshot = Snapshot(written.snapshot_id or "", written.snapshot_path)
+            ctx.snapshot = Snapshot.shared(written.snapshot_path)
 
 
 _DESCRIPTIONS = {

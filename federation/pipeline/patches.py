@@ -2,16 +2,18 @@
 published snapshot without a sync, and kept there until a sync has read them.
 
 When a mutation has changed a record at its source (federation/writes), the value the
-source read back is appended here and patched into a copy of the current published file,
-which then becomes current (`patch_current`): the caller's next query sees it, and no
-source is read again. A sync of that source that started before the write read the old
+source read back is appended here, numbered (`seq`); every serving process lays the entries
+numbered after its published file's `publish_info.journal_seq` over that file, in memory
+(federation/pipeline/overlay.py): the caller's next query sees the write, no file is copied
+and no source is read again. A sync of that source that started before the write read the old
 value; its publish would undo the write until the next sync. So every publish applies the
 journal's entries newer than the start of the last read of their source (`apply`), under
 the same `publish.lock` the patcher holds, and entries a later read has covered are dropped.
 
-    snapshot_id = Publisher(root, clean=False).patch([Patch(...)])   # federation/pipeline/store.py
+    Publisher(root, clean=False).patch([Patch(...)])   # federation/pipeline/store.py
 
-Files in the store folder: `patches.jsonl` (one entry per line) and `publish.lock` (flock).
+Files in the store folder: `patches.jsonl` (one entry per line), `patches.seq` (the last
+number given) and `publish.lock` (flock).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import duckdb
 from federation.model import DUCKDB_TYPES, TABLES
 
 JOURNAL = "patches.jsonl"
+SEQ = "patches.seq"
 LOCK = "publish.lock"
 
 
@@ -49,6 +52,9 @@ class Patch:
     #: `update` the entity's columns in `values`; `insert` a new entity made of `values`;
     #: `delete` the entity (and its provenance)
     action: str = "update"
+    #: the entry's number in the journal, given by `Journal.append` (0: a line written
+    #: before entries were numbered, already in every published file)
+    seq: int = 0
 
     @staticmethod
     def now() -> str:
@@ -77,6 +83,7 @@ class Journal:
 
     def __init__(self, root: Path) -> None:
         self.path = root / JOURNAL
+        self.seq_path = root / SEQ
 
     def entries(self) -> list[Patch]:
         try:
@@ -85,30 +92,56 @@ class Journal:
             return []
         return [Patch(**json.loads(line)) for line in lines if line.strip()]
 
-    def append(self, patches: Sequence[Patch]) -> None:
+    def last_seq(self, entries: Sequence[Patch] | None = None) -> int:
+        """The highest number given so far (the journal forgets entries; the counter not)."""
+        try:
+            counted = int(self.seq_path.read_text(encoding="utf-8").strip() or 0)
+        except (FileNotFoundError, ValueError):
+            counted = 0
+        return max([counted, *(p.seq for p in (self.entries() if entries is None else entries))])
+
+    def append(self, patches: Sequence[Patch]) -> list[Patch]:
+        """Number `patches` after the last entry and append them (fsync'd); returns them numbered."""
         if not patches:
-            return
+            return []
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        last = self.last_seq()
+        numbered = [replace(p, seq=last + i) for i, p in enumerate(patches, 1)]
         with self.path.open("a", encoding="utf-8") as fh:
-            for patch in patches:
-                fh.write(json.dumps(asdict(patch), default=str, ensure_ascii=False) + "\n")
+            for patch in numbered:
+                fh.write(_line(patch))
             fh.flush()
             os.fsync(fh.fileno())
+        self._count(numbered[-1].seq, durable=False)
+        return numbered
 
     def pending(self, read_started: Mapping[str, datetime | None]) -> list[Patch]:
         """Entries no read of their source has covered yet (written after the start of the
-        last read of that source, or the source has not been read since); rewrites the
-        journal without the others."""
+        last read of that source, or the source has not been read since)."""
+        return [p for p in self.entries() if _uncovered(p, read_started.get(p.source))]
+
+    def keep(self, kept: Sequence[Patch]) -> None:
+        """Rewrite the journal as `kept` (a publish's `pending()`); the counter stays."""
         entries = self.entries()
-        keep = [p for p in entries if _uncovered(p, read_started.get(p.source))]
-        if len(keep) != len(entries):
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(
-                "".join(json.dumps(asdict(p), default=str, ensure_ascii=False) + "\n" for p in keep),
-                encoding="utf-8",
-            )
-            os.replace(tmp, self.path)
-        return keep
+        if len(kept) == len(entries):
+            return
+        self._count(self.last_seq(entries), durable=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(_line(p) for p in kept), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def _count(self, seq: int, *, durable: bool) -> None:
+        tmp = self.seq_path.with_suffix(".seq.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(f"{seq}\n")
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, self.seq_path)
+
+
+def _line(patch: Patch) -> str:
+    return json.dumps(asdict(patch), default=str, ensure_ascii=False) + "\n"
 
 
 #: a delete is re-applied this long, whatever reads came since: an incremental read (by a

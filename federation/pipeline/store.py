@@ -12,7 +12,9 @@ Layout of the store folder (`store.path` in config.yaml):
 
 A sync replaces one source's tables inside one transaction, so the source snapshot is either
 the old one or the new one. Publishing writes a whole new file and swaps the pointer, so
-serving processes (any number of them) move from one consistent snapshot to the next.
+serving processes (any number of them) move from one consistent snapshot to the next. A
+write does not make a file: it is journaled, and readers lay it over the current file in
+memory (federation/pipeline/overlay.py) until a publish holds it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ import fcntl
 import json
 import logging
 import os
-import shutil
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import duckdb
 import pandas as pd
@@ -36,6 +36,10 @@ from federation.model import TABLES
 from federation.pipeline.layout import ROW_GROUP_SIZE, regroup, table_ddl
 from federation.pipeline.notes import NOTES_DDL, drop_notes, replace_notes
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
+
+# the readers live in snapshot.py; imported from here too
+from federation.pipeline.snapshot import Snapshot as Snapshot
+from federation.pipeline.snapshot import StoreReader as StoreReader
 
 log = logging.getLogger("assetgraph.store")
 
@@ -61,7 +65,8 @@ AUX_TABLES: dict[str, str] = {
     "record_id VARCHAR, value JSON, reason VARCHAR",
     # notes counted by source, entity, field and reason (quoted values in a reason as …)
     "quality_summary": "source VARCHAR, entity VARCHAR, field VARCHAR, reason VARCHAR, count BIGINT",
-    "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
+    # journal_seq: the last journal entry the file holds (federation/pipeline/patches.py)
+    "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ, journal_seq BIGINT",
 }
 
 
@@ -74,60 +79,6 @@ def published_ddl(prefix: str = "") -> list[str]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-class Snapshot:
-    """One published snapshot, opened read-only, with a cursor per thread."""
-
-    def __init__(self, snapshot_id: str, path: Path) -> None:
-        self.id = snapshot_id
-        self.path = path
-        self._con = duckdb.connect(str(path), read_only=True)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            with self._lock:
-                cur = self._con.cursor()
-            self._local.cursor = cur
-        return cur
-
-    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        cur = self.cursor()
-        return cur.execute(sql, params or []).fetchall()
-
-
-class StoreReader:
-    """Follows `published/CURRENT`: each call to `current()` costs one stat of the pointer."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.pointer = root / "published" / "CURRENT"
-        self._snapshot: Snapshot | None = None
-        self._stamp: tuple[int, int] | None = None
-        self._lock = threading.Lock()
-
-    def current(self) -> Snapshot | None:
-        try:
-            st = self.pointer.stat()
-        except FileNotFoundError:
-            return None
-        stamp = (st.st_mtime_ns, st.st_ino)
-        if stamp != self._stamp:
-            with self._lock:
-                if stamp != self._stamp:
-                    name = self.pointer.read_text(encoding="utf-8").strip()
-                    path = self.pointer.parent / name
-                    if self._snapshot is None or self._snapshot.path != path:
-                        self._snapshot = Snapshot(name.removesuffix(".duckdb"), path)
-                    self._stamp = stamp
-        return self._snapshot
 
 
 # ----------------------------------------------------------------------------- writing
@@ -420,17 +371,23 @@ class Publisher:
             for ddl in published_ddl("pub."):
                 con.execute(ddl)
             build(con)
-            con.execute("INSERT INTO pub.publish_info VALUES (?, ?)", [snapshot_id, _now()])
+            con.execute("INSERT INTO pub.publish_info VALUES (?, ?, 0)", [snapshot_id, _now()])
             # the row group size is an option of the attached file, not of a table: attach it
             # again with the small one and rewrite only the model's tables
             con.execute("DETACH pub")
             con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
             regroup(con)
             with publish_lock(self.root):
-                if read_started is not None:
-                    apply(con, Journal(self.root).pending(read_started))
+                journal = Journal(self.root)
+                kept = None if read_started is None else journal.pending(read_started)
+                if kept is not None:
+                    apply(con, kept)
+                # entries numbered later are laid over this file by its readers
+                con.execute("UPDATE pub.publish_info SET journal_seq = ?", [journal.last_seq()])
                 con.execute("DETACH pub")
                 self._swap(tmp, path)
+                if kept is not None:
+                    journal.keep(kept)  # after the swap: a crash before it forgets nothing
         except BaseException:
             con.execute("DETACH DATABASE IF EXISTS pub")
             tmp.unlink(missing_ok=True)
@@ -439,32 +396,17 @@ class Publisher:
         return snapshot_id
 
     def patch(self, patches: Sequence[Patch]) -> str | None:
-        """Journal `patches` (written back to their sources) and publish a copy of the current
-        snapshot with them applied: the write shows at once, without a sync. Returns the new
-        snapshot id, or None when nothing is published yet (the first publish applies them)."""
+        """Journal `patches` (written back to their sources): every reader of the current
+        snapshot lays them over it (federation/pipeline/overlay.py), this process's at its
+        next `Snapshot.shared`/`StoreReader.current()`, so the write shows at once without a
+        sync or a copy of the file. Returns the id the snapshot has with them, or None when
+        nothing is published yet (the first publish applies them)."""
         with publish_lock(self.root):
-            Journal(self.root).append(patches)
+            numbered = Journal(self.root).append(patches)
             current = self.current_path()
-            if current is None:
-                return None
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            snapshot_id = f"snap-{stamp}-{os.getpid()}-w"
-            path = self.dir / f"{snapshot_id}.duckdb"
-            tmp = self.dir / f"patch-{stamp}-{os.getpid()}.tmp"
-            shutil.copyfile(current, tmp)
-            con = duckdb.connect()
-            try:
-                con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS pub")
-                apply(con, patches)
-                con.execute("UPDATE pub.publish_info SET snapshot_id = ?", [snapshot_id])
-                con.execute("DETACH pub")
-                self._swap(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            finally:
-                con.close()
-        return snapshot_id
+        if current is None:
+            return None
+        return f"{current.stem}+{numbered[-1].seq}" if numbered else current.stem
 
     def _swap(self, tmp: Path, path: Path) -> None:
         os.replace(tmp, path)

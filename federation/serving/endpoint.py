@@ -1,8 +1,9 @@
 """The /graphql endpoint: GraphiQL, request parsing, execution in a thread pool, result cache.
 
-Every request reads the snapshot that `StoreReader.current()` returns when it starts, so one
-response never mixes two snapshots. Execution is synchronous (DuckDB calls block) and runs in a
-bounded thread pool, each thread with its own DuckDB cursor (`Snapshot.cursor()`).
+Every request reads the snapshot that `StoreReader.current()` returns when it starts, inside
+one transaction (`Snapshot.reading`), so one response never mixes two states. Execution is
+synchronous (DuckDB calls block) and runs in a bounded thread pool, each thread with its own
+DuckDB cursor (`Snapshot.cursor()`).
 """
 
 from __future__ import annotations
@@ -353,13 +354,15 @@ class GraphQLEndpoint:
             writer=self.security.writer if self.security is not None else None,
             request_id=request_id,
         )
-        result = self._schema_for(access).execute_sync(
-            params.query,
-            variable_values=params.variables,
-            context_value=ctx,
-            operation_name=params.operation_name,
-            allowed_operation_types=allowed,
-        )
+        # one state for every statement of the request (a write it makes shows after it)
+        with snapshot.reading():
+            result = self._schema_for(access).execute_sync(
+                params.query,
+                variable_values=params.variables,
+                context_value=ctx,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
         body: dict[str, Any] = {}
         result_errors = result.errors
         if result_errors and result.data is None and access is not None and self.security is not None:

@@ -10,8 +10,9 @@ caller's snapshot showed, the write is refused with CONFLICT (nothing written). 
 every source involved has passed those checks is anything written, each write conditional
 on the record still holding what was fetched (the connector checks it with the write). A
 source that refuses after another was written has that other write undone. Each written
-record is read back, mapped forward, and patched into the published snapshot at once
-(Publisher.patch); every field, accepted or refused, goes into the change history.
+record is read back, mapped forward, and journaled for the served graph at once
+(Publisher.patch; readers lay it over the published file); every field, accepted or
+refused, goes into the change history.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Written:
     snapshot_id: str | None
     changes: list[Change]
 
-    #: the published file of `snapshot_id`
+    #: the published file `snapshot_id` lays the write over (`Snapshot.shared(path)` shows it)
     snapshot_path: Path | None = None
 
 
@@ -198,7 +199,7 @@ class Writer:
             if batch.patches:
                 batch.snapshot_id = self.publisher.patch(batch.patches)
                 if batch.snapshot_id:
-                    batch.snapshot_path = self.publisher.dir / f"{batch.snapshot_id}.duckdb"
+                    batch.snapshot_path = self.publisher.current_path()
 
     # ------------------------------------------------------------------ update
     def update(
@@ -238,7 +239,7 @@ class Writer:
             batch.patches += patches
             return None, None
         snapshot_id = self.publisher.patch(patches)
-        return snapshot_id, self.publisher.dir / f"{snapshot_id}.duckdb" if snapshot_id else None
+        return snapshot_id, self.publisher.current_path() if snapshot_id else None
 
     def record(self, changes: list[Change]) -> list[Change]:
         """Keep `changes` in the history (returned with their ids and times)."""
