@@ -240,7 +240,7 @@ def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, ta
             )
         if mapping.currency_column and name not in CURRENCY_AWARE:
             raise MappingError(f"{where}, field {field}: currency_column applies to money fields only")
-        for key, column in _columns_read(mapping):
+        for key, column in columns_read(mapping):
             if column not in raw.columns:
                 raise MappingError(
                     f"{where}, fields.{field}.{key}: column {column!r} is not in the data;"
@@ -249,7 +249,7 @@ def _check(raw: pd.DataFrame, entity: str, stream: StreamConfig, source: str, ta
     return order
 
 
-def _columns_read(mapping: FieldMapping) -> list[tuple[str, str]]:
+def columns_read(mapping: FieldMapping) -> list[tuple[str, str]]:
     """(config key, source column) for every column a mapping reads."""
     keys = [k for k in ("column", "columns", "coalesce", "template") if getattr(mapping, k) is not None]
     read = [(key, column) for key in keys for column in mapping.value_columns]

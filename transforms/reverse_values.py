@@ -30,9 +30,12 @@ Values come as GraphQL gives them: text, ISO dates and timestamps, numbers, a JS
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
@@ -85,7 +88,35 @@ def forward(cells: list[Any], mapping: FieldMapping, name: str, ctx: TransformCo
 def forward_with_errors(
     cells: list[Any], mapping: FieldMapping, name: str, ctx: TransformContext
 ) -> tuple[list[Any], list[str | None]]:
-    """(values, the read path's reason per cell where it cannot read it)."""
+    """(values, the read path's reason per cell where it cannot read it). A normaliser over a
+    short column costs ~15 ms whatever its length: cells read before are remembered (the
+    read path is pure per cell), per mapping and context (by identity, held by the memo)."""
+    if not all(isinstance(c, _KEYABLE) for c in cells):
+        return _forward(cells, mapping, name, ctx)
+    key = (id(mapping), id(ctx), name, tuple((type(c).__name__, c) for c in cells))
+    with _MEMO_LOCK:
+        found = _MEMO.get(key)
+        if found is not None and found[0] is mapping and found[1] is ctx:
+            _MEMO.move_to_end(key)
+            return copy.deepcopy(found[2])
+    out = _forward(cells, mapping, name, ctx)
+    with _MEMO_LOCK:
+        _MEMO[key] = (mapping, ctx, copy.deepcopy(out))
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return out
+
+
+#: cells the memo keys on: hashable, told apart by type (1, 1.0 and True are not merged)
+_KEYABLE = (str, int, float, bool, Decimal, dt.date, type(None))
+_MEMO: OrderedDict[tuple[Any, ...], tuple[Any, Any, tuple[list[Any], list[str | None]]]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 4096
+
+
+def _forward(
+    cells: list[Any], mapping: FieldMapping, name: str, ctx: TransformContext
+) -> tuple[list[Any], list[str | None]]:
     values = pd.Series(cells, dtype=object)
     lookup_errors = None
     if mapping.lookup is not None:

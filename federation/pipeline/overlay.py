@@ -57,8 +57,11 @@ def lay(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch]) -> None:
         return
     con.execute("BEGIN TRANSACTION")
     try:
+        by_entity: dict[str, list[str]] = {}
         for patch in patches:
-            _take(con, patch.entity, patch.entity_id)
+            by_entity.setdefault(patch.entity, []).append(patch.entity_id)
+        for entity, ids in by_entity.items():
+            _take(con, entity, list(dict.fromkeys(ids)))
         apply(con, patches, prefix=f"{OVERLAY}.")
         con.execute("COMMIT")
     except BaseException:
@@ -66,15 +69,22 @@ def lay(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch]) -> None:
         raise
 
 
-def _take(con: duckdb.DuckDBPyConnection, entity: str, entity_id: str) -> None:
-    """Copy an entity's rows into the overlay (once), which from then on serves them."""
-    key = [entity, entity_id]
-    if con.execute(f"SELECT 1 FROM {OVERLAY}._keys WHERE entity = ? AND entity_id = ?", key).fetchall():
+def _take(con: duckdb.DuckDBPyConnection, entity: str, entity_ids: list[str]) -> None:
+    """Copy entities' rows into the overlay (once), which from then on serves them."""
+    held = con.execute(
+        f"SELECT entity_id FROM {OVERLAY}._keys WHERE entity = ? "
+        "AND entity_id IN (SELECT unnest(?::VARCHAR[]))",
+        [entity, entity_ids],
+    ).fetchall()
+    new = [i for i in entity_ids if i not in {r[0] for r in held}]
+    if not new:
         return
     table = TABLES[entity].name
     _overlaid(con, table, f"id NOT IN (SELECT entity_id FROM {OVERLAY}._keys WHERE entity = '{table}')")
     con.execute(
-        f'INSERT INTO {OVERLAY}."{table}" SELECT * FROM {BASE}.main."{table}" WHERE id = ?', [entity_id]
+        f'INSERT INTO {OVERLAY}."{table}" SELECT * FROM {BASE}.main."{table}" '
+        "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        [new],
     )
     for aux in AUX:
         _overlaid(
@@ -84,10 +94,11 @@ def _take(con: duckdb.DuckDBPyConnection, entity: str, entity_id: str) -> None:
             "AND k.entity_id = b.entity_id)",
         )
         con.execute(
-            f"INSERT INTO {OVERLAY}.{aux} SELECT * FROM {BASE}.main.{aux} WHERE entity = ? AND entity_id = ?",
-            key,
+            f"INSERT INTO {OVERLAY}.{aux} SELECT * FROM {BASE}.main.{aux} "
+            "WHERE entity = ? AND entity_id IN (SELECT unnest(?::VARCHAR[]))",
+            [entity, new],
         )
-    con.execute(f"INSERT INTO {OVERLAY}._keys VALUES (?, ?)", key)
+    con.execute(f"INSERT INTO {OVERLAY}._keys SELECT ?, unnest(?::VARCHAR[])", [entity, new])
 
 
 def _overlaid(con: duckdb.DuckDBPyConnection, table: str, untouched: str) -> None:
