@@ -107,10 +107,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("readme")
     with pytest.MonkeyPatch.context() as monkeypatch:
         config = load_config(write_demo_config(folder, monkeypatch))
-        # one source at a time, in the config's order: the sources published first give the
-        # entities their ids (kept afterwards), so reading them side by side made the ids the
-        # README shows depend on which source a loaded machine finished first
-        config.settings.sync.concurrency = 1
         prepare_demo(config)
         syncer = Syncer(config)
         try:

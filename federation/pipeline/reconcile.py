@@ -372,10 +372,18 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
 
 
 def reconcile(
-    con: duckdb.DuckDBPyConnection, config: Config, states: dict[str, SourceState], now: datetime
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    states: dict[str, SourceState],
+    now: datetime,
+    *,
+    remember: bool = True,
 ) -> ReconcileReport:
     """Build the unified tables into the attached `pub` database from the source snapshots
-    in `con`; remember which entity id each record got, so ids survive the next sync."""
+    in `con`; with `remember`, keep which entity id each record got, so ids survive the next
+    sync. A publish made while a sync round is still reading (`remember=False`) gives its new
+    records provisional ids: the round's last publish derives them again from every record
+    read, so an id never depends on which source happened to answer first."""
     tables = {
         r[0]
         for r in con.execute(
@@ -396,10 +404,11 @@ def reconcile(
         _merge(con, table, fields, plan)
         counts[entity] = _publish_entity(con, table, fields)
     counts["license_compliance"] = publish_compliance(con)  # built from the tables above
-    con.execute(
-        "CREATE OR REPLACE TABLE entity_ids AS "
-        "SELECT entity, source, record_id, entity_id FROM pub.record_sources"
-    )
+    if remember:
+        con.execute(
+            "CREATE OR REPLACE TABLE entity_ids AS "
+            "SELECT entity, source, record_id, entity_id FROM pub.record_sources"
+        )
     n_conf = con.execute("SELECT count(DISTINCT (entity_id, field)) FROM pub.conflicts").fetchall()[0][0]
     n_amb = con.execute("SELECT count(*) FROM pub.ambiguities").fetchall()[0][0]
     return ReconcileReport(entities=counts, conflicts=n_conf, ambiguities=n_amb)

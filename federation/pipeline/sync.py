@@ -185,7 +185,7 @@ class Syncer:
             nonlocal published_count
             if publish and len(results) > published_count:
                 published_count = len(results)
-                self.publish()
+                self.publish(remember=False)  # ids of new records are fixed by the round's end
                 events.append(SyncEvent("", "published"))
 
         self.reads.run(ready, read, Hooks(finished, abandoned, started, idle))
@@ -296,7 +296,9 @@ class Syncer:
         events.append(SyncEvent("", "published"))
         return report
 
-    def publish(self) -> tuple[str, ReconcileReport]:
+    def publish(self, *, remember: bool = True) -> tuple[str, ReconcileReport]:
+        """Reconcile the source snapshots into a new published snapshot; `remember=False`
+        for a publish made while reads go on (see `reconcile`)."""
         configured = {s.name for s in self.config.sources}
         for state in self.store.states():
             if state.source not in configured:
@@ -306,7 +308,7 @@ class Syncer:
         holder: dict[str, ReconcileReport] = {}
 
         def build(con: object) -> None:
-            holder["report"] = reconcile(self.store.con, self.config, states, now)
+            holder["report"] = reconcile(self.store.con, self.config, states, now, remember=remember)
             self._publish_status(states)
             self.store.con.execute(
                 "INSERT INTO pub.quarantine SELECT source, entity, record_id, reason, raw, "

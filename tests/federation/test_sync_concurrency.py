@@ -237,3 +237,83 @@ def test_bad_sync_settings_are_refused_naming_their_path(
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, base_dir=tmp_path)
     assert problem in str(caught.value)
+
+
+class LateOkta(Okta):
+    """An Okta that answers only once the gateway has published something without it."""
+
+    def __init__(self, store: Path) -> None:
+        user = {
+            "id": "00u00001",
+            "status": "ACTIVE",
+            "lastUpdated": "2024-05-01T00:00:00.000Z",
+            "profile": {"login": "ann", "email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"},
+        }
+        super().__init__(TOKEN, [user])
+        self.name = "aa_okta"
+        self.store: Path | None = store
+
+    def answer(self, call: Call) -> Reply:
+        for _ in range(200):  # at most 10 s: a sync that never publishes early fails the test below
+            if self.store is None or StoreReader(self.store).current() is not None:
+                break
+            time.sleep(0.05)
+        return super().answer(call)
+
+
+def people_csv(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "hr.csv"
+    path.write_text("login,mail\nalee,ann@example.com\n", "utf-8")
+    return {
+        "name": "zz_hr",
+        "kind": "spreadsheet",
+        "path": str(path),
+        "entities": {"people": {"id": "login", "fields": {"username": "login", "email": "mail"}}},
+    }
+
+
+def person_ids(store: Path) -> list[tuple[str, str, str]]:
+    snapshot = StoreReader(store).current()
+    assert snapshot is not None
+    return snapshot.query(
+        "SELECT entity_id, source, record_id FROM record_sources WHERE entity = 'people' ORDER BY source"
+    )
+
+
+def test_an_entitys_id_does_not_depend_on_which_source_answered_first(
+    tmp_path: Path, syncers: list[Syncer]
+) -> None:
+    """The first round publishes the CSV source while the Okta read is still out; the person
+    both describe still gets the same id as in a round where Okta answered first."""
+    late_dir, calm_dir = tmp_path / "late", tmp_path / "calm"
+    late_dir.mkdir()
+    calm_dir.mkdir()
+    late = LateOkta(late_dir / "store")
+    server = VendorServer([late]).start()
+    try:
+        source = okta(server, "aa_okta", deadline="20s")
+        # okta() turns licenses and their assignments off: people are left
+        late_config = make_config(late_dir, [source, people_csv(late_dir)])
+        syncer = Syncer(late_config)
+        syncers.append(syncer)
+        syncer.reads.idle_seconds = 0.1
+        late_report = syncer.run()
+        # Okta first, one source at a time: the order the ids must not depend on
+        late.store = None  # answers at once
+        calm_config = make_config(calm_dir, [dict(source), people_csv(calm_dir)], concurrency=1)
+        syncers.append(Syncer(calm_config))
+        syncers[-1].reads.idle_seconds = 0.1
+        calm_report = syncers[-1].run()
+    finally:
+        server.stop()
+
+    assert [r.status for r in late_report.sources] == ["ok", "ok"]
+    assert [r.status for r in calm_report.sources] == ["ok", "ok"]
+    late_events = steps(late_report)
+    # the CSV was published on its own before Okta's answer arrived
+    assert late_events.index(("", "published")) < late_events.index(("aa_okta", "written"))
+    late_ids = person_ids(late_dir / "store")
+    calm_ids = person_ids(calm_dir / "store")
+    assert [s for _, s, _ in late_ids] == ["aa_okta", "zz_hr"]
+    assert len({i for i, _, _ in late_ids}) == 1  # one person, seen by both sources
+    assert late_ids == calm_ids
