@@ -177,13 +177,18 @@ class _UnionFind:
         return a
 
 
-def cluster(frame: pd.DataFrame, rules: Sequence[Sequence[str]]) -> Clusters:
-    """Group the records of `frame` (one entity, every source stacked) by the identity rules."""
+def cluster(
+    frame: pd.DataFrame, rules: Sequence[Sequence[str]], single: Sequence[bool] | None = None
+) -> Clusters:
+    """Group the records of `frame` (one entity, every source stacked) by the identity rules.
+    `single`: per rule, whether its key is single-valued per record over every record of the
+    entity (when `frame` holds only some of them); by default, over `frame`."""
     n = len(frame)
     frame = frame.reset_index(drop=True)
     rule_keys = [_rule_keys(frame, rule) for rule in rules]
     # rules whose key is single-valued per record take part in conflict checks
-    single = [not k.index.has_duplicates for k in rule_keys]
+    if single is None:
+        single = [not k.index.has_duplicates for k in rule_keys]
     strong = [k if s else pd.Series([], dtype=object) for k, s in zip(rule_keys, single, strict=True)]
     uf = _UnionFind(n, strong)
     ambiguities: list[Ambiguity] = []

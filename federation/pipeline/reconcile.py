@@ -21,6 +21,7 @@ straight into the snapshot being published (attached as `pub`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,8 +31,21 @@ import pandas as pd
 from federation.config.settings import Config
 from federation.model import TABLES, Table, reconcile_order
 from federation.pipeline.compliance import publish_compliance
+from federation.pipeline.delta import (
+    WHOLE,
+    Plan,
+    affected,
+    all_table,
+    clear_entity,
+    entity_keys,
+    full_plan,
+    refresh_fetched,
+    seed,
+    seed_referrers,
+)
 from federation.pipeline.identity import cluster
-from federation.pipeline.store import SourceState, snapshot_table
+from federation.pipeline.stacking import stack_all, stale_by_entity
+from federation.pipeline.store import SourceState
 
 NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
 
@@ -50,94 +64,48 @@ class ReconcileReport:
     entities: dict[str, int]
     conflicts: int
     ambiguities: int
+    #: merged only what changed since the last publish (delta.py); if not, why
+    incremental: bool = False
+    merged_all_because: str = ""
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _stale_sources(config: Config, entity: str, states: dict[str, SourceState], now: datetime) -> set[str]:
-    """Sources whose values count as empty for precedence: no successful sync within the
-    entity's `stale_after`. A source whose latest sync merely failed is not stale here: its
-    last good snapshot keeps its precedence, so one failed sync does not flip the graph."""
-    stale_after = config.rules(entity).stale_after
-    if stale_after is None:
-        return set()
-    out = set()
-    for s in config.sources:
-        st = states.get(s.name)
-        if st is None or st.last_success_at is None or now - st.last_success_at > stale_after:
-            out.add(s.name)
-    return out
-
-
-def _reference_records(
-    con: duckdb.DuckDBPyConnection, config: Config, entity: str, tables: set[str]
-) -> list[str]:
-    """SELECTs giving a minimal record per key that other entities use to point at `entity`."""
-    selects = []
-    for other in TABLES.values():
-        for ref in other.references:
-            if ref.target != entity or not ref.creates_missing:
-                continue
-            key = f"{ref.name}_key"
-            for s in config.sources:
-                name = snapshot_table(s.name, other.name)
-                if name not in tables:
-                    continue
-                cols = {r[0] for r in con.execute(f"DESCRIBE {_q(name)}").fetchall()}
-                if key not in cols:
-                    continue
-                if entity == "people":
-                    fields = (
-                        f"CASE WHEN {key} LIKE '%@%' THEN {key} END AS email, "
-                        f"CASE WHEN {key} NOT LIKE '%@%' THEN {key} END AS username"
-                    )
-                else:
-                    fields = f"{key} AS {ref.match_on[0]}"
-                selects.append(
-                    f"SELECT '{s.name}' AS source, 'ref:' || {key} AS record_id, "
-                    f"max(fetched_at) AS fetched_at, {fields} FROM {_q(name)} "
-                    f"WHERE {key} IS NOT NULL GROUP BY {key}"
-                )
-    return selects
-
-
-def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables: set[str]) -> list[str]:
-    """Create temp table `recs` with every record of the entity; return its field columns."""
-    selects = []
-    for s in config.sources:
-        name = snapshot_table(s.name, table.name)
-        if name in tables:
-            selects.append(f"SELECT '{s.name}' AS source, * FROM {_q(name)}")
-    selects += _reference_records(con, config, table.name, tables)
-    if not selects:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE recs (source VARCHAR, record_id VARCHAR, fetched_at TIMESTAMPTZ)"
-        )
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE recs AS " + " UNION ALL BY NAME ".join(f"({s})" for s in selects)
-        )
-    cols = [r[0] for r in con.execute("DESCRIBE recs").fetchall()]
-    return [c for c in cols if c not in ("source", "record_id", "fetched_at")]
+def identity_rules(config: Config, table: Table, fields: list[str]) -> list[list[str]]:
+    """The entity's identity rules over the columns its records have; a rule may name a
+    reference (`person`): it compares the reference's key."""
+    refs = {r.name for r in table.references}
+    named = [[f"{f}_key" if f in refs else f for f in r] for r in config.rules(table.name).identity or []]
+    return [r for r in named if all(f in fields for f in r)]
 
 
 def _assign_ids(
-    con: duckdb.DuckDBPyConnection, config: Config, table: Table, fields: list[str], ranks: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    rules: list[list[str]],
+    strong: list[bool],
+    ranks: dict[str, str],
+    *,
+    delta: bool,
+    provisional: bool,
 ) -> list[tuple[str, str, str, list[str], str]]:
-    """Cluster `recs`, add an `entity_id` column; return the ambiguities found."""
-    refs = {r.name for r in table.references}
-    # a rule may name a reference (`person`): it compares the reference's key
-    named = [[f"{f}_key" if f in refs else f for f in r] for r in config.rules(table.name).identity or []]
-    rules = [r for r in named if all(f in fields for f in r)]
+    """Cluster the records to merge (all of them, or with `delta` those in `todo`) into temp
+    table `recs` with an `entity_id` column, and remember each record's id in `entity_ids`
+    (new ones `provisional` if asked); return the ambiguities found."""
+    entity = table.name
+    source = all_table(entity) + (" SEMI JOIN todo USING (source, record_id)" if delta else "")
     ident_cols = sorted({f for r in rules for f in r})
     cols = ", ".join(["source", "record_id", *(_q(c) for c in ident_cols)])
-    frame = con.execute(f"SELECT {cols} FROM recs ORDER BY source, record_id").df()
-    clusters = cluster(frame, rules)
+    frame = con.execute(f"SELECT {cols} FROM {source} ORDER BY source, record_id").df()
+    clusters = cluster(frame, rules, strong)
     frame["root"] = clusters.root
+    # ids given provisionally (by a publish made while a round still read) are given again
     prev = con.execute(
-        "SELECT source, record_id, entity_id FROM entity_ids WHERE entity = ?", [table.name]
+        "SELECT source, record_id, entity_id FROM entity_ids "
+        "WHERE entity = ? AND NOT coalesce(provisional, false)",
+        [entity],
     ).df()
     frame = frame[["source", "record_id", "root"]].merge(prev, on=["source", "record_id"], how="left")
     # the previous id most of the cluster's records had; a split keeps it for the larger part
@@ -153,14 +121,23 @@ def _assign_ids(
     )
     votes = votes.drop_duplicates("entity_id").drop_duplicates("root")
     chosen = dict(zip(votes["root"], votes["entity_id"], strict=True))
-    ids = _new_ids(frame, table.name, chosen)
+    ids = _new_ids(frame, entity, chosen, (lambda c: _taken(con, entity, c)) if delta else None)
     frame["entity_id"] = frame["root"].map(ids)
-    con.register("_ids", frame[["source", "record_id", "entity_id"]])
+    frame["provisional"] = provisional & ~frame["root"].isin(list(chosen))
+    con.register("_ids", frame[["source", "record_id", "entity_id", "provisional"]])
+    gone = "AND entity_id IN (SELECT entity_id FROM gone_ids)" if delta else ""
+    con.execute(f"DELETE FROM entity_ids WHERE entity = ? {gone}", [entity])
+    con.execute(
+        f"INSERT INTO entity_ids BY NAME SELECT '{entity}' AS entity, i.source, i.record_id, "
+        f"i.entity_id::VARCHAR AS entity_id, i.provisional::BOOLEAN AS provisional, a.__digest AS digest, a.fetched_at FROM _ids i JOIN {all_table(entity)} a "
+        "USING (source, record_id)"
+    )
     # one copy of the records: with their entity id and each precedence ranking as columns
     rank_cols = "".join(f", {expr} AS {name}" for expr, name in ranks.items())
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE recs AS SELECT i.entity_id, r.*{rank_cols} FROM recs r "
-        "JOIN _ids i USING (source, record_id)"
+        f"CREATE OR REPLACE TEMP TABLE recs AS SELECT i.entity_id::VARCHAR AS entity_id, "
+        f"r.* EXCLUDE (__digest){rank_cols} "
+        f"FROM {all_table(entity)} r JOIN _ids i USING (source, record_id)"
     )
     con.unregister("_ids")
     out = []
@@ -178,18 +155,41 @@ def _assign_ids(
     return out
 
 
+def _taken(con: duckdb.DuckDBPyConnection, entity: str, candidates: list[str]) -> set[str]:
+    """Of the ids derived for new clusters, those an entity not merged again holds."""
+    if not candidates:
+        return set()
+    rows = con.execute(
+        "SELECT DISTINCT entity_id FROM entity_ids WHERE entity = ? AND entity_id IN (SELECT unnest(?)) "
+        "AND entity_id NOT IN (SELECT entity_id FROM gone_ids)",
+        [entity, candidates],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def record_uuid(entity: str, source: str, record_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{entity}:{source}:{record_id}"))
 
 
-def _new_ids(frame: pd.DataFrame, entity: str, chosen: dict[int, str]) -> dict[int, str]:
+def _new_ids(
+    frame: pd.DataFrame,
+    entity: str,
+    chosen: dict[int, str],
+    taken: Callable[[list[str]], set[str]] | None = None,
+) -> dict[int, str]:
     """Each cluster's id: the one it kept from the previous snapshot, else one derived from its
     first record (frame is sorted by source, record_id). A derived id already in use (the part
-    of a split that did not keep the old id may start with the same record) moves on to the
-    cluster's next record, so two clusters never share an id."""
+    of a split that did not keep the old id may start with the same record; `taken` names
+    those held by entities outside `frame`) moves on to the cluster's next record, so two
+    clusters never share an id."""
     used = set(chosen.values())
     ids = dict(chosen)
     first = frame.drop_duplicates("root")
+    if taken is not None:
+        fresh = frame[~frame["root"].isin(list(chosen))]
+        used |= taken(
+            [record_uuid(entity, s, r) for s, r in zip(fresh["source"], fresh["record_id"], strict=True)]
+        )
     for root, src, rid in zip(first["root"], first["source"], first["record_id"], strict=True):
         if root in ids:
             continue
@@ -308,21 +308,6 @@ def _merge(
         f"INSERT INTO pub.record_sources SELECT '{table.name}', entity_id, source, record_id, "
         "fetched_at FROM recs"
     )
-    # keys an entity is known by, for resolving references to it
-    keys = [
-        f"SELECT lower({_q(k)}) AS key, entity_id FROM recs WHERE {_q(k)} IS NOT NULL"
-        for k in sorted({k for ref in _refs_to(table.name) for k in ref})
-        if k in fields
-    ]
-    keys = keys or ["SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS entity_id WHERE false"]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE keys_{table.name} AS SELECT key, min(entity_id) AS "
-        f"entity_id, count(DISTINCT entity_id) AS n FROM ({' UNION '.join(keys)}) GROUP BY key"
-    )
-
-
-def _refs_to(entity: str) -> list[tuple[str, ...]]:
-    return [ref.match_on for t in TABLES.values() for ref in t.references if ref.target == entity]
 
 
 def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[str]) -> int:
@@ -368,47 +353,78 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
             "UPDATE pub.licenses SET seats_assigned = (SELECT count(*) FROM pub.license_assignments a "
             "WHERE a.license_id = licenses.id) WHERE seats_assigned IS NULL"
         )
-    return con.execute(f"SELECT count(*) FROM merged_{table.name}").fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM pub.{_q(table.name)}").fetchall()[0][0]
 
 
 def reconcile(
     con: duckdb.DuckDBPyConnection,
     config: Config,
-    states: dict[str, SourceState],
-    now: datetime,
+    plan: Plan,
+    fields: dict[str, list[str]],
+    stale: dict[str, set[str]],
     *,
     remember: bool = True,
 ) -> ReconcileReport:
-    """Build the unified tables into the attached `pub` database from the source snapshots
-    in `con`; with `remember`, keep which entity id each record got, so ids survive the next
-    sync. A publish made while a sync round is still reading (`remember=False`) gives its new
-    records provisional ids: the round's last publish derives them again from every record
-    read, so an id never depends on which source happened to answer first."""
-    tables = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
-        ).fetchall()
-    }
+    """Build the unified tables into the attached `pub` database from the records stacked in
+    `con` (`all_<entity>`, see stacking.py): into an empty file, or with `plan.incremental`
+    into a copy of the last publish, merging again only what changed (delta.py). Every record's
+    entity id is remembered, so ids survive the next sync; a publish made while a sync round
+    is still reading (`remember=False`) gives new records provisional ids: the next publish
+    derives them again from every record read, so an id never depends on which source
+    happened to answer first."""
     counts = {}
+    delta = plan.incremental
     for entity in reconcile_order():
         table = TABLES[entity]
-        fields = _stack(con, config, table, tables)
-        plan = _precedence(config, table, fields, _stale_sources(config, entity, states, now))
-        ambiguities = _assign_ids(con, config, table, fields, plan[2])
-        if ambiguities:
-            con.executemany(
-                "INSERT INTO pub.ambiguities VALUES (?, ?, ?, ?, ?, ?)",
-                [(entity, *a) for a in ambiguities],
+        rules = identity_rules(config, table, fields[entity])
+        precedence = _precedence(config, table, fields[entity], stale[entity])
+        whole = entity in WHOLE
+        if delta:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys_{entity} (key VARCHAR)")
+            seed(con, table, whole)
+        for again in range(3):  # a person's manager changing: the people pointing at them
+            if delta:
+                affected(con, table, rules, set() if again else plan.patched.get(entity, set()))
+            ambiguities = _assign_ids(
+                con, table, rules, plan.single[entity], precedence[2], delta=delta, provisional=not remember
             )
-        _merge(con, table, fields, plan)
-        counts[entity] = _publish_entity(con, table, fields)
+            if delta:
+                clear_entity(con, entity, whole)
+            if ambiguities:
+                con.executemany(
+                    "INSERT INTO pub.ambiguities VALUES (?, ?, ?, ?, ?, ?)",
+                    [(entity, *a) for a in ambiguities],
+                )
+            _merge(con, table, fields[entity], precedence)
+            entity_keys(con, table, fields[entity], delta=delta, referred=plan.referred[entity])
+            counts[entity] = _publish_entity(con, table, fields[entity])
+            if not delta or whole:
+                break
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE seeds AS SELECT source, record_id FROM todo WHERE false"
+            )
+            if not seed_referrers(con, table, only_self=True):
+                break
+            con.execute(
+                "DELETE FROM seeds WHERE (source, record_id) IN (SELECT (source, record_id) FROM todo)"
+            )
+            if not con.execute("SELECT count(*) FROM seeds").fetchall()[0][0]:
+                break
+        if delta and not whole:
+            refresh_fetched(con, entity)
+    if delta:
+        con.execute("DELETE FROM pub.license_compliance")
     counts["license_compliance"] = publish_compliance(con)  # built from the tables above
-    if remember:
-        con.execute(
-            "CREATE OR REPLACE TABLE entity_ids AS "
-            "SELECT entity, source, record_id, entity_id FROM pub.record_sources"
-        )
     n_conf = con.execute("SELECT count(DISTINCT (entity_id, field)) FROM pub.conflicts").fetchall()[0][0]
     n_amb = con.execute("SELECT count(*) FROM pub.ambiguities").fetchall()[0][0]
-    return ReconcileReport(entities=counts, conflicts=n_conf, ambiguities=n_amb)
+    return ReconcileReport(counts, n_conf, n_amb, incremental=delta, merged_all_because=plan.reason)
+
+
+def reconcile_everything(
+    con: duckdb.DuckDBPyConnection, config: Config, states: dict[str, SourceState], now: datetime
+) -> ReconcileReport:
+    """Stack and merge every record into the attached `pub` (no incremental plan)."""
+    stale = stale_by_entity(config, states, now)
+    fields = stack_all(con, config)
+    rules = {e: identity_rules(config, TABLES[e], f) for e, f in fields.items()}
+    return reconcile(con, config, full_plan(con, rules, fields), fields, stale)

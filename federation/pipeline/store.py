@@ -61,7 +61,8 @@ AUX_TABLES: dict[str, str] = {
     "record_id VARCHAR, value JSON, reason VARCHAR",
     # notes counted by source, entity, field and reason (quoted values in a reason as …)
     "quality_summary": "source VARCHAR, entity VARCHAR, field VARCHAR, reason VARCHAR, count BIGINT",
-    "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ",
+    # reconcile_token: which publish of the store's this is (delta.py builds on a copy of it)
+    "publish_info": "snapshot_id VARCHAR, published_at TIMESTAMPTZ, reconcile_token VARCHAR",
 }
 
 
@@ -344,6 +345,16 @@ class SourceStore:
         return self.con.execute("SELECT * FROM quality").df()
 
 
+@dataclass
+class Built:
+    """What a publish's build says of the file it filled."""
+
+    #: which publish of the store's it is (federation/pipeline/delta.py)
+    token: str | None = None
+    #: rewrite the model's tables in storage order (a copy merged in part appends instead)
+    regroup: bool = True
+
+
 class Publisher:
     """Writes published snapshots and swaps `published/CURRENT`."""
 
@@ -400,32 +411,41 @@ class Publisher:
     def publish_with(
         self,
         con: duckdb.DuckDBPyConnection,
-        build: Callable[[duckdb.DuckDBPyConnection], None],
+        build: Callable[[duckdb.DuckDBPyConnection], object],
         *,
         read_started: Mapping[str, datetime | None] | None = None,
+        base: Path | None = None,
     ) -> str:
-        """Create a new snapshot file attached to `con` as `pub`, let `build` fill it, then
-        swap it in. If `build` raises, nothing is published and the current snapshot stays.
-        `read_started`: source → start of the read its snapshot holds; the written values
-        no such read has seen yet (federation/pipeline/patches.py) are applied before the
-        swap, under the publish lock, so a sync never undoes a write."""
+        """Create a new snapshot file attached to `con` as `pub` (empty, or a copy of `base`),
+        let `build` fill it (returning a `Built`; anything else: the defaults), then swap it
+        in. If `build` raises, nothing is published and the current snapshot stays.
+        `read_started`: source → start of the read its snapshot holds; the written values no
+        such read has seen yet (patches.py) are applied before the swap, under the publish
+        lock, so a sync never undoes a write."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         snapshot_id = f"snap-{stamp}-{os.getpid()}"
         path = self.dir / f"{snapshot_id}.duckdb"
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         quoted = str(tmp).replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS pub")
-        try:
-            for ddl in published_ddl("pub."):
-                con.execute(ddl)
-            build(con)
-            con.execute("INSERT INTO pub.publish_info VALUES (?, ?)", [snapshot_id, _now()])
-            # the row group size is an option of the attached file, not of a table: attach it
-            # again with the small one and rewrite only the model's tables
-            con.execute("DETACH pub")
+        if base is not None:
+            shutil.copyfile(base, tmp)  # readers keep the original; the copy is only ours
             con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
-            regroup(con)
+        else:
+            con.execute(f"ATTACH '{quoted}' AS pub")
+        try:
+            if base is None:
+                for ddl in published_ddl("pub."):
+                    con.execute(ddl)
+            built = result if isinstance(result := build(con), Built) else Built()
+            con.execute("DELETE FROM pub.publish_info")
+            con.execute("INSERT INTO pub.publish_info VALUES (?, ?, ?)", [snapshot_id, _now(), built.token])
+            if base is None or built.regroup:
+                # the row group size is an option of the attached file, not of a table: attach
+                # it again with the small one and rewrite only the model's tables
+                con.execute("DETACH pub")
+                con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
+                regroup(con)
             with publish_lock(self.root):
                 if read_started is not None:
                     apply(con, Journal(self.root).pending(read_started))

@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from connectors.base import SourceConfig, SourceError
 from federation.config.settings import Config
 from federation.model import TABLES
+from federation.pipeline import delta
 from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.log_context import about_source
+from federation.pipeline.patches import Journal
 from federation.pipeline.reading import (
     Baseline,
     Hooks,
@@ -33,8 +35,9 @@ from federation.pipeline.reading import (
     failure_message,
     read_source,
 )
-from federation.pipeline.reconcile import ReconcileReport, reconcile
-from federation.pipeline.store import Publisher, SourceState, SourceStore, snapshot_table
+from federation.pipeline.reconcile import ReconcileReport, identity_rules, reconcile
+from federation.pipeline.stacking import stack_all, stale_by_entity
+from federation.pipeline.store import Built, Publisher, SourceState, SourceStore, snapshot_table
 from transforms.context import TransformContext
 from transforms.mapping import MappingError
 
@@ -79,6 +82,8 @@ REASON_PATTERN = r"""regexp_replace(reason, '(^|[\s(\[])("[^"]*"|''[^'']*'')', '
 
 #: the quality notes into the snapshot being published: as kept (`quality`), by the entity
 #: each record merged into (`record_quality`, for assets.quality), and counted
+#: published tables rebuilt whole even by an incremental publish
+REPLACED_WHOLE = ("quarantine", "quality", "record_quality", "quality_summary", "source_status")
 QUALITY_PUBLISH = (
     "INSERT INTO pub.quality SELECT source, entity, record_id, field, value, reason, noted_at FROM quality",
     "INSERT INTO pub.record_quality SELECT q.entity, r.entity_id, q.field, q.source, q.record_id, "
@@ -297,29 +302,47 @@ class Syncer:
         return report
 
     def publish(self, *, remember: bool = True) -> tuple[str, ReconcileReport]:
-        """Reconcile the source snapshots into a new published snapshot; `remember=False`
-        for a publish made while reads go on (see `reconcile`)."""
+        """Reconcile the source snapshots into a new published snapshot: merging everything,
+        or into a copy of the last one only what changed (federation/pipeline/delta.py);
+        `remember=False` for a publish made while reads go on (see `reconcile`)."""
         configured = {s.name for s in self.config.sources}
         for state in self.store.states():
             if state.source not in configured:
                 self.store.drop_source(state.source)
         states = {s.source: s for s in self.store.states()}
-        now = _now()
+        con = self.store.con
+        stale = stale_by_entity(self.config, states, _now())
+        fields = stack_all(con, self.config)
+        rules = {e: identity_rules(self.config, TABLES[e], f) for e, f in fields.items()}
+        patched = [(p.entity, p.entity_id) for p in Journal(self.publisher.root).entries()]
+        base = self.publisher.current_path()
+        plan = delta.plan(con, self.config, rules, fields, stale, patched, base_exists=base is not None)
         holder: dict[str, ReconcileReport] = {}
 
-        def build(con: object) -> None:
-            holder["report"] = reconcile(self.store.con, self.config, states, now, remember=remember)
+        def build(_: object) -> Built:
+            if plan.incremental and not delta.carries(con, plan.token):
+                delta.clear_all(con)
+                plan.fall_back("the published file is not the last publish's")
+            elif plan.incremental:
+                for aux in REPLACED_WHOLE:
+                    con.execute(f"DELETE FROM pub.{aux}")
+            if not plan.incremental and base is not None:
+                log.info("merging every record: %s", plan.reason)
+            holder["report"] = reconcile(con, self.config, plan, fields, stale, remember=remember)
             self._publish_status(states)
-            self.store.con.execute(
+            con.execute(
                 "INSERT INTO pub.quarantine SELECT source, entity, record_id, reason, raw, "
                 "quarantined_at FROM quarantine"
             )
             for statement in QUALITY_PUBLISH:
-                self.store.con.execute(statement)
+                con.execute(statement)
+            return Built(token=delta.remember(con, plan.fingerprint), regroup=not plan.incremental)
 
         # values written back since a source's last read stay patched in (patches.py)
         read_started = {name: state.last_success_at for name, state in states.items()}
-        snapshot_id = self.publisher.publish_with(self.store.con, build, read_started=read_started)
+        snapshot_id = self.publisher.publish_with(
+            con, build, read_started=read_started, base=base if plan.incremental else None
+        )
         return snapshot_id, holder["report"]
 
     def _publish_status(self, states: dict[str, SourceState]) -> None:

@@ -31,7 +31,7 @@ import pytest
 
 from connectors.base import SourceConfig
 from federation.config.settings import Config, Settings
-from federation.pipeline.reconcile import reconcile
+from federation.pipeline.reconcile import reconcile_everything
 from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -148,7 +148,7 @@ def publish(tmp_path: Path, snapshots: dict[str, dict[str, pd.DataFrame]]) -> du
         for name, entities in snapshots.items():
             store.replace_source(name, "test", entities, NO_QUARANTINE, {}, started_at=T0)
         states = {s.source: s for s in store.states()}
-        Publisher(tmp_path).publish_with(store.con, lambda con: reconcile(con, config, states, T0))
+        Publisher(tmp_path).publish_with(store.con, lambda con: reconcile_everything(con, config, states, T0))
     finally:
         store.close()
     snapshot = StoreReader(tmp_path).current()

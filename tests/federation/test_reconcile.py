@@ -13,7 +13,7 @@ import pytest
 
 from connectors.base import SourceConfig
 from federation.config.settings import Config, EntityRules, Settings
-from federation.pipeline.reconcile import reconcile
+from federation.pipeline.reconcile import reconcile_everything
 from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -161,7 +161,7 @@ def _load(store: SourceStore, *, finance: list[dict[str, object]] | None = None)
 def _publish(store: SourceStore, config: Config, root: Path) -> duckdb.DuckDBPyConnection:
     states = {s.source: s for s in store.states()}
     Publisher(root).publish_with(
-        store.con, lambda con: reconcile(con, config, states, T0 + timedelta(minutes=1))
+        store.con, lambda con: reconcile_everything(con, config, states, T0 + timedelta(minutes=1))
     )
     snapshot = StoreReader(root).current()
     assert snapshot is not None

@@ -17,7 +17,7 @@ import pytest
 from connectors.base import SourceConfig
 from federation.config.settings import Config, Settings
 from federation.model import TABLES
-from federation.pipeline.reconcile import reconcile
+from federation.pipeline.reconcile import reconcile_everything
 from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -69,7 +69,8 @@ def _by_reconcile(root: Path) -> duckdb.DuckDBPyConnection:
         store.replace_source("cmdb", "test", {"assets": frame}, empty_q, {}, started_at=T0)
         states = {s.source: s for s in store.states()}
         Publisher(root, row_group_size=GROUP).publish_with(
-            store.con, lambda con: reconcile(con, config, states, T0 + timedelta(minutes=1))
+            store.con,
+            lambda con: reconcile_everything(con, config, states, T0 + timedelta(minutes=1)),
         )
     finally:
         store.close()

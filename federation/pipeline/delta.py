@@ -1,0 +1,454 @@
+"""Incremental reconciliation: which records a publish must merge again, and which it may
+take as they are from the snapshot published before.
+
+Every publish remembers, per record (store table `entity_ids`): the entity id it got, a
+digest of its values and when it was fetched; per entity, the keys other entities point at it
+by (`ref_keys`); and, in `reconcile_state`, a fingerprint of everything else that decides a
+merge (the sources and their order, identity and precedence rules, which sources are stale,
+the published model) with a token that is also written into the published file.
+
+The next publish stacks every record again and compares digests. When the fingerprint is the
+same, the file to build on carries the token, and few records changed, it copies that file and
+merges again only:
+
+- the records that changed, appeared or went, those with provisional ids, and those of
+  entities a write patched since (the journal's entries);
+- every record of the entities those belonged to, and every record sharing an identity key
+  with any of them, repeated until nothing is added: identity is decided within a set closed
+  under "shares a key with", which gives what clustering everything would;
+- the records whose reference now resolves differently (a person merged, split or gone: the
+  assets pointing at them).
+
+The rest of the copied snapshot stays. Tables whose rows are computed over a whole entity
+(licenses' assigned seats, installations counted per product) are merged in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from federation.config.settings import Config
+from federation.model import TABLES, Table, reconcile_order
+from federation.pipeline.layout import published_indexes
+from federation.pipeline.store import published_ddl
+
+#: bump when what a publish remembers, or how it merges, changes meaning
+VERSION = 1
+#: more changed records than this share of all of them: merging everything is as quick
+MAX_CHANGED = 0.2
+#: entities merged in full even in an incremental publish: columns computed over the whole
+#: entity (a license's seats from its assignments; installations counted per product)
+WHOLE = frozenset({"licenses", "license_assignments", "software_installations"})
+
+STATE_DDL = """
+CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_keys (entity VARCHAR, key VARCHAR, entity_id VARCHAR, n BIGINT);
+ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false;
+ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
+ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMPTZ;
+"""
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def all_table(entity: str) -> str:
+    """The temp table holding every record of `entity`, stacked, with its digest."""
+    return f"all_{entity}"
+
+
+@dataclass
+class Plan:
+    """How a publish merges: everything, or (`incremental`) only what changed."""
+
+    fingerprint: str
+    incremental: bool
+    #: why everything is merged (said in the log)
+    reason: str = ""
+    #: the token the file built on must carry
+    token: str | None = None
+    #: records that changed since the last publish, of all records
+    changed: int = 0
+    total: int = 0
+    #: entity ids a write patched since the last read of their source (journal entries)
+    patched: dict[str, set[str]] = field(default_factory=dict)
+    #: per entity, per identity rule: whether its key is one value per record, over them all
+    single: dict[str, list[bool]] = field(default_factory=dict)
+    #: per entity: whether another entity's records point at it (its keys are kept)
+    referred: dict[str, bool] = field(default_factory=dict)
+
+    def fall_back(self, reason: str) -> None:
+        self.incremental, self.reason = False, reason
+
+
+def fingerprint(config: Config, stale: dict[str, set[str]], shape: dict[str, object]) -> str:
+    """What, besides the records, decides a merge."""
+    doc = {
+        "version": VERSION,
+        "shape": shape,
+        "sources": [s.name for s in config.sources],
+        "rules": {e: config.rules(e).model_dump(mode="json", exclude={"home"}) for e in TABLES},
+        "stale": {e: sorted(s) for e, s in sorted(stale.items())},
+        "ddl": published_ddl(),
+        "indexes": published_indexes(),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    rules: dict[str, list[list[str]]],
+    fields: dict[str, list[str]],
+    stale: dict[str, set[str]],
+    patched: Iterable[tuple[str, str]],
+    *,
+    base_exists: bool,
+) -> Plan:
+    """Decide between an incremental and a full publish (every entity's records are stacked
+    into `all_<entity>` already, `fields` their columns, `rules` their identity rules);
+    `patched`: (entity, entity id) of the journal's writes."""
+    con.execute(STATE_DDL)
+    single, referred = shape(con, rules, fields)
+    fp = fingerprint(config, stale, {"single": single, "referred": referred, "rules": rules})
+    found = con.execute("SELECT token, fingerprint FROM reconcile_state").fetchall()
+    result = Plan(fingerprint=fp, incremental=False, single=single, referred=referred)
+    for entity, entity_id in patched:
+        result.patched.setdefault(entity, set()).add(entity_id)
+    if not base_exists:
+        result.reason = "nothing published yet"
+    elif not found or found[0][0] is None:
+        result.reason = "no completed publish to build on"
+    elif found[0][1] != fp:
+        result.reason = "the sources, rules, stale sources or model changed"
+    else:
+        result.token = found[0][0]
+        for entity in reconcile_order():
+            if entity in WHOLE:
+                continue
+            result.total += con.execute(f"SELECT count(*) FROM {all_table(entity)}").fetchall()[0][0]
+            result.changed += changed_records(con, entity)
+        if result.changed > MAX_CHANGED * max(result.total, 1):
+            result.reason = f"{result.changed:,} of {result.total:,} records changed"
+        else:
+            result.incremental = True
+    # a publish that fails half way must not be built on: the token comes back at its end
+    con.execute("DELETE FROM reconcile_state")
+    return result
+
+
+def changed_records(con: duckdb.DuckDBPyConnection, entity: str) -> int:
+    """Fill temp table `changed_<entity>`: records new, gone, changed or provisionally
+    identified since the last publish."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE changed_{entity} AS SELECT source, record_id FROM "
+        f"{all_table(entity)} a FULL OUTER JOIN (SELECT * FROM entity_ids WHERE entity = '{entity}') e "
+        "USING (source, record_id) WHERE a.__digest IS DISTINCT FROM e.digest OR e.provisional"
+    )
+    return con.execute(f"SELECT count(*) FROM changed_{entity}").fetchall()[0][0]
+
+
+def remember(con: duckdb.DuckDBPyConnection, fp: str) -> str:
+    """The publish succeeded in building: remember its fingerprint; return its token."""
+    token = uuid.uuid4().hex
+    con.execute("DELETE FROM reconcile_state")
+    con.execute("INSERT INTO reconcile_state VALUES (?, ?)", [token, fp])
+    return token
+
+
+def shape(
+    con: duckdb.DuckDBPyConnection, rules: dict[str, list[list[str]]], fields: dict[str, list[str]]
+) -> tuple[dict[str, list[bool]], dict[str, bool]]:
+    """Per entity: which identity rules are single-valued, and whether anything points at it."""
+    single = {e: single_valued(con, e, r) for e, r in rules.items()}
+    referred = {
+        t.name: any(
+            f"{ref.name}_key" in fields.get(other.name, [])
+            for other in TABLES.values()
+            for ref in other.references
+            if ref.target == t.name
+        )
+        for t in TABLES.values()
+        if t.name in fields
+    }
+    return single, referred
+
+
+def full_plan(
+    con: duckdb.DuckDBPyConnection, rules: dict[str, list[list[str]]], fields: dict[str, list[str]]
+) -> Plan:
+    """A plan merging every record, remembering nothing for the next publish to build on."""
+    con.execute(STATE_DDL)
+    single, referred = shape(con, rules, fields)
+    return Plan(fingerprint="", incremental=False, reason="asked", single=single, referred=referred)
+
+
+def single_valued(con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]]) -> list[bool]:
+    """Per rule: whether no record has two values for it (a list field with two MACs makes
+    the rule weak: it merges but never vetoes a merge)."""
+    types = dict((r[0], r[1]) for r in con.execute(f"DESCRIBE {all_table(entity)}").fetchall())
+    out = []
+    for rule in rules:
+        lists = [f for f in rule if types.get(f, "").endswith("[]")]
+        many = " OR ".join(
+            f"len(list_filter({q(f)}, lambda x: nullif(lower(trim(x::VARCHAR)), '') IS NOT NULL)) > 1"
+            for f in lists
+        )
+        out.append(
+            not lists
+            or not con.execute(f"SELECT count(*) FROM {all_table(entity)} WHERE {many}").fetchall()[0][0]
+        )
+    return out
+
+
+def carries(con: duckdb.DuckDBPyConnection, token: str | None) -> bool:
+    """Whether the attached copy `pub` is the publish `token` was given to (or a copy a write
+    patched since)."""
+    try:
+        rows = con.execute("SELECT reconcile_token FROM pub.publish_info").fetchall()
+    except duckdb.Error:
+        return False  # a file published before publishes were tokened
+    return token is not None and [r[0] for r in rows] == [token]
+
+
+# ------------------------------------------------------------------- the records to merge
+
+
+def _key_expr(column: str, kind: str) -> str:
+    """SQL of an identity key part, at least as coarse as federation.pipeline.identity's
+    comparison (case and surrounding blanks ignored; empty text is no key)."""
+    if kind.endswith("[]"):
+        column = f"unnest({column})"
+    return f"nullif(lower(trim(({column})::VARCHAR)), '')"
+
+
+def identity_keys(con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]]) -> None:
+    """Temp table `idkeys`: (source, record_id, rule, k) of every record of `entity`."""
+    types = dict((r[0], r[1]) for r in con.execute(f"DESCRIBE {all_table(entity)}").fetchall())
+    selects = []
+    for i, rule in enumerate(rules):
+        if not rule or any(f not in types for f in rule):
+            continue
+        lists = [f for f in rule if types[f].endswith("[]")]
+        if len(rule) == 1 or not lists:
+            parts = [_key_expr(q(f), types[f]) for f in rule]
+            key = parts[0] if len(parts) == 1 else "concat_ws(chr(31), " + ", ".join(parts) + ")"
+            present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
+            selects.append(
+                f"SELECT source, record_id, {i} AS rule, k FROM (SELECT source, record_id, {key} AS k, "
+                f"({present}) AS present FROM {all_table(entity)}) WHERE present"
+            )
+        else:  # a list inside a rule of several fields: any record with the other parts
+            others = [f for f in rule if f not in lists]
+            parts = [_key_expr(q(f), types[f]) for f in others]
+            selects.append(
+                f"SELECT source, record_id, {i} AS rule, concat_ws(chr(31), {', '.join(parts)}) AS k "
+                f"FROM {all_table(entity)} WHERE " + " AND ".join(f"{p} IS NOT NULL" for p in parts)
+            )
+    if not selects:
+        selects = [
+            "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS record_id, 0 AS rule, NULL::VARCHAR AS k"
+        ]
+    con.execute("CREATE OR REPLACE TEMP TABLE idkeys AS " + " UNION ALL ".join(selects))
+
+
+def affected(con: duckdb.DuckDBPyConnection, table: Table, rules: list[list[str]], patched: set[str]) -> None:
+    """Temp table `todo` (source, record_id): the records to merge again, from the seeds in
+    `seeds`, closed under "belonged to the same entity" and "shares an identity key"; and
+    `gone_ids`: the entity ids they had (to delete from the copied snapshot)."""
+    entity = table.name
+    if patched:
+        con.execute("CREATE OR REPLACE TEMP TABLE _patched (entity_id VARCHAR)")
+        con.executemany("INSERT INTO _patched VALUES (?)", [[i] for i in sorted(patched)])
+        con.execute(
+            f"INSERT INTO seeds SELECT source, record_id FROM entity_ids WHERE entity = '{entity}' "
+            "AND entity_id IN (SELECT entity_id FROM _patched)"
+        )
+    con.execute("CREATE OR REPLACE TEMP TABLE todo AS SELECT DISTINCT source, record_id FROM seeds")
+    identity_keys(con, entity, rules)
+    size = -1
+    while True:
+        now = con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
+        if now == size:
+            break
+        size = now
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE todo AS "
+            "SELECT source, record_id FROM todo UNION "
+            f"SELECT e.source, e.record_id FROM entity_ids e WHERE e.entity = '{entity}' AND e.entity_id IN "
+            f"(SELECT entity_id FROM entity_ids i SEMI JOIN todo t USING (source, record_id) "
+            f"WHERE i.entity = '{entity}') UNION "
+            "SELECT k.source, k.record_id FROM idkeys k SEMI JOIN "
+            "(SELECT DISTINCT rule, k FROM idkeys SEMI JOIN todo USING (source, record_id)) s USING (rule, k)"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gone_ids AS SELECT DISTINCT entity_id FROM entity_ids "
+        f"SEMI JOIN todo USING (source, record_id) WHERE entity = '{entity}'"
+    )
+    if patched:
+        con.execute("INSERT INTO gone_ids SELECT entity_id FROM _patched")
+
+
+def seed(con: duckdb.DuckDBPyConnection, table: Table, whole: bool) -> None:
+    """Temp table `seeds`: the changed records, and those whose reference resolves otherwise
+    now (keys of the referenced entity in `changed_keys_<target>`)."""
+    entity = table.name
+    if whole:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE seeds AS SELECT source, record_id FROM {all_table(entity)}"
+        )
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE seeds AS SELECT source, record_id FROM changed_{entity}")
+    seed_referrers(con, table)
+
+
+def seed_referrers(con: duckdb.DuckDBPyConnection, table: Table, *, only_self: bool = False) -> int:
+    """Add to `seeds` the records of `table` pointing at a key that now resolves otherwise."""
+    columns = {r[0] for r in con.execute(f"DESCRIBE {all_table(table.name)}").fetchall()}
+    added = 0
+    for ref in table.references:
+        if only_self and ref.target != table.name:
+            continue
+        key = f"{ref.name}_key"
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+            [f"changed_keys_{ref.target}"],
+        ).fetchall()[0][0]
+        if key not in columns or not exists:
+            continue
+        before = con.execute("SELECT count(*) FROM seeds").fetchall()[0][0]
+        con.execute(
+            f"INSERT INTO seeds SELECT source, record_id FROM {all_table(table.name)} "
+            f"WHERE lower({q(key)}) IN (SELECT key FROM changed_keys_{ref.target})"
+        )
+        added += con.execute("SELECT count(*) FROM seeds").fetchall()[0][0] - before
+    return added
+
+
+# ------------------------------------------------------------------------ the copied file
+
+
+def clear_entity(con: duckdb.DuckDBPyConnection, entity: str, whole: bool) -> None:
+    """Delete from the copied snapshot (`pub`) the rows of the entities merged again."""
+    if whole:
+        con.execute(f"DELETE FROM pub.{q(entity)}")
+        for aux in ("record_sources", "provenance", "conflicts", "ambiguities"):
+            con.execute(f"DELETE FROM pub.{aux} WHERE entity = '{entity}'")
+        return
+    con.execute(
+        "INSERT INTO gone_ids SELECT DISTINCT entity_id FROM recs "
+        "WHERE entity_id NOT IN (SELECT entity_id FROM gone_ids)"
+    )
+    con.execute(f"DELETE FROM pub.{q(entity)} WHERE id IN (SELECT entity_id FROM gone_ids)")
+    for aux in ("record_sources", "provenance", "conflicts"):
+        con.execute(
+            f"DELETE FROM pub.{aux} WHERE entity = '{entity}' "
+            "AND entity_id IN (SELECT entity_id FROM gone_ids)"
+        )
+    con.execute(
+        f"DELETE FROM pub.ambiguities WHERE entity = '{entity}' AND ((source IS NULL AND record_id IN "
+        "(SELECT entity_id FROM gone_ids)) OR (source, record_id) IN (SELECT (source, record_id) FROM todo))"
+    )
+
+
+def refresh_fetched(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    """Records read again unchanged: their provenance says when they were read last."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE refetched AS SELECT a.source, a.record_id, a.fetched_at "
+        f"FROM {all_table(entity)} a JOIN entity_ids e ON e.entity = '{entity}' AND "
+        "e.source = a.source AND e.record_id = a.record_id "
+        "WHERE a.fetched_at IS DISTINCT FROM e.fetched_at"
+    )
+    if not con.execute("SELECT count(*) FROM refetched").fetchall()[0][0]:
+        return
+    for aux in ("record_sources", "provenance"):
+        con.execute(
+            f"UPDATE pub.{aux} AS p SET fetched_at = f.fetched_at FROM refetched f WHERE p.entity = "
+            f"'{entity}' AND p.source = f.source AND p.record_id = f.record_id"
+        )
+    con.execute(
+        f"UPDATE entity_ids AS e SET fetched_at = f.fetched_at FROM refetched f WHERE e.entity = "
+        f"'{entity}' AND e.source = f.source AND e.record_id = f.record_id"
+    )
+
+
+def clear_all(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every table of the copied snapshot (a publish that must merge everything after all)."""
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'pub'"
+    ).fetchall():
+        con.execute(f"DELETE FROM pub.{q(name)}")
+
+
+# ------------------------------------------------------------------------------- references
+
+
+def refs_to(entity: str) -> list[tuple[str, ...]]:
+    return [ref.match_on for t in TABLES.values() for ref in t.references if ref.target == entity]
+
+
+def entity_keys(
+    con: duckdb.DuckDBPyConnection, table: Table, fields: list[str], *, delta: bool, referred: bool
+) -> None:
+    """Temp table `keys_<entity>` (key, entity_id, n): the keys other entities point at it by
+    and the entities (n of them) each names, from the records in `recs` (all of them, or with
+    `delta` those merged again, laid over the keys the last publish kept); with `delta`,
+    `changed_keys_<entity>` gains the keys that now name something else."""
+    entity = table.name
+    cols = [k for k in sorted({k for ref in refs_to(entity) for k in ref}) if k in fields] if referred else []
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS changed_keys_{entity} (key VARCHAR)")
+    if not cols:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE keys_{entity} AS SELECT NULL::VARCHAR AS key, "
+            "NULL::VARCHAR AS entity_id, 0::BIGINT AS n WHERE false"
+        )
+        con.execute(f"DELETE FROM ref_keys WHERE entity = '{entity}'")
+        return
+
+    def grouped(source: str, only_cand: bool = False) -> str:
+        parts = [
+            f"SELECT lower({q(k)}) AS key, entity_id FROM {source} WHERE {q(k)} IS NOT NULL"
+            + (f" AND lower({q(k)}) IN (SELECT key FROM cand)" if only_cand else "")
+            for k in cols
+        ]
+        return (
+            "SELECT key, min(entity_id) AS entity_id, count(DISTINCT entity_id) AS n "
+            f"FROM ({' UNION '.join(parts)}) GROUP BY key"
+        )
+
+    if not delta:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE keys_{entity} AS {grouped('recs')}")
+        con.execute(f"DELETE FROM ref_keys WHERE entity = '{entity}'")
+        con.execute(f"INSERT INTO ref_keys SELECT '{entity}', key, entity_id, n FROM keys_{entity}")
+        return
+    # the keys that may name something else now: those of the records merged again, and
+    # those that named the entities these belonged to
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE cand AS SELECT key FROM ({grouped('recs')}) UNION "
+        f"SELECT key FROM ref_keys WHERE entity = '{entity}' "
+        "AND entity_id IN (SELECT entity_id FROM gone_ids)"
+    )
+    every = (
+        f"(SELECT a.*, e.entity_id FROM {all_table(entity)} a JOIN entity_ids e ON e.entity = '{entity}' "
+        "AND e.source = a.source AND e.record_id = a.record_id)"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh_keys AS {grouped(every, only_cand=True)}")
+    con.execute(
+        f"INSERT INTO changed_keys_{entity} SELECT c.key FROM cand c "
+        f"LEFT JOIN (SELECT * FROM ref_keys WHERE entity = '{entity}') o ON o.key = c.key "
+        "LEFT JOIN fresh_keys f ON f.key = c.key "
+        "WHERE o.entity_id IS DISTINCT FROM f.entity_id OR o.n IS DISTINCT FROM f.n"
+    )
+    con.execute(f"DELETE FROM ref_keys WHERE entity = '{entity}' AND key IN (SELECT key FROM cand)")
+    con.execute(f"INSERT INTO ref_keys SELECT '{entity}', key, entity_id, n FROM fresh_keys")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE keys_{entity} AS SELECT key, entity_id, n FROM ref_keys "
+        f"WHERE entity = '{entity}'"
+    )
