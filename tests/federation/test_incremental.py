@@ -12,13 +12,15 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from federation.config.settings import Config, parse_config
-from federation.pipeline.store import StoreReader
+from federation.pipeline.patches import Journal, Patch
+from federation.pipeline.store import Publisher, StoreReader
 from federation.pipeline.sync import Syncer
 
 #: the published tables compared, with the columns that identify a row's content
@@ -129,7 +131,19 @@ class Estate:
         done = []
         for _ in range(n):
             kind = self.rng.choice(
-                ["value", "value", "gone", "new", "merge", "split", "email", "alias", "manager", "mac", "person"]
+                [
+                    "value",
+                    "value",
+                    "gone",
+                    "new",
+                    "merge",
+                    "split",
+                    "email",
+                    "alias",
+                    "manager",
+                    "mac",
+                    "person",
+                ]
             )
             d = self.rng.choice(self.devices)
             if kind == "value":
@@ -273,7 +287,8 @@ def test_an_incremental_publish_gives_what_merging_everything_gives(
 ) -> None:
     world, syncer, root = estate
     first = syncer.run()
-    assert first.failed == [] and not first.reconcile.incremental
+    assert first.failed == []
+    assert not first.reconcile.incremental
     world.rng.seed(seed)
     for round_ in range(3):
         done = world.change(6)
@@ -315,7 +330,8 @@ def test_a_rule_turning_weak_merges_everything(tmp_path: Path) -> None:
         world.devices[5]["macs"].append("aa:bb:cc:ee:00:02")
         world.write(tmp_path)
         report = syncer.run().reconcile
-        assert report is not None and not report.incremental
+        assert report is not None
+        assert not report.incremental
         assert report.merged_all_because == "the sources, rules, stale sources or model changed"
     finally:
         syncer.close()
@@ -332,3 +348,38 @@ def test_ids_stay_when_an_incremental_publish_merges_a_machine_again(
     assert syncer.run().reconcile.incremental
     after = dict(StoreReader(root).current().query("SELECT asset_tag, id FROM assets"))  # type: ignore[union-attr]
     assert after == before
+
+
+def test_a_written_value_the_source_no_longer_holds_is_merged_again(
+    estate: tuple[Estate, Syncer, Path],
+) -> None:
+    """A write shows at once as a patch of the published copy; once a read has covered it, an
+    incremental publish must not keep the patched value just because the record's digest did
+    not change (the source took the write back, or never kept it)."""
+    world, syncer, root = estate
+    syncer.run()
+    tag = next(d["tag"] for d in world.devices if "cmdb" in d["in"] and d["status"] == "in use")
+    snapshot = StoreReader(root).current()
+    assert snapshot is not None
+    [(asset_id, record_id)] = snapshot.query(
+        "SELECT a.id, r.record_id FROM assets a JOIN record_sources r ON r.entity_id = a.id "
+        f"AND r.source = 'cmdb' WHERE a.asset_tag = '{tag}'"
+    )
+    written = datetime.now(UTC)
+    patch = Patch(written.isoformat(), "cmdb", "assets", asset_id, record_id, {"status": "in_repair"})
+    assert Publisher(root, clean=False).patch([patch]) is not None
+    assert _status(root, tag) == "in_repair"
+    report = syncer.run()  # reads begin after the write: it is covered, and forgotten
+    assert report.reconcile is not None
+    assert report.reconcile.incremental
+    assert Journal(root).entries() == []
+    assert _status(root, tag) == "in_use"
+    incremental = _published(root)
+    _full_again(syncer)
+    assert _published(root) == incremental
+
+
+def _status(root: Path, tag: str) -> str:
+    snapshot = StoreReader(root).current()
+    assert snapshot is not None
+    return str(snapshot.query(f"SELECT status FROM assets WHERE asset_tag = '{tag}'")[0][0])
