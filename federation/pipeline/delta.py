@@ -48,6 +48,7 @@ WHOLE = frozenset({"licenses", "license_assignments", "software_installations"})
 
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
+ALTER TABLE reconcile_state ADD COLUMN IF NOT EXISTS appended BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS ref_keys (entity VARCHAR, key VARCHAR, entity_id VARCHAR, n BIGINT);
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
@@ -77,6 +78,8 @@ class Plan:
     #: records that changed since the last publish, of all records
     changed: int = 0
     total: int = 0
+    #: records changed by the incremental publishes since the last full one, and this one
+    appended: int = 0
     #: entity ids a write patched since the last read of their source (journal entries)
     patched: dict[str, set[str]] = field(default_factory=dict)
     #: per entity, per identity rule: whether its key is one value per record, over them all
@@ -118,7 +121,7 @@ def plan(
     con.execute(STATE_DDL)
     single, referred = shape(con, rules, fields)
     fp = fingerprint(config, stale, {"single": single, "referred": referred, "rules": rules})
-    found = con.execute("SELECT token, fingerprint FROM reconcile_state").fetchall()
+    found = con.execute("SELECT token, fingerprint, appended FROM reconcile_state").fetchall()
     result = Plan(fingerprint=fp, incremental=False, single=single, referred=referred)
     for entity, entity_id in patched:
         result.patched.setdefault(entity, set()).add(entity_id)
@@ -135,8 +138,13 @@ def plan(
                 continue
             result.total += con.execute(f"SELECT count(*) FROM {all_table(entity)}").fetchall()[0][0]
             result.changed += changed_records(con, entity)
+        result.appended = (found[0][2] or 0) + result.changed
         if result.changed > MAX_CHANGED * max(result.total, 1):
             result.reason = f"{result.changed:,} of {result.total:,} records changed"
+        elif result.appended > MAX_CHANGED * max(result.total, 1):
+            # what incremental publishes merged again is appended out of storage order: once
+            # it is a fifth of the file, pages would read it all; write the file in order again
+            result.reason = f"{result.appended:,} records merged again since the last full merge"
         else:
             result.incremental = True
     # a publish that fails half way must not be built on: the token comes back at its end
@@ -155,11 +163,12 @@ def changed_records(con: duckdb.DuckDBPyConnection, entity: str) -> int:
     return con.execute(f"SELECT count(*) FROM changed_{entity}").fetchall()[0][0]
 
 
-def remember(con: duckdb.DuckDBPyConnection, fp: str) -> str:
+def remember(con: duckdb.DuckDBPyConnection, done: Plan) -> str:
     """The publish succeeded in building: remember its fingerprint; return its token."""
     token = uuid.uuid4().hex
+    appended = done.appended if done.incremental else 0
     con.execute("DELETE FROM reconcile_state")
-    con.execute("INSERT INTO reconcile_state VALUES (?, ?)", [token, fp])
+    con.execute("INSERT INTO reconcile_state VALUES (?, ?, ?)", [token, done.fingerprint, appended])
     return token
 
 

@@ -129,8 +129,8 @@ def _assign_ids(
     con.execute(f"DELETE FROM entity_ids WHERE entity = ? {gone}", [entity])
     con.execute(
         f"INSERT INTO entity_ids BY NAME SELECT '{entity}' AS entity, i.source, i.record_id, "
-        f"i.entity_id::VARCHAR AS entity_id, i.provisional::BOOLEAN AS provisional, a.__digest AS digest, a.fetched_at FROM _ids i JOIN {all_table(entity)} a "
-        "USING (source, record_id)"
+        "i.entity_id::VARCHAR AS entity_id, i.provisional::BOOLEAN AS provisional, "
+        f"a.__digest AS digest, a.fetched_at FROM _ids i JOIN {all_table(entity)} a USING (source, record_id)"
     )
     # one copy of the records: with their entity id and each precedence ranking as columns
     rank_cols = "".join(f", {expr} AS {name}" for expr, name in ranks.items())

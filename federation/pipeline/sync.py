@@ -336,7 +336,7 @@ class Syncer:
             )
             for statement in QUALITY_PUBLISH:
                 con.execute(statement)
-            return Built(token=delta.remember(con, plan.fingerprint), regroup=not plan.incremental)
+            return Built(token=delta.remember(con, plan), regroup=not plan.incremental)
 
         # values written back since a source's last read stay patched in (patches.py)
         read_started = {name: state.last_success_at for name, state in states.items()}

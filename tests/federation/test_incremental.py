@@ -383,3 +383,25 @@ def _status(root: Path, tag: str) -> str:
     snapshot = StoreReader(root).current()
     assert snapshot is not None
     return str(snapshot.query(f"SELECT status FROM assets WHERE asset_tag = '{tag}'")[0][0])
+
+
+def test_small_changes_add_up_to_a_publish_in_storage_order(estate: tuple[Estate, Syncer, Path]) -> None:
+    """What incremental publishes merge again is appended out of storage order; once it adds
+    up to a fifth of the records, a publish merges everything and writes the file in order."""
+    world, syncer, root = estate
+    syncer.run()
+    reasons = []
+    for i in range(40):
+        for d in world.devices[i * 5 % 200 : i * 5 % 200 + 5]:
+            d["status"] = STATUSES[(STATUSES.index(d["status"]) + 1) % len(STATUSES)]
+        world.write(root.parent)
+        report = syncer.run().reconcile
+        assert report is not None
+        reasons.append(report.merged_all_because if not report.incremental else "")
+        if not report.incremental:
+            break
+    assert reasons[0] == ""
+    assert reasons[-1].endswith("records merged again since the last full merge"), reasons
+    world.devices[0]["status"] = STATUSES[(STATUSES.index(world.devices[0]["status"]) + 1) % len(STATUSES)]
+    world.write(root.parent)
+    assert syncer.run().reconcile.incremental  # type: ignore[union-attr]
