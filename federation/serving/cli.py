@@ -336,7 +336,12 @@ def _print_report(report: SyncReport) -> None:
             Text(
                 f"published {report.snapshot_id}{by}: {counts}; "
                 f"{report.reconcile.conflicts:,} conflicting values, "
-                f"{report.reconcile.ambiguities:,} ambiguous matches"
+                f"{report.reconcile.ambiguities:,} ambiguous matches; "
+                + (
+                    "merged what changed since the last publish"
+                    if report.reconcile.incremental
+                    else f"merged every record ({report.reconcile.merged_all_because})"
+                )
             ),
             soft_wrap=True,
         )

@@ -79,6 +79,18 @@ def test_the_sync_table_fits_80_columns_and_each_failure_is_printed_whole(
     assert failure[0].endswith(f"file not found: {missing}")  # not cut, not folded
 
 
+def test_the_sync_says_whether_it_merged_everything_or_what_changed(
+    small: Path, consoles: tuple[io.StringIO, io.StringIO]
+) -> None:
+    out, _ = consoles
+    cli.main(["sync", "--config", str(small)])
+    cli.main(["sync", "--config", str(small)])
+    said = " ".join(_lines(out))
+    first, second = said.split("published snap-")[1:]
+    assert "merged every record (nothing published yet)" in first
+    assert "merged what changed since the last publish" in second
+
+
 def test_a_warning_during_sync_has_a_timestamp_and_goes_through_the_progress_console(
     small: Path, consoles: tuple[io.StringIO, io.StringIO], capsys: pytest.CaptureFixture[str]
 ) -> None:
