@@ -50,6 +50,8 @@ STATE_DDL = """
 CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
 ALTER TABLE reconcile_state ADD COLUMN IF NOT EXISTS appended BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS ref_keys (entity VARCHAR, key VARCHAR, entity_id VARCHAR, n BIGINT);
+CREATE TABLE IF NOT EXISTS identity_keys (entity VARCHAR, source VARCHAR, record_id VARCHAR,
+    rule INTEGER, k VARCHAR);
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMPTZ;
@@ -230,49 +232,77 @@ def carries(con: duckdb.DuckDBPyConnection, token: str | None) -> bool:
 # ------------------------------------------------------------------- the records to merge
 
 
-def _key_expr(column: str, kind: str) -> str:
-    """SQL of an identity key part, at least as coarse as federation.pipeline.identity's
-    comparison (case and surrounding blanks ignored; empty text is no key)."""
-    if kind.endswith("[]"):
-        column = f"unnest({column})"
-    return f"nullif(lower(trim(({column})::VARCHAR)), '')"
-
-
-def identity_keys(con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]]) -> None:
-    """Temp table `idkeys`: (source, record_id, rule, k) of every record of `entity`."""
+def _key_selects(
+    con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]], records: str
+) -> list[str]:
+    """Per identity rule, SQL giving (source, record_id, rule, k) of the records of `entity`
+    in `records` (a table or a query of `all_<entity>`) with a key for it, `k` at least as
+    coarse as federation.pipeline.identity's comparison (case and surrounding blanks ignored,
+    empty text no key; a list gives a row per element; a rule of several fields with a list
+    in it keys on the others)."""
     types = dict((r[0], r[1]) for r in con.execute(f"DESCRIBE {all_table(entity)}").fetchall())
-    selects = []
+
+    def norm(expr: str) -> str:
+        return f"nullif(lower(trim(({expr})::VARCHAR, {BLANKS})), '')"
+
+    out = []
     for i, rule in enumerate(rules):
         if not rule or any(f not in types for f in rule):
             continue
         lists = [f for f in rule if types[f].endswith("[]")]
-        if len(rule) == 1 or not lists:
-            parts = [_key_expr(q(f), types[f]) for f in rule]
-            key = parts[0] if len(parts) == 1 else "concat_ws(chr(31), " + ", ".join(parts) + ")"
-            present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
-            selects.append(
-                f"SELECT source, record_id, {i} AS rule, k FROM (SELECT source, record_id, {key} AS k, "
-                f"({present}) AS present FROM {all_table(entity)}) WHERE present"
+        if len(rule) == 1 and lists:
+            out.append(
+                f"SELECT source, record_id, {i} AS rule, {norm('v')} AS k FROM "
+                f"(SELECT source, record_id, unnest({q(rule[0])}) AS v FROM {records})"
             )
-        else:  # a list inside a rule of several fields: any record with the other parts
-            others = [f for f in rule if f not in lists]
-            parts = [_key_expr(q(f), types[f]) for f in others]
-            selects.append(
-                f"SELECT source, record_id, {i} AS rule, concat_ws(chr(31), {', '.join(parts)}) AS k "
-                f"FROM {all_table(entity)} WHERE " + " AND ".join(f"{p} IS NOT NULL" for p in parts)
-            )
-    if not selects:
-        selects = [
-            "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS record_id, 0 AS rule, NULL::VARCHAR AS k"
-        ]
-    con.execute("CREATE OR REPLACE TEMP TABLE idkeys AS " + " UNION ALL ".join(selects))
+            continue
+        parts = [norm(q(f)) for f in rule if f not in lists]
+        key = parts[0] if len(parts) == 1 else "concat_ws(chr(31), " + ", ".join(parts) + ")"
+        present = " AND ".join(f"{q(f)} IS NOT NULL" for f in rule if f not in lists)
+        out.append(f"SELECT source, record_id, {i} AS rule, {key} AS k FROM {records} WHERE {present}")
+    return [f"SELECT * FROM ({s}) WHERE k IS NOT NULL" for s in out]
 
 
-def affected(con: duckdb.DuckDBPyConnection, table: Table, rules: list[list[str]], patched: set[str]) -> None:
+def remember_keys(
+    con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]], *, delta: bool
+) -> None:
+    """Keep every record's identity keys in the store (`identity_keys`): all of them, or with
+    `delta` those of the records that changed (the next closure reads the old ones too)."""
+    if delta:
+        records = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
+        con.execute(
+            "DELETE FROM identity_keys WHERE entity = ? AND (source, record_id) IN "
+            f"(SELECT (source, record_id) FROM changed_{entity})",
+            [entity],
+        )
+    else:
+        records = all_table(entity)
+        con.execute("DELETE FROM identity_keys WHERE entity = ?", [entity])
+    for select in _key_selects(con, entity, rules, records):
+        con.execute(
+            f"INSERT INTO identity_keys SELECT '{entity}', source, record_id, rule, k FROM ({select})"
+        )
+
+
+#: what Python's str.strip() takes off and DuckDB's trim() does not by default
+BLANKS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
+
+
+def affected(
+    con: duckdb.DuckDBPyConnection, table: Table, rules: list[list[str]], patched: set[str], *, whole: bool
+) -> None:
     """Temp table `todo` (source, record_id): the records to merge again, from the seeds in
     `seeds`, closed under "belonged to the same entity" and "shares an identity key"; and
-    `gone_ids`: the entity ids they had (to delete from the copied snapshot)."""
+    `gone_ids`: the entity ids they had (to delete from the copied snapshot). `whole`: every
+    record of the entity."""
     entity = table.name
+    if whole:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE todo AS SELECT source, record_id FROM {all_table(entity)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE gone_ids AS SELECT DISTINCT entity_id FROM entity_ids "
+            f"WHERE entity = '{entity}'"
+        )
+        return
     if patched:
         con.execute("CREATE OR REPLACE TEMP TABLE _patched (entity_id VARCHAR)")
         con.executemany("INSERT INTO _patched VALUES (?)", [[i] for i in sorted(patched)])
@@ -281,7 +311,18 @@ def affected(con: duckdb.DuckDBPyConnection, table: Table, rules: list[list[str]
             "AND entity_id IN (SELECT entity_id FROM _patched)"
         )
     con.execute("CREATE OR REPLACE TEMP TABLE todo AS SELECT DISTINCT source, record_id FROM seeds")
-    identity_keys(con, entity, rules)
+    # the keys the records have now and had at the last publish (a key a record gave up may
+    # have been what kept another from merging: that one is decided again too)
+    changed = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
+    fresh = _key_selects(con, entity, rules, changed) or [
+        "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS record_id, 0 AS rule, NULL::VARCHAR AS k "
+        "WHERE false"
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE fresh_idkeys AS " + " UNION ALL ".join(fresh))
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW idkeys AS SELECT source, record_id, rule, k FROM identity_keys "
+        f"WHERE entity = '{entity}' UNION ALL SELECT * FROM fresh_idkeys"
+    )
     size = -1
     while True:
         now = con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
@@ -289,8 +330,7 @@ def affected(con: duckdb.DuckDBPyConnection, table: Table, rules: list[list[str]
             break
         size = now
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE todo AS "
-            "SELECT source, record_id FROM todo UNION "
+            "CREATE OR REPLACE TEMP TABLE todo AS SELECT source, record_id FROM todo UNION "
             f"SELECT e.source, e.record_id FROM entity_ids e WHERE e.entity = '{entity}' AND e.entity_id IN "
             f"(SELECT entity_id FROM entity_ids i SEMI JOIN todo t USING (source, record_id) "
             f"WHERE i.entity = '{entity}') UNION "
@@ -368,24 +408,39 @@ def clear_entity(con: duckdb.DuckDBPyConnection, entity: str, whole: bool) -> No
 
 
 def refresh_fetched(con: duckdb.DuckDBPyConnection, entity: str) -> None:
-    """Records read again unchanged: their provenance says when they were read last."""
+    """Records read again unchanged: their provenance says when they were read last. A full
+    read moves every record of a source from one fetch time to another: one UPDATE by that
+    time, instead of a join per record, when no other record of the source has it."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE refetched AS SELECT a.source, a.record_id, a.fetched_at "
-        f"FROM {all_table(entity)} a JOIN entity_ids e ON e.entity = '{entity}' AND "
-        "e.source = a.source AND e.record_id = a.record_id "
+        f"CREATE OR REPLACE TEMP TABLE refetched AS SELECT a.source, a.record_id, "
+        f"e.fetched_at AS was, a.fetched_at FROM {all_table(entity)} a JOIN entity_ids e "
+        f"ON e.entity = '{entity}' AND e.source = a.source AND e.record_id = a.record_id "
         "WHERE a.fetched_at IS DISTINCT FROM e.fetched_at"
     )
+    moves = con.execute(
+        "SELECT r.source, r.was, r.fetched_at, r.n, (SELECT count(*) FROM entity_ids e WHERE e.entity = ? "
+        "AND e.source = r.source AND e.fetched_at IS NOT DISTINCT FROM r.was) AS holding FROM "
+        "(SELECT source, was, fetched_at, count(*) AS n FROM refetched GROUP BY ALL) r",
+        [entity],
+    ).fetchall()
+    for source, was, at, n, holding in moves:
+        if n != holding or was is None:
+            continue
+        for table in ("pub.record_sources", "pub.provenance", "entity_ids"):
+            con.execute(
+                f"UPDATE {table} SET fetched_at = ? WHERE entity = ? AND source = ? AND fetched_at = ?",
+                [at, entity, source, was],
+            )
+        con.execute(
+            "DELETE FROM refetched WHERE source = ? AND was = ? AND fetched_at = ?", [source, was, at]
+        )
     if not con.execute("SELECT count(*) FROM refetched").fetchall()[0][0]:
         return
-    for aux in ("record_sources", "provenance"):
+    for table in ("pub.record_sources", "pub.provenance", "entity_ids"):
         con.execute(
-            f"UPDATE pub.{aux} AS p SET fetched_at = f.fetched_at FROM refetched f WHERE p.entity = "
+            f"UPDATE {table} AS p SET fetched_at = f.fetched_at FROM refetched f WHERE p.entity = "
             f"'{entity}' AND p.source = f.source AND p.record_id = f.record_id"
         )
-    con.execute(
-        f"UPDATE entity_ids AS e SET fetched_at = f.fetched_at FROM refetched f WHERE e.entity = "
-        f"'{entity}' AND e.source = f.source AND e.record_id = f.record_id"
-    )
 
 
 def clear_all(con: duckdb.DuckDBPyConnection) -> None:

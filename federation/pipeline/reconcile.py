@@ -40,6 +40,7 @@ from federation.pipeline.delta import (
     entity_keys,
     full_plan,
     refresh_fetched,
+    remember_keys,
     seed,
     seed_referrers,
 )
@@ -102,8 +103,9 @@ def _assign_ids(
     clusters = cluster(frame, rules, strong)
     frame["root"] = clusters.root
     # ids given provisionally (by a publish made while a round still read) are given again
+    only = "SEMI JOIN todo USING (source, record_id)" if delta else ""
     prev = con.execute(
-        "SELECT source, record_id, entity_id FROM entity_ids "
+        f"SELECT source, record_id, entity_id FROM entity_ids {only} "
         "WHERE entity = ? AND NOT coalesce(provisional, false)",
         [entity],
     ).df()
@@ -384,7 +386,11 @@ def reconcile(
             seed(con, table, whole)
         for again in range(3):  # a person's manager changing: the people pointing at them
             if delta:
-                affected(con, table, rules, set() if again else plan.patched.get(entity, set()))
+                affected(con, table, rules, set() if again else plan.patched.get(entity, set()), whole=whole)
+                if not again and not whole:
+                    remember_keys(con, entity, rules, delta=True)
+            elif not whole:
+                remember_keys(con, entity, rules, delta=False)
             ambiguities = _assign_ids(
                 con, table, rules, plan.single[entity], precedence[2], delta=delta, provisional=not remember
             )

@@ -156,6 +156,8 @@ class Estate:
                 other = self.rng.choice(self.devices)
                 d["serial"] = other["serial"]
                 d["in"] = {"inventory"}
+            elif kind == "clash":  # another machine's tag: the serials differ, so not merged
+                d["tag"] = self.rng.choice(self.devices)["tag"]
             elif kind == "split":  # one source's tag now differs
                 d["tag"] = f"X{self.rng.randrange(10**6):06d}"
             elif kind == "email":
@@ -303,6 +305,32 @@ def test_an_incremental_publish_gives_what_merging_everything_gives(
         full = _published(root)
         for table in TABLES:
             assert incremental[table] == full[table], f"round {round_}, {table}, after {done}"
+
+
+def test_a_clash_that_ends_is_decided_again_for_the_record_it_held_apart(
+    estate: tuple[Estate, Syncer, Path],
+) -> None:
+    """A machine given another's tag is reported ambiguous, not merged; when its tag changes
+    again, the records the clash held apart (which share no key with its new values) are
+    decided again too: the closure follows the keys records had, not only those they have."""
+    world, syncer, root = estate
+    # a: in the CMDB only; b's CMDB record sorts after a's, so the clash is reported on b's
+    # record, which shares nothing with a once a's tag is its own again
+    a, b = world.devices[10], world.devices[2]
+    a["in"], b["in"] = {"cmdb"}, {"cmdb"}
+    world.write(root.parent)
+    syncer.run()
+    own = a["tag"]
+    for tag, clashes in ((b["tag"], 1), (own, 0)):
+        a["tag"] = tag
+        world.write(root.parent)
+        report = syncer.run().reconcile
+        assert report is not None
+        assert report.incremental
+        incremental = _published(root)
+        assert len(incremental["ambiguities"]) == clashes
+        _full_again(syncer)
+        assert _published(root) == incremental, f"tag {tag}"
 
 
 def test_a_large_change_merges_everything(estate: tuple[Estate, Syncer, Path]) -> None:
