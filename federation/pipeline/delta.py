@@ -39,7 +39,7 @@ from federation.pipeline.layout import published_indexes
 from federation.pipeline.store import published_ddl
 
 #: bump when what a publish remembers, or how it merges, changes meaning
-VERSION = 1
+VERSION = 2
 #: more changed records than this share of all of them: merging everything is as quick
 MAX_CHANGED = 0.2
 #: entities merged in full even in an incremental publish: columns computed over the whole
@@ -50,8 +50,7 @@ STATE_DDL = """
 CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
 ALTER TABLE reconcile_state ADD COLUMN IF NOT EXISTS appended BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS ref_keys (entity VARCHAR, key VARCHAR, entity_id VARCHAR, n BIGINT);
-CREATE TABLE IF NOT EXISTS identity_keys (entity VARCHAR, source VARCHAR, record_id VARCHAR,
-    rule INTEGER, k VARCHAR);
+CREATE TABLE IF NOT EXISTS identity_keys (entity VARCHAR, rec UBIGINT, rule INTEGER, k UBIGINT);
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMPTZ;
@@ -267,12 +266,13 @@ def remember_keys(
     con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]], *, delta: bool
 ) -> None:
     """Keep every record's identity keys in the store (`identity_keys`): all of them, or with
-    `delta` those of the records that changed (the next closure reads the old ones too)."""
+    `delta` those of the records that changed (the next closure reads the old ones too).
+    Records and keys are kept as 64-bit hashes: two that collide only make a closure larger."""
     if delta:
         records = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
         con.execute(
-            "DELETE FROM identity_keys WHERE entity = ? AND (source, record_id) IN "
-            f"(SELECT (source, record_id) FROM changed_{entity})",
+            "DELETE FROM identity_keys WHERE entity = ? AND rec IN "
+            f"(SELECT hash(source, record_id) FROM changed_{entity})",
             [entity],
         )
     else:
@@ -280,7 +280,8 @@ def remember_keys(
         con.execute("DELETE FROM identity_keys WHERE entity = ?", [entity])
     for select in _key_selects(con, entity, rules, records):
         con.execute(
-            f"INSERT INTO identity_keys SELECT '{entity}', source, record_id, rule, k FROM ({select})"
+            f"INSERT INTO identity_keys SELECT '{entity}', hash(source, record_id), rule, hash(k) "
+            f"FROM ({select})"
         )
 
 
@@ -314,13 +315,13 @@ def affected(
     # the keys the records have now and had at the last publish (a key a record gave up may
     # have been what kept another from merging: that one is decided again too)
     changed = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
-    fresh = _key_selects(con, entity, rules, changed) or [
-        "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS record_id, 0 AS rule, NULL::VARCHAR AS k "
-        "WHERE false"
-    ]
+    fresh = [
+        f"SELECT hash(source, record_id) AS rec, rule, hash(k) AS k FROM ({s})"
+        for s in _key_selects(con, entity, rules, changed)
+    ] or ["SELECT 0::UBIGINT AS rec, 0 AS rule, 0::UBIGINT AS k WHERE false"]
     con.execute("CREATE OR REPLACE TEMP TABLE fresh_idkeys AS " + " UNION ALL ".join(fresh))
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW idkeys AS SELECT source, record_id, rule, k FROM identity_keys "
+        "CREATE OR REPLACE TEMP VIEW idkeys AS SELECT rec, rule, k FROM identity_keys "
         f"WHERE entity = '{entity}' UNION ALL SELECT * FROM fresh_idkeys"
     )
     size = -1
@@ -334,8 +335,9 @@ def affected(
             f"SELECT e.source, e.record_id FROM entity_ids e WHERE e.entity = '{entity}' AND e.entity_id IN "
             f"(SELECT entity_id FROM entity_ids i SEMI JOIN todo t USING (source, record_id) "
             f"WHERE i.entity = '{entity}') UNION "
-            "SELECT k.source, k.record_id FROM idkeys k SEMI JOIN "
-            "(SELECT DISTINCT rule, k FROM idkeys SEMI JOIN todo USING (source, record_id)) s USING (rule, k)"
+            f"SELECT source, record_id FROM {all_table(entity)} WHERE hash(source, record_id) IN "
+            "(SELECT rec FROM idkeys SEMI JOIN (SELECT DISTINCT rule, k FROM idkeys WHERE rec IN "
+            "(SELECT hash(source, record_id) FROM todo)) s USING (rule, k))"
         )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE gone_ids AS SELECT DISTINCT entity_id FROM entity_ids "
