@@ -39,7 +39,7 @@ from federation.pipeline.layout import published_indexes
 from federation.pipeline.store import published_ddl
 
 #: bump when what a publish remembers, or how it merges, changes meaning
-VERSION = 2
+VERSION = 3
 #: more changed records than this share of all of them: merging everything is as quick
 MAX_CHANGED = 0.2
 #: entities merged in full even in an incremental publish: columns computed over the whole
@@ -50,7 +50,7 @@ STATE_DDL = """
 CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
 ALTER TABLE reconcile_state ADD COLUMN IF NOT EXISTS appended BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS ref_keys (entity VARCHAR, key VARCHAR, entity_id VARCHAR, n BIGINT);
-CREATE TABLE IF NOT EXISTS identity_keys (entity VARCHAR, rec UBIGINT, rule INTEGER, k UBIGINT);
+CREATE TABLE IF NOT EXISTS record_keys (entity VARCHAR, rec UBIGINT, rule INTEGER, k UBIGINT);
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMPTZ;
@@ -265,22 +265,22 @@ def _key_selects(
 def remember_keys(
     con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[str]], *, delta: bool
 ) -> None:
-    """Keep every record's identity keys in the store (`identity_keys`): all of them, or with
+    """Keep every record's identity keys in the store (`record_keys`): all of them, or with
     `delta` those of the records that changed (the next closure reads the old ones too).
     Records and keys are kept as 64-bit hashes: two that collide only make a closure larger."""
     if delta:
         records = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
         con.execute(
-            "DELETE FROM identity_keys WHERE entity = ? AND rec IN "
+            "DELETE FROM record_keys WHERE entity = ? AND rec IN "
             f"(SELECT hash(source, record_id) FROM changed_{entity})",
             [entity],
         )
     else:
         records = all_table(entity)
-        con.execute("DELETE FROM identity_keys WHERE entity = ?", [entity])
+        con.execute("DELETE FROM record_keys WHERE entity = ?", [entity])
     for select in _key_selects(con, entity, rules, records):
         con.execute(
-            f"INSERT INTO identity_keys SELECT '{entity}', hash(source, record_id), rule, hash(k) "
+            f"INSERT INTO record_keys SELECT '{entity}', hash(source, record_id), rule, hash(k) "
             f"FROM ({select})"
         )
 
@@ -321,7 +321,7 @@ def affected(
     ] or ["SELECT 0::UBIGINT AS rec, 0 AS rule, 0::UBIGINT AS k WHERE false"]
     con.execute("CREATE OR REPLACE TEMP TABLE fresh_idkeys AS " + " UNION ALL ".join(fresh))
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW idkeys AS SELECT rec, rule, k FROM identity_keys "
+        "CREATE OR REPLACE TEMP VIEW idkeys AS SELECT rec, rule, k FROM record_keys "
         f"WHERE entity = '{entity}' UNION ALL SELECT * FROM fresh_idkeys"
     )
     size = -1
