@@ -160,6 +160,9 @@ class FormConfig(_Strict):
     #: approval steps in order; none: a request is approved when submitted
     approvals: list[ApprovalStep] = Field(default_factory=list)
     fulfil: FulfilConfig | None = None
+    #: false: no ServiceNow ticket for this form's requests (config `tickets:`); none: as
+    #: `tickets.open_for` says
+    ticket: bool | None = None
 
     @field_validator("fields")
     @classmethod
