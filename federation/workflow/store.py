@@ -122,10 +122,15 @@ class WorkflowStore:
             return tickets.enqueue(conn, entity, entity_id, order)
 
     def tickets(
-        self, *, status: str | None = None, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        ids: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         with reading(self.engine) as conn:
-            return tickets.tickets(conn, status=status, limit=limit, offset=offset)
+            return tickets.tickets(conn, status=status, limit=limit, offset=offset, ids=ids)
 
     def retry_tickets(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         """Failed (or pending) tickets tried again now (tickets.retry; RetryRefused names

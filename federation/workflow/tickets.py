@@ -190,10 +190,18 @@ def settle(
 
 
 def tickets(
-    conn: sa.Connection, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    conn: sa.Connection,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    ids: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The queue's rows, oldest first, as dicts (the `tickets` root, tests)."""
+    """The queue's rows (those of `ids`, when given), oldest first, as dicts (the `tickets`
+    root, tests)."""
     stmt = sa.select(T).order_by(T.c.created_at, T.c.id).offset(offset)
+    if ids is not None:
+        stmt = stmt.where(T.c.id.in_(list(ids)))
     if status is not None:
         stmt = stmt.where(T.c.status == status)
     if limit is not None:
@@ -219,4 +227,4 @@ def retry(conn: sa.Connection, ids: Sequence[str], now: datetime) -> list[dict[s
     )
     for row in rows.values():
         _show(conn, row.entity, row.entity_id, ticket_status="pending")
-    return [t for t in tickets(conn) if t["id"] in set(ids)]
+    return tickets(conn, ids=ids)
