@@ -8,7 +8,7 @@ each maintenance record it opens, through a `kind: servicenow` source's Table AP
       maintenance:
         table: incident
         fields: {category: hardware, assignment_group: Service Desk}   # set on every ticket
-      timeout: 10s                        # one attempt's limit
+      timeout: 10s                        # each call's limit (a look, then a post)
       max_attempts: 8                     # then the ticket is `failed` (retry_tickets sends it again)
 
 The gateway writes `short_description`, `description`, `correlation_id` and
@@ -74,7 +74,8 @@ class TicketsConfig(_Strict):
     )
     requests: TicketTable = Field(default_factory=lambda: TicketTable(table="sc_request"))
     maintenance: TicketTable = Field(default_factory=lambda: TicketTable(table="incident"))
-    #: one attempt's limit (the first is made while the mutation answers)
+    #: each call's limit (an attempt looks, then posts; the first is made while the mutation
+    #: answers)
     timeout: timedelta = timedelta(seconds=10)
     #: attempts before a ticket is given up (`failed`), with a growing wait between them
     max_attempts: int = Field(default=8, ge=1, le=50)

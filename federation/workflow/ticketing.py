@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import SourceError, WriteRefused
+from connectors.http.config import RetryConfig
 from connectors.registry import connector_class
 from connectors.servicenow import ServiceNowConnector
 from federation.config.settings import Config
@@ -35,6 +36,8 @@ log = logging.getLogger("assetgraph.tickets")
 POLL_SECONDS = 2.0
 #: tickets claimed at a time
 BATCH = 20
+#: retries within one attempt (a lost connection, a 429 or 503 asking for a short wait)
+ATTEMPT_RETRY = RetryConfig(max_tries=2, backoff_base=0.2, backoff_max=1.0, max_wait=5.0)
 
 
 class Ticketing:
@@ -44,8 +47,10 @@ class Ticketing:
         self.tickets: TicketsConfig = config.settings.tickets
         self.store = store
         source = config.source(self.tickets.source)
-        # each attempt within the tickets' own limit, not the source's read timeout
-        self._source = source.model_copy(update={"timeout": self.tickets.timeout})
+        # each request within the tickets' own limit, not the source's read timeout, and
+        # retried at most once within an attempt: the queue's backoff does the rest, and the
+        # first attempt holds a mutation's answer
+        self._source = source.model_copy(update={"timeout": self.tickets.timeout, "retry": ATTEMPT_RETRY})
         self._base_dir = config.base_dir
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -93,6 +98,11 @@ class Ticketing:
             error, refused = str(exc), True
         except SourceError as exc:
             error = str(exc)
+        except Exception as exc:  # a bug must not fail the mutation whose record is kept: retried
+            log.exception(
+                "tickets: opening the ticket of %s %s failed unexpectedly", job.entity, job.entity_id
+            )
+            error = f"{type(exc).__name__}: {exc}"
         with writing(self.store.engine) as conn:
             status = settle(conn, job, datetime.now(UTC), opened=opened, error=error,
                             max_attempts=self.tickets.max_attempts, give_up=refused)  # fmt: skip
