@@ -18,6 +18,7 @@ syncs ask `sys_updated_on>={cursor}`, after a stream's own `sysparm_query` condi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
@@ -41,6 +42,8 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "model_id": ("cmdb_model", "display_name"),
     "company": ("core_company", "name"),
 }
+#: what a table name may be (the Table API's path segment)
+TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 #: install_status codes in the order a write picks them (the first for each status)
 INSTALL_STATUS = {"1": "in_use", "2": "ordered", "3": "in_repair", "6": "in_stock", "7": "retired",
                   "8": "lost", "10": "disposed", "4": "in_stock", "5": "in_repair", "9": "ordered",
@@ -203,6 +206,30 @@ class ServiceNowConnector(HttpConnector):
         response, body = self.client.write("DELETE", self._table_url(entity, record_id), idempotent=True)
         if response.status_code != 404:  # gone already (a retried DELETE): what was asked
             self._verdict(response, body, f"DELETE {entity} {record_id}")
+
+    def open_ticket(self, table: str, values: dict[str, Any], *, correlation_id: str) -> dict[str, str]:
+        """Create a record of a task table (`incident`, `sc_request`…) holding `values`, tagged
+        with `correlation_id`, and return its `number` and `sys_id`. A record of that table
+        already tagged so (an earlier attempt that ServiceNow applied though its answer was
+        lost) is returned instead: trying again never opens a second ticket."""
+        if not TABLE_NAME.match(table) or "^" in correlation_id:
+            raise WriteRefused(f"source {self.config.name!r}: {table!r} is not a table name", kind="invalid")
+        url = self.client.url(f"/api/now/table/{table}")
+        fields = {"sysparm_fields": "number,sys_id"}
+        query = {**fields, "sysparm_query": f"correlation_id={correlation_id}", "sysparm_limit": "1"}
+        response, body = self.client.write("GET", url, params=query, idempotent=True)
+        self._verdict(response, body, f"GET {table}")
+        found = (body.get("result") or []) if isinstance(body, dict) else []
+        if not found:
+            tagged = {**values, "correlation_id": correlation_id, "correlation_display": "assetgraph"}
+            response, body = self.client.write("POST", url, body=tagged, params=fields, idempotent=False)
+            self._verdict(response, body, f"POST {table}")
+            found = [body.get("result")] if isinstance(body, dict) else []
+        record = found[0] if found and isinstance(found[0], dict) else {}
+        number, sys_id = record.get("number"), record.get("sys_id")
+        if not number or not sys_id:
+            raise SourceError(f"source {self.config.name!r}: {table}: answered without a number and sys_id")
+        return {"number": str(number), "sys_id": str(sys_id)}
 
     def _existing(self, entity: str, record_id: str) -> dict[str, Any]:
         record = self.fetch(entity, record_id)

@@ -99,6 +99,17 @@ class MaintenanceRecord:
     previous_status: str | None
     opened_by: str
     closed_by: str | None
+    ticket_sys_id: str | None = strawberry.field(
+        default=None, description="The sys_id in ServiceNow of the ticket the gateway opened."
+    )
+    ticket_status: str | None = strawberry.field(
+        default=None,
+        description="The ticket the gateway opens: pending, opened (`ticket` is its number) or failed; "
+        "null: none (`ticket` may be one the caller gave).",
+    )
+    ticket_error: str | None = strawberry.field(
+        default=None, description="Why the last attempt to open the ticket failed."
+    )
 
 
 @strawberry.type(name="source_status", description="Sync state of one configured source.")

@@ -40,6 +40,8 @@ from federation.workflow.forms import (
     with_defaults,
 )
 from federation.workflow.requests import visibility, visible_to, waiting_on
+from federation.workflow.ticketing import Ticketing
+from federation.workflow.tickets import request_order
 from federation.writes import WriteError
 from federation.writes.desk import Desk
 from schema.authorize import authorize_requests
@@ -96,6 +98,12 @@ class RequestRecord:
     fulfilled_at: Timestamptz | None
     asset_id: str | None
     checkout_id: str | None
+    ticket: str | None = strawberry.field(description="The ServiceNow ticket's number (REQ…), once opened.")
+    ticket_sys_id: str | None = strawberry.field(description="The ticket's sys_id in ServiceNow.")
+    ticket_status: str | None = strawberry.field(
+        description="pending (being opened, or waiting to try again), opened or failed; null: no ticket."
+    )
+    ticket_error: str | None = strawberry.field(description="Why the last attempt to open the ticket failed.")
     history: list[Change] = strawberry.field(description="Every transition of the request, oldest first.")
 
 
@@ -108,10 +116,18 @@ def _error(exc: WorkflowError | WriteError) -> MutationError:
 class RequestFields:
     """The request roots and mutations over one workflow store, for RoleSchemas."""
 
-    def __init__(self, forms: Mapping[str, FormConfig], store: WorkflowStore, desk: Desk | None) -> None:
+    def __init__(
+        self,
+        forms: Mapping[str, FormConfig],
+        store: WorkflowStore,
+        desk: Desk | None,
+        ticketing: Ticketing | None = None,
+    ) -> None:
         self.forms = forms
         self.store = store
         self.desk = desk
+        #: opens each request's ServiceNow ticket (config `tickets:`), when there is one
+        self.ticketing = ticketing
 
     # ------------------------------------------------------------------ helpers
 
@@ -228,10 +244,21 @@ class RequestFields:
                     )
                 step = {**step, "email": manager}
             steps.append(step)
-        return self.store.submit_request(
+        tickets = self.ticketing.tickets if self.ticketing is not None else None
+        order = None
+        if tickets is not None and tickets.opens_for("requests", form):
+            order = request_order(tickets, form, {"answers": given, "requester": actor.email}, found.facts)
+        request = self.store.submit_request(
             form=name, item=found.descriptor, item_asset_id=asset_id, answers=given, requester=actor,
             person_id=person, approvals=steps, fulfil_role=form.fulfil.role if form.fulfil else None,
+            ticket=order,
         )  # fmt: skip
+        if order is not None and self.ticketing is not None:
+            # the first attempt now, so the answer usually carries the number; a ServiceNow
+            # that is down leaves the ticket pending (with why), tried again in the background
+            self.ticketing.open_now("requests", request.id)
+            request = self.store.request(request.id) or request
+        return request
 
     def _transition_field(self, name: str, action: str, actions: tuple[str, ...]) -> Any:
         fields = self

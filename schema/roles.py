@@ -54,6 +54,7 @@ ROOT_CAPABILITIES = {
     "changes": "changes",
     "quality": "quarantine",
     "quality_summary": "quarantine",
+    "tickets": "tickets",
 }
 #: root field over the gateway's own tables → the actions on assets one of which it needs
 ROOT_ACTIONS = {
@@ -69,7 +70,7 @@ CATALOG_TYPES = {
     "catalog_asset": "assets.",
 }
 #: mutation root field → the capability it needs
-MUTATION_CAPABILITIES = {"sync_source": "sync"}
+MUTATION_CAPABILITIES = {"sync_source": "sync", "retry_tickets": "tickets"}
 #: mutation root field → the action on a type it needs (beyond update_T/insert_T/delete_T)
 MUTATION_ACTIONS = {
     "checkout_asset": ("checkout", "assets"),

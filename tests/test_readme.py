@@ -6,6 +6,10 @@
   relative 1e-9: sums may add up in another order), and the same `errors` by message and
   extensions (their positions are not compared). A block without one must answer without
   errors.
+- A value the demo draws at random (a request's id) is written `"<request id>"` in an answer:
+  it matches any value there and names it, and the same `"<request id>"` in a later query is
+  that value (the examples run in the README's order; one that names a value no earlier
+  answer gave fails, saying so). Given twice in answers, it must be the same value.
 - The README's shell example (`TOKEN=$(assetgraph token …)` then `curl …`) runs as written.
 - Figures that come from the generated estate are checked against the demo generator's ground
   truth (federation/demo/estate.py), not against the gateway: the estate's size, the network
@@ -122,8 +126,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 # ----------------------------------------------------------------------------- comparing
 
 
+#: `"<name>"` in an answer: a value the demo draws at random, named for later queries
+PLACEHOLDER = re.compile(r"^<[a-z][a-z ]*>$")
+#: the values named so far, in the README's order
+NAMED: dict[str, Any] = {}
+
+
+def _with_named(query: str, line: int) -> str:
+    """The query with each `"<name>"` an earlier answer named replaced by its value."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in NAMED:
+            pytest.fail(
+                f"README line {line}: {name} is named by no earlier answer (run the examples in order)"
+            )
+        return json.dumps(NAMED[name])
+
+    return re.sub(r'"(<[a-z][a-z ]*>)"', value, query)
+
+
 def _same(expected: Any, got: Any, where: str = "") -> None:
-    if isinstance(expected, float) or (isinstance(got, float) and isinstance(expected, int)):
+    if isinstance(expected, str) and PLACEHOLDER.match(expected):
+        assert got is not None, f"{where}: README names {expected}, the demo gives null"
+        assert NAMED.setdefault(expected, got) == got, (
+            f"{where}: {expected} was {NAMED[expected]!r}, now {got!r}"
+        )
+    elif isinstance(expected, float) or (isinstance(got, float) and isinstance(expected, int)):
         assert isinstance(got, int | float), f"{where}: {got!r} is not a number"
         assert math.isclose(expected, got, rel_tol=1e-9), f"{where}: README says {expected}, the demo {got}"
     elif isinstance(expected, dict):
@@ -158,7 +187,7 @@ def test_the_readme_has_the_examples_of_every_demo_role() -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"line-{e.line}-{e.role}" for e in EXAMPLES])
 def test_each_graphql_example_answers_as_the_readme_says(demo: Demo, example: Example) -> None:
-    body = demo.ask(example.query, example.role, example.email).json()
+    body = demo.ask(_with_named(example.query, example.line), example.role, example.email).json()
     if example.expected is None:
         assert "errors" not in body, body
         assert body.get("data"), body

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+import regress
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "email")
@@ -75,7 +76,8 @@ class FieldConfig(_Strict):
     #: numbers: the smallest and largest value; text: the shortest and longest length
     min: float | None = None
     max: float | None = None
-    #: text: a regular expression (ECMA-262 subset) the whole answer must match
+    #: text: an ECMA-262 regular expression (as JSON Schema and browsers read it) the answer
+    #: must match somewhere: anchor it with ^…$ to match the whole answer
     pattern: str | None = None
     default: Any = None
     #: the field is asked (and accepted) only when this holds
@@ -88,9 +90,11 @@ class FieldConfig(_Strict):
     def _pattern(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+                regress.Regex(value, "u")
+            except regress.RegressError as exc:
+                raise ValueError(
+                    f"not an ECMA-262 regular expression, as JSON Schema's `pattern` is: {exc}"
+                ) from None
         return value
 
     @field_validator("show_if", "required_if")
@@ -160,6 +164,9 @@ class FormConfig(_Strict):
     #: approval steps in order; none: a request is approved when submitted
     approvals: list[ApprovalStep] = Field(default_factory=list)
     fulfil: FulfilConfig | None = None
+    #: false: no ServiceNow ticket for this form's requests (config `tickets:`); none: as
+    #: `tickets.open_for` says
+    ticket: bool | None = None
 
     @field_validator("fields")
     @classmethod

@@ -19,7 +19,16 @@ from federation.model.where import WhereError
 from federation.model.where import parse as parse_where
 
 #: root capabilities beyond the tables
-CAPABILITIES = ("sources", "quarantine", "ambiguities", "access_log", "sync", "changes", "webhooks")
+CAPABILITIES = (
+    "sources",
+    "quarantine",
+    "ambiguities",
+    "access_log",
+    "sync",
+    "changes",
+    "webhooks",
+    "tickets",
+)
 #: what a role may do to rows of a type (`maintain`: log and close maintenance records)
 ACTIONS = (
     "read",
@@ -215,6 +224,8 @@ class RoleConfig(Strict):
     sync: bool = False
     #: the webhook deliveries (`webhook_deliveries`, failed ones included) and replaying them
     webhooks: bool = False
+    #: the ServiceNow tickets the gateway opens (`tickets`, failed ones included) and retrying them
+    tickets: bool = False
     #: the requestable catalog (`catalog`); none: the role has no `catalog` field
     catalog: CatalogPolicy | None = None
 

@@ -26,6 +26,7 @@ from federation.config.document import read_yaml, substitute_env
 from federation.config.forms import FormConfig, form_checks
 from federation.config.problems import ConfigError, Problems
 from federation.config.roles import AuthConfig, RoleConfig, policy_checks, type_fields
+from federation.config.tickets import TicketsConfig, ticket_checks
 from federation.config.webhooks import TicketHookConfig, WebhookConfig
 from federation.model import ASSET_STATUSES, DEFAULT_CATEGORIES, TABLES
 from transforms.registry import TRANSFORMS, compatible, output_type
@@ -244,6 +245,8 @@ class Settings(_Strict):
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     #: POST /hooks/tickets: a ticketing tool opens maintenance (config/webhooks.py)
     ticket_hook: TicketHookConfig | None = None
+    #: ServiceNow tickets the gateway opens for requests and maintenance (config/tickets.py)
+    tickets: TicketsConfig | None = None
     #: validated one by one against each kind's own model (see load_config)
     sources: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -366,6 +369,7 @@ def _cross_checks(settings: Settings, sources: list[SourceConfig], names: list[s
     problems += policy_checks(settings.auth, settings.roles)
     roles = list(settings.roles) if settings.roles is not None else None
     problems += form_checks(settings.forms, roles, settings.vocabularies.categories)
+    problems += ticket_checks(settings.tickets, settings.sources, settings.forms)
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"sources: the name {name!r} is used by more than one source")
     for entity, rules in settings.reconcile.items():

@@ -1,16 +1,20 @@
-"""The demo's identity provider and license portal: Okta and Microsoft 365, simulated locally.
+"""The demo's identity provider, license portal and ITSM: Okta, Microsoft 365 and ServiceNow,
+simulated locally, with a receiver for the gateway's webhooks.
 
 The estate's people become Okta users (the estate's leavers are DEPROVISIONED) and Microsoft
 365 users holding seats of four SKUs; leavers keep some seats, as they do in real tenants
-until someone reclaims them. `start_simulator` serves both on 127.0.0.1 at `demo.vendor_port`
-(once per process; port 0 takes any free port), where config.yaml's `okta` and `m365` sources
-read them like the real services. A port another program holds is refused: the sources would
-otherwise read whatever answers there.
+until someone reclaims them. ServiceNow starts with no tickets: the gateway opens them
+(config.yaml's `tickets:`, through the `itsm` source). `start_simulator` serves them all on
+127.0.0.1 at `demo.vendor_port` (once per process; port 0 takes any free port), where
+config.yaml's `okta`, `m365` and `itsm` sources reach them like the real services, and its
+`demo` webhook subscription delivers to the receiver (receiver.py). A port another program
+holds is refused: the sources would otherwise read whatever answers there.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from federation.demo.estate import BASE_DATE, Estate
+from federation.demo.receiver import WebhookReceiver
+from federation.demo.servicenow import ServiceNow
 from federation.demo.vendor_server import Vendor, VendorServer
 from federation.demo.vendors import MicrosoftGraph, Okta
 
@@ -30,6 +36,11 @@ OKTA_TOKEN = "demo-okta-token"
 M365_TENANT = "demo-tenant"
 M365_CLIENT_ID = "demo-client"
 M365_CLIENT_SECRET = "demo-secret"
+ITSM_USER = "assetgraph"
+ITSM_PASSWORD = "demo-itsm-password"
+#: the demo subscription's signing secret (config.yaml: ${ASSETGRAPH_WEBHOOK_SECRET:-…})
+WEBHOOK_SECRET_ENV = "ASSETGRAPH_WEBHOOK_SECRET"
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby1vbmx5IHdlYmhvb2sga2V5LCBub3QgZm9yIHVzZQ=="
 
 #: part number, share of people holding it, spare seats bought beyond those held
 SKUS = (
@@ -197,9 +208,12 @@ def m365(estate: Estate) -> MicrosoftGraph:
 
 
 def vendors(estate: Estate) -> list[Vendor]:
-    """The demo's Okta and Microsoft 365, built from one estate."""
+    """The demo's Okta and Microsoft 365, built from one estate; its ServiceNow (no tickets
+    yet) and webhook receiver."""
     apps, members = okta_apps(estate)
-    return [Okta(OKTA_TOKEN, okta_users(estate), apps, members), m365(estate)]
+    itsm = ServiceNow(ITSM_USER, ITSM_PASSWORD, {"sc_request": [], "incident": []})
+    receiver = WebhookReceiver(os.environ.get(WEBHOOK_SECRET_ENV) or DEMO_WEBHOOK_SECRET)
+    return [Okta(OKTA_TOKEN, okta_users(estate), apps, members), m365(estate), itsm, receiver]
 
 
 def simulator(estate: Estate, port: int = 0) -> VendorServer:
@@ -224,7 +238,7 @@ def start_simulator(make: Callable[[], Estate], port: int, estate_key: object = 
             except OSError as exc:
                 raise VendorPortTaken(port, exc.strerror or str(exc)) from None
             _servers[port] = (server, estate_key)
-            log.info("demo vendor simulator (okta, msgraph) at %s", server.url)
+            log.info("demo vendor simulator (okta, msgraph, servicenow, receiver) at %s", server.url)
             return server.url
         server, served = _servers[key]
         if served != estate_key:

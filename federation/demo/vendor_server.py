@@ -75,6 +75,8 @@ class Fault:
     path: str | None = None
     times: float = 1
     delay: float = 2.0
+    #: only requests of this method (GET, POST…)
+    method: str | None = None
 
 
 class VendorServer:
@@ -133,11 +135,18 @@ class VendorServer:
             self._thread.join(5)
 
     def fail(
-        self, vendor: str, kind: int | str, *, path: str | None = None, times: float = 1, delay: float = 2.0
+        self,
+        vendor: str,
+        kind: int | str,
+        *,
+        path: str | None = None,
+        times: float = 1,
+        delay: float = 2.0,
+        method: str | None = None,
     ) -> None:
         """Queue a fault for the vendor's next matching requests (`times=float('inf')`: for ever)."""
         with self._lock:
-            self.faults.setdefault(vendor, []).append(Fault(kind, path, times, delay))
+            self.faults.setdefault(vendor, []).append(Fault(kind, path, times, delay, method))
 
     def heal(self, vendor: str | None = None) -> None:
         with self._lock:
@@ -150,10 +159,14 @@ class VendorServer:
         return [c for v, c in self.calls if v == vendor]
 
     # ------------------------------------------------------------------------- dispatch
-    def _fault(self, vendor: str, path: str) -> Fault | None:
+    def _fault(self, vendor: str, path: str, method: str) -> Fault | None:
         with self._lock:
             for fault in self.faults.get(vendor, []):
-                if fault.times > 0 and (fault.path is None or fault.path in path):
+                if (
+                    fault.times > 0
+                    and (fault.path is None or fault.path in path)
+                    and (fault.method is None or fault.method == method)
+                ):
                     fault.times -= 1
                     return fault
         return None
@@ -178,7 +191,7 @@ class VendorServer:
         )
         with self._lock:
             self.calls.append((name, call))
-        fault = self._fault(name, call.path)
+        fault = self._fault(name, call.path, method)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         elif fault is not None and fault.kind == "garbage":

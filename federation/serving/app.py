@@ -52,9 +52,10 @@ from federation.serving.ticket_hook import ticket_hook
 from federation.workflow import open_workflow_store
 from federation.workflow.delivery import WebhookDeliverer
 from federation.workflow.sync_events import SyncEvents
+from federation.workflow.ticketing import Ticketing, TicketOpener
 from federation.writes import Writer
 from federation.writes.desk import Desk
-from schema import webhook_fields
+from schema import ticket_fields, webhook_fields
 from schema.catalog import catalog_field
 from schema.desk_fields import desk_fields
 from schema.request_fields import RequestFields
@@ -142,9 +143,11 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     workflow = open_workflow_store(config)
     writer = Writer(config, workflow)
     log_fields = access_log_fields(access_log)
-    desk = Desk(writer)
-    request_fields = RequestFields(settings.forms, workflow, desk)
+    ticketing = Ticketing(config, workflow) if settings.tickets is not None else None
+    desk = Desk(writer, ticketing)
+    request_fields = RequestFields(settings.forms, workflow, desk, ticketing)
     webhook_roots = webhook_fields.root_fields(workflow)
+    ticket_roots = ticket_fields.root_fields(workflow)
 
     def root_fields(access: RoleAccess) -> dict[str, Any]:
         """The access log and the change history, for the roles granted them."""
@@ -155,6 +158,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
             out |= checkouts_field(workflow)
         out |= request_fields.root_fields(access)
         out |= webhook_roots(access)
+        out |= ticket_roots(access)
         if access.catalog is not None:
             out |= catalog_field(workflow, access.catalog, access.models["assets"])
         return out
@@ -181,6 +185,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
 
     sync_fields, loan_fields = sync_mutation.mutation_fields(config), desk_fields(desk)
     replay_fields = webhook_fields.mutation_fields(workflow)
+    retry_fields = ticket_fields.mutation_fields(workflow, ticketing)
 
     def mutations(access: RoleAccess) -> dict[str, Any]:
         return {
@@ -188,6 +193,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
             **loan_fields(access),
             **request_fields.mutation_fields(access),
             **replay_fields(access),
+            **retry_fields(access),
         }
 
     return Security(
@@ -202,6 +208,7 @@ def make_security(config: Config, reader: StoreReader) -> Security:
         ),
         access_log=access_log,
         writer=writer,
+        ticketing=ticketing,
     )
 
 
@@ -357,6 +364,11 @@ def serving_app(config: Config) -> Starlette:
             store.on_event = deliverer.wake
             events = SyncEvents(store, reader)
             deliverer.start()
+        # the retries of the ServiceNow tickets the first attempt could not open
+        ticketing = security.ticketing if security is not None else None
+        opener = TicketOpener(ticketing) if ticketing is not None else None
+        if opener is not None:
+            opener.start()
         scheduler = SyncScheduler(config, on_report=events)
         scheduler.start()
         try:
@@ -364,9 +376,10 @@ def serving_app(config: Config) -> Starlette:
         finally:
             scheduler.stop()
             await anyio.to_thread.run_sync(scheduler.join, 30.0)
-            if deliverer is not None:
-                deliverer.stop()
-                await anyio.to_thread.run_sync(deliverer.join, 30.0)
+            for thread in (deliverer, opener):
+                if thread is not None:
+                    thread.stop()
+                    await anyio.to_thread.run_sync(thread.join, 30.0)
             metrics.process_exited(os.getpid())
 
     reader = StoreReader(config.resolve(config.settings.store.path))

@@ -52,6 +52,7 @@ from federation.serving.http import (
 from federation.serving.http import (
     media_type as http_media_type,
 )
+from federation.workflow.ticketing import Ticketing
 from federation.writes import Writer
 from schema.context import RequestContext
 from schema.mutations import record_forbidden, visible
@@ -84,6 +85,8 @@ class Security:
     access_log: AccessLog | None = None
     #: writes mutations back to the sources (None: read-only)
     writer: Writer | None = None
+    #: opens the ServiceNow tickets of requests and repairs (config `tickets:`; None: none)
+    ticketing: Ticketing | None = None
 
 
 class GraphQLEndpoint:

@@ -57,6 +57,8 @@ class WebhookDeliverer(threading.Thread):
         self.session.headers["user-agent"] = "assetgraph-webhooks"
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        #: subscriptions whose last attempt failed: their outage is logged once, not per attempt
+        self._failing: set[str] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -122,5 +124,21 @@ class WebhookDeliverer(threading.Thread):
             outcome = settle(conn, delivery, datetime.now(UTC), status=status, error=error,
                              max_attempts=hook.max_attempts, retry_after=retry_after,
                              give_up=status == 410)  # fmt: skip
-        if error is not None:
-            log.warning("webhook %s: %s %s (%s): %s", hook.name, delivery.event, delivery.id, outcome, error)
+        self._log(hook.name, delivery, outcome, error)
+
+    def _log(self, name: str, delivery: Delivery, outcome: str, error: str | None) -> None:
+        """A receiver that is down is retried quietly: one warning when it stops answering,
+        one line when it answers again, and one per delivery given up (a dead letter)."""
+        if error is None:
+            if name in self._failing:
+                self._failing.discard(name)
+                log.info("webhook %s: the receiver answers again", name)
+        elif outcome == "failed":
+            log.warning("webhook %s: %s %s given up (a dead letter: replay_webhook_deliveries sends it "
+                        "again): %s", name, delivery.event, delivery.id, error)  # fmt: skip
+        elif name not in self._failing:
+            self._failing.add(name)
+            log.warning("webhook %s: %s %s not delivered, retrying later (logged once until the receiver "
+                        "answers): %s", name, delivery.event, delivery.id, error)  # fmt: skip
+        else:
+            log.debug("webhook %s: %s %s still not delivered: %s", name, delivery.event, delivery.id, error)

@@ -11,19 +11,33 @@ here, so the schema a client gets holds only conditions on answers, as `if`/`the
 
 A condition on an answer holds only when the answer is given (`{"required": [..]}` in the `if`).
 Defaults of the fields shown are filled in before the answers are checked.
+
+The answers are checked as a browser's form renderer checks them (react-jsonschema-form's
+validator is ajv with ajv-formats; tests/clients cross-checks the two): `pattern` is an
+ECMA-262 regular expression with the `u` flag (the `regress` engine: `$` is the end of the
+text and `\\d` is [0-9], where Python's `re` differ), and `email` is ajv-formats' rule.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import orjson
+import regress
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 from federation.config.forms import Choice, FieldConfig, FormConfig
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+#: ajv-formats' `email` (its default, full mode), as ECMA-262 with the `i` flag
+EMAIL = (
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@"
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+)
 _JSON_OPS = {"_gt": "exclusiveMinimum", "_gte": "minimum", "_lt": "exclusiveMaximum", "_lte": "maximum"}
 
 
@@ -175,7 +189,7 @@ def json_schema(name: str, form: FormConfig, item: Item) -> dict[str, Any]:
             conditionals.append({"if": _json_condition(required_on), "then": {"required": [field_name]}})
     schema: dict[str, Any] = {
         "$schema": DIALECT,
-        "$id": f"urn:assetgraph:form:{name}",
+        "$id": "",
         "title": form.title,
         "type": "object",
         "properties": properties,
@@ -186,6 +200,10 @@ def json_schema(name: str, form: FormConfig, item: Item) -> dict[str, Any]:
         schema["description"] = form.description
     if conditionals:
         schema["allOf"] = conditionals
+    # one id per rendering: the form for a dearer item asks more, and validators (ajv) keep
+    # the schemas they compiled by id
+    digest = hashlib.sha256(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    schema["$id"] = f"urn:assetgraph:form:{name}:{digest}"
     return schema
 
 
@@ -211,6 +229,31 @@ def ui_schema(form: FormConfig, item: Item) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- checking
 
 
+@lru_cache(maxsize=256)
+def ecma_regex(pattern: str, flags: str = "u") -> regress.Regex:
+    """An ECMA-262 regular expression, as JSON Schema's `pattern` means one (RegressError if
+    it is not one)."""
+    return regress.Regex(pattern, flags)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
+    if validator.is_type(instance, "string") and ecma_regex(pattern).find(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+FORMATS = FormatChecker(formats=())
+FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+
+
+@FORMATS.checks("email")
+def _email(instance: object) -> bool:
+    return not isinstance(instance, str) or ecma_regex(EMAIL, "i").find(instance) is not None
+
+
+#: Draft 2020-12 with ECMA-262 patterns
+FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 def with_defaults(form: FormConfig, item: Item, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers, with the default of every field shown but not answered."""
     out = dict(answers)
@@ -224,7 +267,7 @@ def answer_errors(form: FormConfig, item: Item, schema: dict[str, Any], answers:
     """Per-field problems of `answers` against `schema` ([{field, message}]; [] when valid)."""
     if not isinstance(answers, dict):
         return [{"field": "", "message": "the answers must be a JSON object (field: value)"}]
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = FormValidator(schema, format_checker=FORMATS)
     labels = {name: f.label for name, f in form.fields.items()}
     visible = {n for n, f in shown(form, item).items() if holds(f.show_if, answers, item)}
     out: list[dict[str, str]] = []

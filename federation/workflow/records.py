@@ -94,6 +94,11 @@ class Maintenance(_Row):
     previous_status: str | None
     opened_by: str
     closed_by: str | None
+    #: the ServiceNow ticket the gateway opens for an open record (`ticket` is its number, or
+    #: the reference the caller gave): pending, opened or failed; None when it opens none
+    ticket_sys_id: str | None = None
+    ticket_status: str | None = None
+    ticket_error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +126,12 @@ class Request(_Row):
     fulfilled_at: datetime | None
     asset_id: str | None
     checkout_id: str | None
+    #: the ServiceNow ticket the gateway opens for it: its number and sys_id once opened;
+    #: `ticket_status` pending, opened or failed (`ticket_error` says why); None when none
+    ticket: str | None = None
+    ticket_sys_id: str | None = None
+    ticket_status: str | None = None
+    ticket_error: str | None = None
 
 
 def jsonable(value: Any) -> Any:

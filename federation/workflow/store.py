@@ -24,6 +24,7 @@ import federation.workflow.history as history
 import federation.workflow.maintenance as maintenance
 import federation.workflow.outbox as outbox
 import federation.workflow.requests as requests
+import federation.workflow.tickets as tickets
 from federation.config.settings import Config
 from federation.config.webhooks import WebhookConfig
 from federation.model.where import Node
@@ -36,7 +37,14 @@ from federation.workflow.database import (
     writing,
 )
 from federation.workflow.migrate import upgrade
-from federation.workflow.records import Change, Checkout, Maintenance, Request, WorkflowError
+from federation.workflow.records import (
+    Change,
+    Checkout,
+    Maintenance,
+    Request,
+    WorkflowError,
+    require_uuid,
+)
 from federation.workflow.requests import Actor
 
 _ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance] | type[Request]] = {
@@ -105,6 +113,31 @@ class WorkflowStore:
             replayed = outbox.replay(conn, ids, datetime.now(UTC))
         self._queued(ids)
         return replayed
+
+    # ------------------------------------------------------------------------- tickets
+
+    def queue_ticket(self, entity: str, entity_id: str, order: tickets.TicketOrder) -> str:
+        """Queue the ServiceNow ticket of a record (tickets.py); its id."""
+        with self.transaction() as conn:
+            return tickets.enqueue(conn, entity, entity_id, order)
+
+    def tickets(
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        ids: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        with reading(self.engine) as conn:
+            return tickets.tickets(conn, status=status, limit=limit, offset=offset, ids=ids)
+
+    def retry_tickets(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Failed (or pending) tickets tried again now (tickets.retry; RetryRefused names
+        what is not); a bad id is a WorkflowError."""
+        wanted = [require_uuid("ids", i) for i in ids]
+        with self.transaction() as conn:
+            return tickets.retry(conn, wanted, datetime.now(UTC))
 
     # ------------------------------------------------------------------------- history
 
@@ -286,12 +319,15 @@ class WorkflowStore:
 
     # ------------------------------------------------------------------------- requests
 
-    def submit_request(self, **kwargs: Any) -> Request:
-        """A new request and its history (see requests.submit for the arguments), and its
-        `request.submitted` event, in one transaction."""
+    def submit_request(self, *, ticket: tickets.TicketOrder | None = None, **kwargs: Any) -> Request:
+        """A new request and its history (see requests.submit for the arguments), its
+        `request.submitted` event and its ticket to open (`ticket`), in one transaction."""
         with self.transaction() as conn:
             request = requests.submit(conn, **kwargs)
             ids = outbox.enqueue(conn, self.webhooks, "request.submitted", _request(request))
+            if ticket is not None:
+                tickets.enqueue(conn, "requests", request.id, ticket)
+                request = requests.get(conn, request.id) or request
         self._queued(ids)
         return request
 

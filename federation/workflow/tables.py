@@ -26,6 +26,10 @@ MAINTENANCE_STATUSES = ("open", "closed")
 REQUEST_STATES = ("submitted", "approved", "rejected", "fulfilled", "cancelled")
 #: a webhook delivery: waiting to be sent (again), sent, or given up after its attempts
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+#: a ticket the gateway opens: being opened (again), opened, or given up after its attempts
+TICKET_STATUSES = ("pending", "opened", "failed")
+#: the records a ticket is opened for
+TICKET_ENTITIES = ("requests", "maintenance")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -64,6 +68,17 @@ AMOUNT = sa.Numeric(18, 4)
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _ticket_columns() -> list[sa.Column[Any]]:
+    """What a record shows of the ticket the gateway opens for it (the `tickets` row's outcome)."""
+    return [
+        sa.Column("ticket_sys_id", sa.String(64), comment="the ticket's sys_id in ServiceNow"),
+        sa.Column(
+            "ticket_status", sa.String(16), comment="pending, opened or failed: the ticket the gateway opens"
+        ),
+        sa.Column("ticket_error", sa.Text, comment="why the last attempt to open the ticket failed"),
+    ]
 
 
 METADATA = sa.MetaData(
@@ -155,6 +170,7 @@ MAINTENANCE = sa.Table(
     sa.Column("previous_status", sa.String(32), comment="the asset's status before it opened"),
     sa.Column("opened_by", sa.String(320), nullable=False),
     sa.Column("closed_by", sa.String(320)),
+    *_ticket_columns(),
     sa.CheckConstraint(_in("status", MAINTENANCE_STATUSES), name="status"),
     sa.CheckConstraint(
         "(status = 'open' AND done_at IS NULL AND closed_by IS NULL)"
@@ -197,6 +213,8 @@ REQUESTS = sa.Table(
     sa.Column("fulfilled_at", UtcDateTime()),
     sa.Column("asset_id", _uuid(), comment="the asset handed out"),
     sa.Column("checkout_id", _uuid(), comment="the check-out that handed it out"),
+    sa.Column("ticket", sa.String(200), comment="the ticket's number (REQ…)"),
+    *_ticket_columns(),
     sa.CheckConstraint(_in("state", REQUEST_STATES), name="state"),
     sa.CheckConstraint("(state = 'fulfilled') = (fulfilled_at IS NOT NULL)", name="fulfilled_at"),
     sa.CheckConstraint("updated_at >= submitted_at", name="updated_after_submitted"),
@@ -224,6 +242,34 @@ WEBHOOK_DELIVERIES = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
     sa.CheckConstraint("attempts >= 0", name="attempts"),
+    sa.Index(None, "status", "next_attempt_at"),
+)
+
+#: the tickets the gateway opens in ServiceNow, one per request or maintenance record: the
+#: queue the ticket opener works through (federation/workflow/tickets.py)
+TICKETS = sa.Table(
+    "tickets",
+    METADATA,
+    sa.Column("id", _uuid(), primary_key=True),
+    sa.Column("entity", sa.String(32), nullable=False, comment="requests or maintenance"),
+    sa.Column("entity_id", _uuid(), nullable=False, comment="the record the ticket is for"),
+    sa.Column("source", sa.String(100), nullable=False, comment="the servicenow source that opens it"),
+    sa.Column("target_table", sa.String(80), nullable=False, comment="the Table API table (incident…)"),
+    sa.Column("body", sa.Text, nullable=False, comment="the fields sent, as JSON"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("locked_until", UtcDateTime(), comment="an attempt is under way until then"),
+    sa.Column("opened_at", UtcDateTime()),
+    sa.Column("number", sa.String(40), comment="the number ServiceNow gave (INC…)"),
+    sa.Column("sys_id", sa.String(64)),
+    sa.Column("last_error", sa.Text),
+    sa.CheckConstraint(_in("status", TICKET_STATUSES), name="status"),
+    sa.CheckConstraint("attempts >= 0", name="attempts"),
+    sa.CheckConstraint(_in("entity", TICKET_ENTITIES), name="entity"),
+    sa.CheckConstraint("status <> 'opened' OR number IS NOT NULL", name="number"),
+    sa.UniqueConstraint("entity", "entity_id"),
     sa.Index(None, "status", "next_attempt_at"),
 )
 

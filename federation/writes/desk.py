@@ -25,6 +25,8 @@ from urllib.parse import unquote, urlparse
 from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
 from federation.workflow import Checkout, Maintenance, WorkflowConflict, WorkflowError
+from federation.workflow.ticketing import Ticketing
+from federation.workflow.tickets import maintenance_order
 from federation.writes.errors import WriteError
 from federation.writes.history import Caller
 from federation.writes.writer import Writer, Written
@@ -61,11 +63,13 @@ def scanned_value(scan: str) -> str:
 
 
 class Desk:
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, ticketing: Ticketing | None = None) -> None:
         self.writer = writer
         if writer.workflow is None:
             raise ValueError("check-out and check-in need the workflow store")
         self.store = writer.workflow
+        #: opens a ServiceNow ticket for each repair it opens (config `tickets:`), when set
+        self.ticketing = ticketing
 
     # ------------------------------------------------------------------ finding the asset
     def find(self, snapshot: Snapshot, ref: Mapping[str, Any]) -> str:
@@ -257,9 +261,23 @@ class Desk:
             except BaseException:
                 self.store.discard_maintenance(record.id)
                 raise
+        if opening and ticket is None:
+            record = self._ticket(record, tag)
         if opening:
             self.store.emit("maintenance.opened", _maintenance_event(record, caller))
         return record, written
+
+    def _ticket(self, record: Maintenance, tag: str | None) -> Maintenance:
+        """Queue the ServiceNow ticket of a repair just opened and make the first attempt (a
+        ServiceNow that is down leaves it pending, tried again later); the record as it now is."""
+        if self.ticketing is None or not self.ticketing.tickets.opens_for("maintenance"):
+            return record
+        self.store.queue_ticket(
+            "maintenance", record.id, maintenance_order(self.ticketing.tickets, record, tag)
+        )
+        self.ticketing.open_now("maintenance", record.id)
+        found = self.store.query("maintenance", where=Compare("id", "_eq", record.id), limit=1)
+        return found[0] if found else record
 
     def close_maintenance(
         self,
@@ -340,5 +358,6 @@ def _loan_event(loan: Checkout, caller: Caller) -> dict[str, Any]:
 
 
 def _maintenance_event(record: Maintenance, caller: Caller) -> dict[str, Any]:
-    keys = ("id", "asset_id", "kind", "notes", "cost", "started_at", "done_at", "ticket", "status")
+    keys = ("id", "asset_id", "kind", "notes", "cost", "started_at", "done_at", "ticket", "status",
+            "ticket_status")  # fmt: skip
     return {**{key: getattr(record, key) for key in keys}, "actor": caller.actor, "role": caller.role}

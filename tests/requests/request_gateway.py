@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,10 +86,25 @@ class RequestGateway:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
+    config, db = request_config(tmp_path)
+    syncer = Syncer(config)
+    syncer.run(None)
+    syncer.close()
+    app = create_app(config, StoreReader(tmp_path / "store"))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        yield RequestGateway(http, db, config)
+
+
+def request_config(
+    tmp_path: Path, *, sources: Sequence[dict[str, Any]] = (), **overrides: Any
+) -> tuple[Config, Path]:
+    """The estate's CMDB written into `tmp_path`, and its config: the demo's forms and roles,
+    `sources` added to the CMDB, `overrides` to the sections."""
     db = tmp_path / "cmdb.sqlite"
     with sqlite3.connect(db) as con:
         con.executescript(CMDB)
-    sources = [
+    extra = list(sources)
+    cmdb = [
         {
             "name": "cmdb",
             "kind": "sql",
@@ -128,10 +143,5 @@ def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
     # the employee's grants with the change history (the transitions of the requests it sees)
     history = {"inherits": ["employee"], "changes": True}
     roles = {**demo_roles, **TEST_ROLES, "budget": budget, "employee_history": history}
-    config = make_config(tmp_path, sources=sources, forms=demo_forms(), roles=roles)
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    app = create_app(config, StoreReader(tmp_path / "store"))
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
-        yield RequestGateway(http, db, config)
+    overrides = {"forms": demo_forms(), "roles": roles, **overrides}
+    return make_config(tmp_path, sources=[*cmdb, *extra], **overrides), db

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 from collections.abc import Iterator
@@ -238,3 +239,28 @@ def test_sync_rounds_send_stale_recovered_and_over_allocated(hooked: WorkflowSto
     ]
     assert sent[1][1]["status"] == "held"
     assert (sent[3][1]["seats_purchased"], sent[3][1]["seats_assigned"]) == (10, 12)
+
+
+def test_a_receiver_that_is_down_is_retried_quietly(
+    hooked: WorkflowStore, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="assetgraph.webhooks")
+    receiver.script = [(503, {})] * 6  # down for the first two events' three attempts each
+    for n in range(2):
+        hooked.emit("asset.checked_out", {"n": n})
+    deliverer = WebhookDeliverer(hooked, hooked.webhooks)
+    start = datetime.now(UTC)
+    assert deliverer.deliver_due(start) == 2
+    assert deliverer.deliver_due(start + timedelta(minutes=1)) == 2
+    assert deliverer.deliver_due(start + timedelta(minutes=2)) == 2  # the third: max_attempts
+    assert [r["status"] for r in hooked.deliveries()] == ["failed", "failed"]
+    hooked.emit("asset.checked_in", {"n": 2})
+    assert deliverer.deliver_due(start + timedelta(minutes=3)) == 1  # the receiver is back
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "assetgraph.webhooks"]
+    warnings = [m for level, m in lines if level == logging.WARNING]
+    # one when it went down, one per dead letter; nothing at ERROR; one line when it is back
+    assert len(warnings) == 3, warnings
+    assert "retrying later" in warnings[0]
+    assert sum("given up" in m for m in warnings) == 2
+    assert all(level < logging.ERROR for level, _ in lines)
+    assert [m for level, m in lines if level == logging.INFO] == ["webhook itsm: the receiver answers again"]

@@ -81,6 +81,15 @@ def test_the_schema_is_valid_draft_2020_12(item: Item) -> None:
     assert branches[0]["if"] == {"properties": {"delivery": {"const": "ship"}}, "required": ["delivery"]}
 
 
+def test_each_rendering_has_its_own_id() -> None:
+    """The form for a dearer item asks more: a validator that keeps compiled schemas by `$id`
+    (ajv) must not take one for the other; the same rendering keeps its id."""
+    cheap, dear = json_schema("laptop", FORM, CHEAP), json_schema("laptop", FORM, DEAR)
+    assert cheap["$id"] != dear["$id"]
+    assert cheap["$id"] == json_schema("laptop", FORM, CHEAP)["$id"]
+    assert cheap["$id"].startswith("urn:assetgraph:form:laptop:")
+
+
 def test_a_broken_schema_is_caught_by_the_meta_schema() -> None:
     """check_schema can fail: the property that proves the test above means something."""
     schema = json_schema("laptop", FORM, CHEAP)
@@ -185,6 +194,17 @@ def _config_problems(forms: dict[str, Any]) -> list[str]:
         ),
         pytest.param(
             {"fields": {"x": {"label": "X", "pattern": "(["}}}, "forms.laptop.fields.x.pattern", id="regex"
+        ),
+        # Python reads these; a browser's validator (ECMA-262) cannot
+        pytest.param(
+            {"fields": {"x": {"label": "X", "pattern": r"^(?P<area>\d{3})$"}}},
+            "forms.laptop.fields.x.pattern: not an ECMA-262 regular expression",
+            id="python-named-group",
+        ),
+        pytest.param(
+            {"fields": {"x": {"label": "X", "pattern": r"^[A-Z]{2}\Z"}}},
+            "forms.laptop.fields.x.pattern: not an ECMA-262 regular expression",
+            id="python-end-of-text",
         ),
         pytest.param(
             {"fields": {"x": {"label": "X", "choices": ["a"], "default": "b"}}},

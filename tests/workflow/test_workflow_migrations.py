@@ -60,8 +60,10 @@ def _change(field: str = "status") -> Change:
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
     names = [p.name for p in versions.iterdir()]
-    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py"} <= set(names)
-    assert head_revision() == "0003"
+    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py", "0004_tickets.py"} <= set(
+        names
+    )
+    assert head_revision() == "0004"
 
 
 def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
@@ -75,6 +77,7 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
         "checkouts",
         "maintenance",
         "requests",
+        "tickets",
         "webhook_deliveries",
         VERSION_TABLE,
     }
@@ -82,6 +85,9 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
     assert "uq_maintenance_open_asset" in schema["maintenance"]
     assert "ix_changes_entity_entity_id_at" in schema["changes"]
     assert "ix_requests_waiting_on_email" in schema["requests"]
+    assert "ix_tickets_status_next_attempt_at" in schema["tickets"]
+    assert {"ticket", "ticket_status", "ticket_sys_id", "ticket_error"} <= set(schema["requests"])
+    assert {"ticket", "ticket_status", "ticket_sys_id", "ticket_error"} <= set(schema["maintenance"])
 
 
 def test_opening_again_changes_nothing(store_url: str) -> None:
@@ -198,10 +204,11 @@ def test_a_0001_database_is_upgraded_with_its_rows_kept(store_url: str) -> None:
 
     store = open_store(store_url)
     try:
-        assert store.revision == "0003"
+        assert store.revision == "0004"
         assert [c.id for c in store.history("assets", ASSET)] == [kept.id]
         assert store.query("requests") == []
     finally:
         store.close()
     assert "ix_requests_waiting_on_role" in _schema(store_url)["requests"]
     assert "ix_webhook_deliveries_status_next_attempt_at" in _schema(store_url)["webhook_deliveries"]
+    assert "ticket_status" in _schema(store_url)["maintenance"]

@@ -1,0 +1,154 @@
+"""Opens the queued tickets (tickets.py) in ServiceNow, through the `tickets.source`
+connector's Table API (`ServiceNowConnector.open_ticket`).
+
+    ticketing = Ticketing(config, store)
+    ticketing.open_now("requests", request.id)   # the first attempt, while the mutation answers
+    opener = TicketOpener(ticketing); opener.start()   # then retries, in each serving process
+
+A ServiceNow that is down loses nothing: the request (or repair) is recorded with its ticket
+`pending` and the reason; each later attempt first looks for a ticket an earlier attempt
+opened (its answer lost), so none is opened twice. A ticket ServiceNow refuses (400: a field
+it does not take; 403: the account may not create it) is `failed` at once, with
+ServiceNow's reason; `retry_tickets` sends it again once that is fixed. An outage is logged
+once when it starts and once when it ends, not at every attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import SourceError, WriteRefused
+from connectors.http.config import RetryConfig
+from connectors.registry import connector_class
+from connectors.servicenow import ServiceNowConnector
+from federation.config.settings import Config
+from federation.config.tickets import TicketsConfig
+from federation.workflow.database import writing
+from federation.workflow.store import WorkflowStore
+from federation.workflow.tickets import TicketJob, claim, settle
+
+log = logging.getLogger("assetgraph.tickets")
+
+#: how often due tickets are looked for
+POLL_SECONDS = 2.0
+#: tickets claimed at a time
+BATCH = 20
+#: retries within one attempt (a lost connection, a 429 or 503 asking for a short wait)
+ATTEMPT_RETRY = RetryConfig(max_tries=2, backoff_base=0.2, backoff_max=1.0, max_wait=5.0)
+
+
+class Ticketing:
+    def __init__(self, config: Config, store: WorkflowStore) -> None:
+        if config.settings.tickets is None:
+            raise ValueError("no `tickets:` section in the config")
+        self.tickets: TicketsConfig = config.settings.tickets
+        self.store = store
+        source = config.source(self.tickets.source)
+        # each request within the tickets' own limit, not the source's read timeout, and
+        # retried at most once within an attempt: the queue's backoff does the rest, and the
+        # first attempt holds a mutation's answer
+        self._source = source.model_copy(update={"timeout": self.tickets.timeout, "retry": ATTEMPT_RETRY})
+        self._base_dir = config.base_dir
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        #: whether the last attempt failed for want of ServiceNow (logged once per outage)
+        self._down = False
+
+    def connector(self) -> ServiceNowConnector:
+        """This thread's connector (an HTTP session is not shared between threads)."""
+        found = getattr(self._local, "connector", None)
+        if found is None:
+            found = connector_class(self._source.kind)(self._source, base_dir=self._base_dir)
+            if not isinstance(found, ServiceNowConnector):
+                raise TypeError(f"source {self.tickets.source!r} is not a servicenow source")
+            self._local.connector = found
+        return found
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds: longer than an attempt (a look and a post) can take."""
+        return self.tickets.timeout * 4 + timedelta(seconds=30)
+
+    def open_now(self, entity: str, entity_id: str) -> None:
+        """Attempt the ticket of this record now (if it is due and not under way elsewhere)."""
+        with writing(self.store.engine) as conn:
+            jobs = claim(conn, datetime.now(UTC), limit=1, lease=self.lease, entity_ids=[entity_id])
+        for job in jobs:
+            self.attempt(job)
+
+    def open_due(self, now: datetime | None = None) -> int:
+        """Claim and attempt the tickets that are due; the number of attempts made."""
+        with writing(self.store.engine) as conn:
+            jobs = claim(conn, now or datetime.now(UTC), limit=BATCH, lease=self.lease)
+        for job in jobs:
+            self.attempt(job)
+        return len(jobs)
+
+    def attempt(self, job: TicketJob) -> str:
+        """One attempt at a claimed ticket; its new status."""
+        opened: dict[str, Any] | None = None
+        error: str | None = None
+        refused = False
+        try:
+            opened = self.connector().open_ticket(job.table, job.body, correlation_id=job.entity_id)
+        except WriteRefused as exc:
+            error, refused = str(exc), True
+        except SourceError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not fail the mutation whose record is kept: retried
+            log.exception(
+                "tickets: opening the ticket of %s %s failed unexpectedly", job.entity, job.entity_id
+            )
+            error = f"{type(exc).__name__}: {exc}"
+        with writing(self.store.engine) as conn:
+            status = settle(conn, job, datetime.now(UTC), opened=opened, error=error,
+                            max_attempts=self.tickets.max_attempts, give_up=refused)  # fmt: skip
+        self._log(job, status, error, refused)
+        return status
+
+    def _log(self, job: TicketJob, status: str, error: str | None, refused: bool) -> None:
+        what = f"the ticket of {job.entity} {job.entity_id}"
+        with self._lock:
+            was_down, self._down = self._down, error is not None and not refused
+        if status == "opened":
+            if was_down:
+                log.info("tickets: source %r answers again; %s is opened", self.tickets.source, what)
+        elif refused or status == "failed":
+            log.warning("tickets: %s was given up (%s): %s", what, status, error)
+        elif not was_down:
+            log.warning("tickets: %s could not be opened, retrying later (logged once until it "
+                        "answers): %s", what, error)  # fmt: skip
+        else:
+            log.debug("tickets: %s still pending: %s", what, error)
+
+    def close(self) -> None:
+        found = getattr(self._local, "connector", None)
+        if found is not None:
+            found.close()
+
+
+class TicketOpener(threading.Thread):
+    """The retries: a thread that attempts the due tickets every few seconds."""
+
+    def __init__(self, ticketing: Ticketing, *, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__(name="assetgraph-tickets", daemon=True)
+        self.ticketing = ticketing
+        self.poll_seconds = poll_seconds
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                opened = self.ticketing.open_due()
+            except Exception:  # a store outage: keep the thread, try again later
+                log.exception("tickets: the queue could not be read; retrying")
+                opened = 0
+            if not opened:
+                self._stopping.wait(self.poll_seconds)
+        self.ticketing.close()
