@@ -37,14 +37,12 @@ from federation.pipeline.delta import (
     affected,
     all_table,
     clear_entity,
-    entity_keys,
     full_plan,
     refresh_fetched,
     remember_keys,
-    seed,
-    seed_referrers,
 )
 from federation.pipeline.identity import cluster
+from federation.pipeline.references import entity_keys, seed, seed_referrers
 from federation.pipeline.stacking import stack_all, stale_by_entity
 from federation.pipeline.store import SourceState
 
