@@ -2,8 +2,8 @@
 take as they are from the snapshot published before.
 
 Every publish remembers, per record (store table `entity_ids`): the entity id it got, a
-digest of its values and when it was fetched; per entity, the keys other entities point at it
-by (`ref_keys`); and, in `reconcile_state`, a fingerprint of everything else that decides a
+digest of its values and when it was fetched; its identity keys, hashed (`record_keys`); per
+entity, the keys other entities point at it by (`ref_keys`, references.py); and, in `reconcile_state`, a fingerprint of everything else that decides a
 merge (the sources and their order, identity and precedence rules, which sources are stale,
 the published model) with a token that is also written into the published file.
 
@@ -14,8 +14,9 @@ merges again only:
 - the records that changed, appeared or went, those with provisional ids, and those of
   entities a write patched since (the journal's entries);
 - every record of the entities those belonged to, and every record sharing an identity key
-  with any of them, repeated until nothing is added: identity is decided within a set closed
-  under "shares a key with", which gives what clustering everything would;
+  with any of them (a key it has, or had at the last publish), repeated until nothing is
+  added: identity is decided within a set closed under "shares a key with", which gives what
+  clustering everything would;
 - the records whose reference now resolves differently (a person merged, split or gone: the
   assets pointing at them).
 
