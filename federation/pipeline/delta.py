@@ -3,9 +3,10 @@ take as they are from the snapshot published before.
 
 Every publish remembers, per record (store table `entity_ids`): the entity id it got, a
 digest of its values and when it was fetched; its identity keys, hashed (`record_keys`); per
-entity, the keys other entities point at it by (`ref_keys`, references.py); and, in `reconcile_state`, a fingerprint of everything else that decides a
-merge (the sources and their order, identity and precedence rules, which sources are stale,
-the published model) with a token that is also written into the published file.
+entity, the keys other entities point at it by (`ref_keys`, references.py); and, in
+`reconcile_state`, a fingerprint of everything else that decides a merge (the sources and
+their order, identity and precedence rules, which sources are stale, the published model)
+with a token that is also written into the published file.
 
 The next publish stacks every record again and compares digests. When the fingerprint is the
 same, the file to build on carries the token, and few records changed, it copies that file and
