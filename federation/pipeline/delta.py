@@ -48,6 +48,9 @@ MAX_CHANGED = 0.2
 #: entity (a license's seats from its assignments; installations counted per product)
 WHOLE = frozenset({"licenses", "license_assignments", "software_installations"})
 
+#: what Python's str.strip() takes off and DuckDB's trim() does not by default
+BLANKS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
+
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS reconcile_state (token VARCHAR, fingerprint VARCHAR);
 ALTER TABLE reconcile_state ADD COLUMN IF NOT EXISTS appended BIGINT DEFAULT 0;
@@ -81,8 +84,10 @@ class Plan:
     #: records that changed since the last publish, of all records
     changed: int = 0
     total: int = 0
-    #: records changed by the incremental publishes since the last full one, and this one
+    #: records merged again by the incremental publishes since the last full one, before this
     appended: int = 0
+    #: records this publish merges again (the closures of what changed, whole entities)
+    merged: int = 0
     #: entity ids a write patched since the last read of their source (journal entries)
     patched: dict[str, set[str]] = field(default_factory=dict)
     #: per entity, per identity rule: whether its key is one value per record, over them all
@@ -98,6 +103,7 @@ def fingerprint(config: Config, stale: dict[str, set[str]], shape: dict[str, obj
     """What, besides the records, decides a merge."""
     doc = {
         "version": VERSION,
+        "duckdb": duckdb.__version__,  # digests and keys are its hash()
         "shape": shape,
         "sources": [s.name for s in config.sources],
         "rules": {e: config.rules(e).model_dump(mode="json", exclude={"home"}) for e in TABLES},
@@ -141,10 +147,10 @@ def plan(
                 continue
             result.total += con.execute(f"SELECT count(*) FROM {all_table(entity)}").fetchall()[0][0]
             result.changed += changed_records(con, entity)
-        result.appended = (found[0][2] or 0) + result.changed
+        result.appended = found[0][2] or 0
         if result.changed > MAX_CHANGED * max(result.total, 1):
             result.reason = f"{result.changed:,} of {result.total:,} records changed"
-        elif result.appended > MAX_CHANGED * max(result.total, 1):
+        elif result.appended + result.changed > MAX_CHANGED * max(result.total, 1):
             # what incremental publishes merged again is appended out of storage order: once
             # it is a fifth of the file, pages would read it all; write the file in order again
             result.reason = f"{result.appended:,} records merged again since the last full merge"
@@ -157,11 +163,15 @@ def plan(
 
 def changed_records(con: duckdb.DuckDBPyConnection, entity: str) -> int:
     """Fill temp table `changed_<entity>`: records new, gone, changed or provisionally
-    identified since the last publish."""
+    identified since the last publish; and those read again unchanged whose entity holds
+    another record of their source (between those the newer fetch wins: it may win now)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE changed_{entity} AS SELECT source, record_id FROM "
         f"{all_table(entity)} a FULL OUTER JOIN (SELECT * FROM entity_ids WHERE entity = '{entity}') e "
-        "USING (source, record_id) WHERE a.__digest IS DISTINCT FROM e.digest OR e.provisional"
+        "USING (source, record_id) WHERE a.__digest IS DISTINCT FROM e.digest OR e.provisional "
+        "OR (a.fetched_at IS DISTINCT FROM e.fetched_at AND (e.entity_id, e.source) IN "
+        f"(SELECT (entity_id, source) FROM entity_ids WHERE entity = '{entity}' "
+        "GROUP BY entity_id, source HAVING count(*) > 1))"
     )
     return con.execute(f"SELECT count(*) FROM changed_{entity}").fetchall()[0][0]
 
@@ -169,7 +179,7 @@ def changed_records(con: duckdb.DuckDBPyConnection, entity: str) -> int:
 def remember(con: duckdb.DuckDBPyConnection, done: Plan) -> str:
     """The publish succeeded in building: remember its fingerprint; return its token."""
     token = uuid.uuid4().hex
-    appended = done.appended if done.incremental else 0
+    appended = done.appended + done.merged if done.incremental else 0
     con.execute("DELETE FROM reconcile_state")
     con.execute("INSERT INTO reconcile_state VALUES (?, ?, ?)", [token, done.fingerprint, appended])
     return token
@@ -198,6 +208,7 @@ def full_plan(
 ) -> Plan:
     """A plan merging every record, remembering nothing for the next publish to build on."""
     con.execute(STATE_DDL)
+    con.execute("DELETE FROM reconcile_state")
     single, referred = shape(con, rules, fields)
     return Plan(fingerprint="", incremental=False, reason="asked", single=single, referred=referred)
 
@@ -210,7 +221,8 @@ def single_valued(con: duckdb.DuckDBPyConnection, entity: str, rules: list[list[
     for rule in rules:
         lists = [f for f in rule if types.get(f, "").endswith("[]")]
         many = " OR ".join(
-            f"len(list_filter({q(f)}, lambda x: nullif(lower(trim(x::VARCHAR)), '') IS NOT NULL)) > 1"
+            f"len(list_filter({q(f)}, lambda x: nullif(lower(trim(x::VARCHAR, {BLANKS})), '') "
+            "IS NOT NULL)) > 1"
             for f in lists
         )
         out.append(
@@ -269,7 +281,8 @@ def remember_keys(
 ) -> None:
     """Keep every record's identity keys in the store (`record_keys`): all of them, or with
     `delta` those of the records that changed (the next closure reads the old ones too).
-    Records and keys are kept as 64-bit hashes: two that collide only make a closure larger."""
+    Records and keys are kept as 64-bit hashes (two keys colliding only make a closure larger;
+    two records colliding, at odds of about n²/2⁶⁴, would share their remembered keys)."""
     if delta:
         records = f"(SELECT * FROM {all_table(entity)} SEMI JOIN changed_{entity} USING (source, record_id))"
         con.execute(
@@ -285,10 +298,6 @@ def remember_keys(
             f"INSERT INTO record_keys SELECT '{entity}', hash(source, record_id), rule, hash(k) "
             f"FROM ({select})"
         )
-
-
-#: what Python's str.strip() takes off and DuckDB's trim() does not by default
-BLANKS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
 
 
 def affected(
@@ -361,7 +370,7 @@ def clear_entity(con: duckdb.DuckDBPyConnection, entity: str, whole: bool) -> No
         return
     con.execute(
         "INSERT INTO gone_ids SELECT DISTINCT entity_id FROM recs "
-        "WHERE entity_id NOT IN (SELECT entity_id FROM gone_ids)"
+        "WHERE entity_id NOT IN (SELECT entity_id FROM gone_ids WHERE entity_id IS NOT NULL)"
     )
     con.execute(f"DELETE FROM pub.{q(entity)} WHERE id IN (SELECT entity_id FROM gone_ids)")
     for aux in ("record_sources", "provenance", "conflicts"):
@@ -417,3 +426,13 @@ def clear_all(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'pub'"
     ).fetchall():
         con.execute(f"DELETE FROM pub.{q(name)}")
+
+
+def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables and views a publish made (every record of the estate, stacked and
+    merged): the store's connection lives on between syncs and would hold them in memory."""
+    for name, kind in con.execute(
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall():
+        con.execute(f"DROP {kind} IF EXISTS temp.{q(name)}")

@@ -20,6 +20,7 @@ straight into the snapshot being published (attached as `pub`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from federation.pipeline.identity import cluster
 from federation.pipeline.references import entity_keys, seed, seed_referrers
 from federation.pipeline.stacking import stack_all, stale_by_entity
 from federation.pipeline.store import SourceState
+
+log = logging.getLogger("assetgraph.sync")
 
 NAMESPACE = uuid.UUID("3f1c6c1e-8b0e-4c55-9d7a-6b7a1f0c2a11")
 
@@ -161,7 +164,7 @@ def _taken(con: duckdb.DuckDBPyConnection, entity: str, candidates: list[str]) -
         return set()
     rows = con.execute(
         "SELECT DISTINCT entity_id FROM entity_ids WHERE entity = ? AND entity_id IN (SELECT unnest(?)) "
-        "AND entity_id NOT IN (SELECT entity_id FROM gone_ids)",
+        "AND entity_id NOT IN (SELECT entity_id FROM gone_ids WHERE entity_id IS NOT NULL)",
         [entity, candidates],
     ).fetchall()
     return {r[0] for r in rows}
@@ -196,10 +199,11 @@ def _new_ids(
         candidate = record_uuid(entity, src, rid)
         if candidate in used:
             members = frame.loc[frame["root"] == root, ["source", "record_id"]].itertuples(index=False)
-            candidate = next(
-                (u for s, r in members if (u := record_uuid(entity, s, r)) not in used),
-                str(uuid.uuid5(NAMESPACE, f"{entity}:split:{src}:{rid}:{len(used)}")),
-            )
+            candidate = next((u for s, r in members if (u := record_uuid(entity, s, r)) not in used), "")
+            n = 0
+            while not candidate or candidate in used or (taken is not None and taken([candidate])):
+                n += 1
+                candidate = str(uuid.uuid5(NAMESPACE, f"{entity}:split:{src}:{rid}:{n}"))
         used.add(candidate)
         ids[root] = candidate
     return ids
@@ -385,6 +389,8 @@ def reconcile(
         for again in range(3):  # a person's manager changing: the people pointing at them
             if delta:
                 affected(con, table, rules, set() if again else plan.patched.get(entity, set()), whole=whole)
+                if not whole:  # counted against the records of the entities merged in part
+                    plan.merged += con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
                 if not again and not whole:
                     remember_keys(con, entity, rules, delta=True)
             elif not whole:
@@ -414,6 +420,8 @@ def reconcile(
             )
             if not con.execute("SELECT count(*) FROM seeds").fetchall()[0][0]:
                 break
+            if again == 2:  # a chain of managers changing: the rest waits for the next publish
+                log.warning("%s: references still resolving otherwise after 3 passes", entity)
         if delta and not whole:
             refresh_fetched(con, entity)
     if delta:

@@ -22,7 +22,7 @@ from federation.model import TABLES
 from federation.pipeline import delta
 from federation.pipeline.guard import guard_breaches, held_reason
 from federation.pipeline.log_context import about_source
-from federation.pipeline.patches import Journal
+from federation.pipeline.patches import Journal, publish_lock
 from federation.pipeline.reading import (
     Baseline,
     Hooks,
@@ -80,10 +80,10 @@ class SyncReport:
 #: A value's opening quote follows the start, a space or a bracket, never a letter (`field's`)
 REASON_PATTERN = r"""regexp_replace(reason, '(^|[\s(\[])("[^"]*"|''[^'']*'')', '\1…', 'g')"""
 
-#: the quality notes into the snapshot being published: as kept (`quality`), by the entity
-#: each record merged into (`record_quality`, for assets.quality), and counted
 #: published tables rebuilt whole even by an incremental publish
 REPLACED_WHOLE = ("quarantine", "quality", "record_quality", "quality_summary", "source_status")
+#: the quality notes into the snapshot being published: as kept (`quality`), by the entity
+#: each record merged into (`record_quality`, for assets.quality), and counted
 QUALITY_PUBLISH = (
     "INSERT INTO pub.quality SELECT source, entity, record_id, field, value, reason, noted_at FROM quality",
     "INSERT INTO pub.record_quality SELECT q.entity, r.entity_id, q.field, q.source, q.record_id, "
@@ -314,7 +314,8 @@ class Syncer:
         stale = stale_by_entity(self.config, states, _now())
         fields = stack_all(con, self.config)
         rules = {e: identity_rules(self.config, TABLES[e], f) for e, f in fields.items()}
-        patched = [(p.entity, p.entity_id) for p in Journal(self.publisher.root).entries()]
+        with publish_lock(self.publisher.root):  # a writer appends to the journal under it
+            patched = [(p.entity, p.entity_id) for p in Journal(self.publisher.root).entries()]
         base = self.publisher.current_path()
         plan = delta.plan(con, self.config, rules, fields, stale, patched, base_exists=base is not None)
         holder: dict[str, ReconcileReport] = {}
@@ -340,9 +341,12 @@ class Syncer:
 
         # values written back since a source's last read stay patched in (patches.py)
         read_started = {name: state.last_success_at for name, state in states.items()}
-        snapshot_id = self.publisher.publish_with(
-            con, build, read_started=read_started, base=base if plan.incremental else None
-        )
+        try:
+            snapshot_id = self.publisher.publish_with(
+                con, build, read_started=read_started, base=base if plan.incremental else None
+            )
+        finally:
+            delta.drop_scratch(con)
         return snapshot_id, holder["report"]
 
     def _publish_status(self, states: dict[str, SourceState]) -> None:
