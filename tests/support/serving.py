@@ -24,7 +24,8 @@ def serving(app: Any) -> Iterator[str]:
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 10
+        # a loaded machine: building every role's schema at start-up can take a while
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
