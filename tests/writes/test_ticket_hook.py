@@ -17,12 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from auth_gateway import token
-from support.serving import serving
+from support.serving import synced_and_served
 from write_gateway import estate_config
-
-from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
-from federation.serving.app import create_app
 
 KEY = secrets.token_bytes(32)
 INCIDENT = {"asset": {"asset_tag": "A-004"}, "ticket": "INC0012345", "notes": "screen cracked"}
@@ -32,13 +28,7 @@ INCIDENT = {"asset": {"asset_tag": "A-004"}, "ticket": "INC0012345", "notes": "s
 def hook(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
     secret = "whsec_" + base64.b64encode(KEY).decode()
     config, db = estate_config(tmp_path, ticket_hook={"secret": secret, "role": "service_desk"})
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    with (
-        serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
-        httpx.Client(base_url=url, timeout=60) as http,
-    ):
+    with synced_and_served(config) as http:
         yield http, db
 
 
