@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from support.ports import closed_port
 from support.webhook_receiver import Receiver, receiving
 
 from federation.config.settings import ConfigError, parse_config
@@ -120,7 +121,8 @@ def test_gone_is_given_up_at_once_and_an_unreachable_receiver_is_retried(
     deliverer = WebhookDeliverer(hooked, hooked.webhooks)
     deliverer.deliver_due()
     assert [r["status"] for r in hooked.deliveries()] == ["failed"]
-    down = open_store(hooked.engine.url.render_as_string(hide_password=False), [hook("http://127.0.0.1:9/x")])
+    nobody = hook(f"http://127.0.0.1:{closed_port()}/x")
+    down = open_store(hooked.engine.url.render_as_string(hide_password=False), [nobody])
     try:
         down.emit("source.recovered", {"source": "okta"})
         WebhookDeliverer(down, down.webhooks).deliver_due()
