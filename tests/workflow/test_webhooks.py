@@ -176,6 +176,18 @@ def test_request_transitions_and_conflicts_queue_their_events(hooked: WorkflowSt
     assert events[2][1]["source"] == "cmdb"
 
 
+def test_an_approval_with_steps_to_go_queues_no_event(hooked: WorkflowStore) -> None:
+    request = hooked.submit_request(
+        form="laptop", item={"category": "laptop"}, item_asset_id=None, answers={},
+        requester=Actor("ann@example.com", "employee"), person_id=None,
+        approvals=[{"email": "boss@example.com"}, {"role": "it_leader"}], fulfil_role="service_desk",
+    )  # fmt: skip
+    hooked.transition_request(request.id, Actor("boss@example.com", "employee", approves=True), "approve")
+    assert [r["event"] for r in hooked.deliveries()] == ["request.submitted"]  # still submitted
+    hooked.transition_request(request.id, Actor("lee@example.com", "it_leader", approves=True), "approve")
+    assert [r["event"] for r in hooked.deliveries()] == ["request.submitted", "request.approved"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
