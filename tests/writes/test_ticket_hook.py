@@ -82,6 +82,22 @@ def test_a_signed_call_acts_as_the_configured_role(hook: tuple[httpx.Client, Pat
     assert wrong_key.status_code == 401
 
 
+def test_a_signed_call_is_in_the_access_log_as_the_configured_role(hook: tuple[httpx.Client, Path]) -> None:
+    http, _ = hook
+    body = b'{"asset": {"asset_tag": "A-005"}, "ticket": "INC9"}'
+    assert http.post("/hooks/tickets", content=body, headers=signed(body)).status_code == 201
+    query = "{ access_log { role operation_type outcome } }"
+    auditor = {"authorization": f"Bearer {token('auditor')}"}
+    deadline = time.monotonic() + 30
+    while True:  # the row is written after the response is sent; the auditor's are queries
+        rows = http.post("/graphql", json={"query": query}, headers=auditor).json()["data"]["access_log"]
+        found = [r for r in rows if r["operation_type"] == "mutation"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert found == [{"role": "service_desk", "operation_type": "mutation", "outcome": "ok"}]
+
+
 @pytest.mark.parametrize(
     ("role", "body", "status", "code"),
     [
