@@ -162,10 +162,7 @@ class GraphQLEndpoint:
         if status >= 400:
             metrics.ERRORS.labels(code=_STATUS_CODES.get(status, "BAD_USER_INPUT")).inc()
         response.headers["content-type"] = media_type
-        if self.security is not None and self.security.access_log is not None:
-            audit.duration_ms = (time.perf_counter() - started) * 1000
-            # queued before the response goes out: a full queue slows the request down
-            await self.security.access_log.submit(partial(self._describe, audit))
+        await self._log_access(audit, started)
         metrics.REQUESTS.labels(operation_type=audit.op_type, status=outcome).inc()
         metrics.REQUEST_SECONDS.observe(time.perf_counter() - started)
         return response
@@ -293,10 +290,16 @@ class GraphQLEndpoint:
                 request, params, snapshot, "mutation", audit.request_id, actor, audit
             )
             body = orjson.loads(bytes(response.body))
+        await self._log_access(audit, started)
+        return status, body
+
+    async def _log_access(self, audit: Audit, started: float) -> None:
+        """Queue the request's access-log row (with `security` and an access log), its
+        duration counted from `started` (`time.perf_counter()`). Queued before the response
+        goes out: a full queue slows the request down."""
         if self.security is not None and self.security.access_log is not None:
             audit.duration_ms = (time.perf_counter() - started) * 1000
             await self.security.access_log.submit(partial(self._describe, audit))
-        return status, body
 
     # ------------------------------------------------------------------ security
     async def authenticate(self, request: Request) -> dict[str, Any]:

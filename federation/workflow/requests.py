@@ -203,8 +203,10 @@ def transition(
     asset_id: str | None = None,
     checkout_id: str | None = None,
     at: datetime | None = None,
-) -> Request:
-    """Apply `action` (approve, reject, cancel, fulfil) as `actor`, recording the change."""
+) -> tuple[Request, str]:
+    """Apply `action` (approve, reject, cancel, fulfil) as `actor`, recording the change;
+    the request as it now is, and the state it had before (an approval that leaves steps
+    to go keeps it)."""
     require_text("reason", reason)
     now = require_utc("at", at) or datetime.now(UTC)
     found = _check(get(conn, request_id), request_id, actor, action)
@@ -242,7 +244,7 @@ def transition(
             changes.append(_change(found, actor, "asset_id", None, asset_id))
     _update(conn, found, new)
     record_changes(conn, changes, at=now)
-    return new
+    return new, found.state
 
 
 def refusal(conn: sa.Connection, request_id: str, actor: Actor, action: str, error: WorkflowError) -> None:

@@ -343,9 +343,8 @@ class WorkflowStore:
         with self.transaction() as conn:
             try:
                 with conn.begin_nested():
-                    before = requests.get(conn, request_id)
-                    request = requests.transition(conn, request_id, actor, action, **kwargs)
-                    if before is None or before.state != request.state:  # an approval step may not
+                    request, before = requests.transition(conn, request_id, actor, action, **kwargs)
+                    if before != request.state:  # an approval step may not
                         event = f"request.{request.state}"
                         ids = outbox.enqueue(conn, self.webhooks, event, _request(request))
             except WorkflowError as exc:

@@ -18,18 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "requests"))
 
 from request_gateway import ANN, RequestGateway, demo_forms, request_config  # noqa: E402
-from support.serving import serving  # noqa: E402
-
-from federation.pipeline.store import StoreReader  # noqa: E402
-from federation.pipeline.sync import Syncer  # noqa: E402
-from federation.serving.app import create_app  # noqa: E402
+from support.serving import synced_and_served  # noqa: E402
 
 #: a form of these tests beside the demo's laptop form: a pattern, an email, bounded integers,
 #: a boolean that shows another field
@@ -118,13 +113,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     _node_ready()
     folder = tmp_path_factory.mktemp("forms")
     config, db = request_config(folder, forms={**demo_forms(), "phone": PHONE})
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    with (
-        serving(create_app(config, StoreReader(folder / "store"))) as url,
-        httpx.Client(base_url=url, timeout=60) as http,
-    ):
+    with synced_and_served(config) as http:
         gateway = RequestGateway(http, db, config)
         items = {name: {"asset_id": gateway.asset_id(tag)} for name, tag in ITEMS.items()}
         forms = {}

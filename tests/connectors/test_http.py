@@ -14,6 +14,7 @@ import pytest
 from contract import read_all
 from http_sync import FAST_RETRY, Gateway, connector
 from pydantic import ValidationError
+from support.ports import closed_port
 from vendor_server import MicrosoftGraph, Okta, VendorServer
 
 from connectors.base import SourceError
@@ -152,9 +153,10 @@ def test_a_retry_after_longer_than_max_wait_fails_at_once(server: VendorServer) 
 
 
 def test_server_down_says_cannot_connect(server: VendorServer) -> None:
-    source = okta_rest(server, base_url="http://127.0.0.1:9/okta")
+    down = f"http://127.0.0.1:{closed_port()}/okta"
+    source = okta_rest(server, base_url=down)
     message = errors_of(source)
-    assert "ConnectionError from http://127.0.0.1:9/okta/api/v1/users" in message
+    assert f"ConnectionError from {down}/api/v1/users" in message
     assert "cannot connect" in message
 
 

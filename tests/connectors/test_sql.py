@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from contract import ConnectorContract, read_all
 from pydantic import ValidationError
+from support.ports import closed_port
 
 from connectors.base import SourceError
 from connectors.sql import SqlConnector, SqlSourceConfig
@@ -154,10 +155,14 @@ class TestSqlContract(ConnectorContract):
         return SECRET
 
     @pytest.fixture
-    def broken_connector(self, db_url: str, tables: Any) -> Iterator[SqlConnector]:
+    def dead_port(self) -> int:
+        return closed_port()
+
+    @pytest.fixture
+    def broken_connector(self, db_url: str, tables: Any, dead_port: int) -> Iterator[SqlConnector]:
         url = sa.make_url(db_url)
         if db_url.startswith("mysql"):  # a password MariaDB would refuse: use a closed port
-            url = url.set(password=SECRET, port=1)
+            url = url.set(password=SECRET, host="127.0.0.1", port=dead_port)
         elif db_url.startswith("postgresql"):  # trust auth accepts any password
             url = url.set(password=SECRET)
         missing = assets_stream(table=f"no_such_table_{RUN}")
@@ -166,9 +171,9 @@ class TestSqlContract(ConnectorContract):
         conn.close()
 
     @pytest.fixture
-    def broken_problem(self, db_url: str) -> str:
+    def broken_problem(self, db_url: str, dead_port: int) -> str:
         if db_url.startswith("mysql"):
-            return "cannot connect to 127.0.0.1:1: is the server running"
+            return f"cannot connect to 127.0.0.1:{dead_port}: is the server running"
         return f"table 'no_such_table_{RUN}' not found"
 
     @pytest.fixture
@@ -318,14 +323,15 @@ def test_missing_column_in_a_query_read_names_it(db_url: str, tables: Any) -> No
 @pytest.mark.parametrize("server", ["postgres", "mariadb"])
 def test_unreachable_port_says_so_and_hides_the_password(server: str, request: pytest.FixtureRequest) -> None:
     url = sa.make_url(request.getfixturevalue(f"{server}_url"))
-    bad = url.set(port=1, password=SECRET).render_as_string(hide_password=False)
+    port = closed_port()
+    bad = url.set(host="127.0.0.1", port=port, password=SECRET).render_as_string(hide_password=False)
     conn = make_connector(bad, assets=assets_stream())
     assert SECRET in conn.config.url
     for action in (conn.check, lambda: read_all(conn, "assets")):
         with pytest.raises(SourceError) as info:
             action()
         message = str(info.value)
-        assert "cannot connect to 127.0.0.1:1" in message
+        assert f"cannot connect to 127.0.0.1:{port}" in message
         assert "is the server running" in message
         assert SECRET not in message
         assert ":***@" in message
@@ -333,15 +339,16 @@ def test_unreachable_port_says_so_and_hides_the_password(server: str, request: p
 
 
 def test_a_short_password_is_masked_as_a_token_not_inside_words() -> None:
-    # nothing listens on port 1: the error names the source and the address, with the
+    # nothing listens on the port: the error names the source and the address, with the
     # password `p` hidden, and the p of `team_db`, `postgresql` or `is the server` left alone
-    conn = make_connector("postgresql+psycopg://app:p@127.0.0.1:1/p", assets=assets_stream())
+    port = closed_port()
+    conn = make_connector(f"postgresql+psycopg://app:p@127.0.0.1:{port}/p", assets=assets_stream())
     with pytest.raises(SourceError) as info:
         conn.check()
     conn.close()
     message = str(info.value)
-    assert message.startswith("source 'team_db' (postgresql+psycopg://app:***@127.0.0.1:1/p): ")
-    assert "cannot connect to 127.0.0.1:1: is the server running and listening there?" in message
+    assert message.startswith(f"source 'team_db' (postgresql+psycopg://app:***@127.0.0.1:{port}/p): ")
+    assert f"cannot connect to 127.0.0.1:{port}: is the server running and listening there?" in message
 
 
 @pytest.mark.parametrize("server", ["postgres", "mariadb"])

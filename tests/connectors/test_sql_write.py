@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from support.ports import closed_port
 
 from connectors.base import SourceError, WriteRefused
 from connectors.spreadsheet import SpreadsheetConnector, SpreadsheetSourceConfig
@@ -318,11 +319,12 @@ def test_a_read_only_login_is_forbidden(server_url: str, server_engine: sa.Engin
 
 
 def test_an_unreachable_database_is_a_source_error_not_a_refusal(tmp_path: Path) -> None:
-    connector = connect("postgresql+psycopg://nobody:pw@127.0.0.1:1/none")
+    port = closed_port()
+    connector = connect(f"postgresql+psycopg://nobody:pw@127.0.0.1:{port}/none")
     with pytest.raises(SourceError) as failed:
         connector.update("assets", "1", {"hostname": "x"})
     assert not isinstance(failed.value, WriteRefused)
-    assert "cannot connect to 127.0.0.1:1" in str(failed.value)
+    assert f"cannot connect to 127.0.0.1:{port}" in str(failed.value)
 
 
 def test_write_table_must_name_a_table() -> None:

@@ -18,12 +18,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 
 from auth_gateway import REPO, TEST_ROLES, demo_sections, make_config, token
-from support.serving import serving
+from support.serving import synced_and_served
 
 from federation.config.settings import Config
-from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
-from federation.serving.app import create_app
 
 # ServiceNow's install_status codes: 1 installed (in use), 6 in stock
 CMDB = """
@@ -87,11 +84,7 @@ class RequestGateway:
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[RequestGateway]:
     config, db = request_config(tmp_path)
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    app = create_app(config, StoreReader(tmp_path / "store"))
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with synced_and_served(config) as http:
         yield RequestGateway(http, db, config)
 
 

@@ -16,13 +16,11 @@ import httpx
 import pytest
 from auth_gateway import token
 from request_gateway import ANN, BOB, CY, DESK, RequestGateway, request_config
-from support.serving import serving
+from support.serving import serving, synced_and_served
 
 from federation.demo.servicenow import ServiceNow
 from federation.demo.vendor_server import VendorServer
-from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
-from federation.serving.app import create_app, serving_app
+from federation.serving.app import serving_app
 
 USER, PASSWORD = "assetgraph", "itsm-pass-8812"
 SUBMIT = """mutation($item: request_item!, $answers: jsonb!) {
@@ -59,13 +57,7 @@ def itsm_config(tmp_path: Path, server: VendorServer, **tickets: Any) -> Any:
 @pytest.fixture
 def gateway(tmp_path: Path, snow: tuple[ServiceNow, VendorServer]) -> Iterator[RequestGateway]:
     config, db = itsm_config(tmp_path, snow[1])
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    with (
-        serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
-        httpx.Client(base_url=url, timeout=60) as http,
-    ):
+    with synced_and_served(config) as http:
         yield RequestGateway(http, db, config)
 
 
@@ -139,13 +131,7 @@ def test_a_refused_ticket_is_listed_for_the_admin_and_retried(
     config, db = itsm_config(
         tmp_path, server, requests={"table": "sc_request", "fields": {"u_cost_center": "CC-1"}}
     )
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    with (
-        serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
-        httpx.Client(base_url=url, timeout=60) as http,
-    ):
+    with synced_and_served(config) as http:
         gw = RequestGateway(http, db, config)
         cheap = {"asset_id": gw.asset_id("L-002")}
         done = gw.post("employee", ANN, SUBMIT, item=cheap, answers=ANSWERS)["data"]["submit_request"]

@@ -1,4 +1,5 @@
-"""Serve an ASGI app with uvicorn on a free port of 127.0.0.1, in a thread, for HTTP tests."""
+"""Serve an ASGI app with uvicorn on a free port of 127.0.0.1, in a thread, for HTTP tests;
+serve a config's gateway once every source has been synced."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from typing import Any
 
 import httpx
 import uvicorn
+
+from federation.config.settings import Config
+from federation.pipeline.store import StoreReader
+from federation.pipeline.sync import Syncer
+from federation.serving.app import create_app
 
 
 @contextmanager
@@ -40,3 +46,17 @@ def serving(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def synced_and_served(config: Config) -> Iterator[httpx.Client]:
+    """Sync every source of `config` once, then serve its gateway until the block ends;
+    yield an HTTP client whose base URL is the gateway's."""
+    syncer = Syncer(config)
+    try:
+        syncer.run(None)
+    finally:
+        syncer.close()
+    app = create_app(config, StoreReader(config.resolve(config.settings.store.path)))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        yield http

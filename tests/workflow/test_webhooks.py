@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from support.ports import closed_port
 from support.webhook_receiver import Receiver, receiving
 
 from federation.config.settings import ConfigError, parse_config
@@ -120,7 +121,8 @@ def test_gone_is_given_up_at_once_and_an_unreachable_receiver_is_retried(
     deliverer = WebhookDeliverer(hooked, hooked.webhooks)
     deliverer.deliver_due()
     assert [r["status"] for r in hooked.deliveries()] == ["failed"]
-    down = open_store(hooked.engine.url.render_as_string(hide_password=False), [hook("http://127.0.0.1:9/x")])
+    nobody = hook(f"http://127.0.0.1:{closed_port()}/x")
+    down = open_store(hooked.engine.url.render_as_string(hide_password=False), [nobody])
     try:
         down.emit("source.recovered", {"source": "okta"})
         WebhookDeliverer(down, down.webhooks).deliver_due()
@@ -172,6 +174,18 @@ def test_request_transitions_and_conflicts_queue_their_events(hooked: WorkflowSt
     assert events[1][1]["state"] == "approved"
     assert events[2][1]["field"] == "status"
     assert events[2][1]["source"] == "cmdb"
+
+
+def test_an_approval_with_steps_to_go_queues_no_event(hooked: WorkflowStore) -> None:
+    request = hooked.submit_request(
+        form="laptop", item={"category": "laptop"}, item_asset_id=None, answers={},
+        requester=Actor("ann@example.com", "employee"), person_id=None,
+        approvals=[{"email": "boss@example.com"}, {"role": "it_leader"}], fulfil_role="service_desk",
+    )  # fmt: skip
+    hooked.transition_request(request.id, Actor("boss@example.com", "employee", approves=True), "approve")
+    assert [r["event"] for r in hooked.deliveries()] == ["request.submitted"]  # still submitted
+    hooked.transition_request(request.id, Actor("lee@example.com", "it_leader", approves=True), "approve")
+    assert [r["event"] for r in hooked.deliveries()] == ["request.submitted", "request.approved"]
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 import orjson
 from auth_gateway import token
-from support.serving import serving
+from support.serving import serving, synced_and_served
 from support.webhook_receiver import receiving
 from test_desk import CHECKIN, CHECKOUT
 from write_gateway import estate_config
 
 from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
 from federation.serving.app import create_app, serving_app
 from federation.workflow import open_workflow_store
 from federation.workflow.delivery import WebhookDeliverer
@@ -97,13 +96,7 @@ def test_dead_letters_are_listed_and_replayed_by_an_admin_and_outlive_a_restart(
             "max_attempts": 1,
         }
         config, _ = estate_config(tmp_path, webhooks=[hook])
-        syncer = Syncer(config)
-        syncer.run(None)
-        syncer.close()
-        with (
-            serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
-            httpx.Client(base_url=url, timeout=60) as http,
-        ):
+        with synced_and_served(config) as http:
             ann = post(http, "service_desk", '{ people(where: {email: {_eq: "ann@example.com"}}) { id } }')
             done = post(
                 http, "service_desk", CHECKOUT, ref={"asset_tag": "A-005"}, p=ann["data"]["people"][0]["id"]

@@ -17,12 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from auth_gateway import token
-from support.serving import serving
+from support.serving import synced_and_served
 from write_gateway import estate_config
-
-from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
-from federation.serving.app import create_app
 
 KEY = secrets.token_bytes(32)
 INCIDENT = {"asset": {"asset_tag": "A-004"}, "ticket": "INC0012345", "notes": "screen cracked"}
@@ -32,13 +28,7 @@ INCIDENT = {"asset": {"asset_tag": "A-004"}, "ticket": "INC0012345", "notes": "s
 def hook(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
     secret = "whsec_" + base64.b64encode(KEY).decode()
     config, db = estate_config(tmp_path, ticket_hook={"secret": secret, "role": "service_desk"})
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    with (
-        serving(create_app(config, StoreReader(tmp_path / "store"))) as url,
-        httpx.Client(base_url=url, timeout=60) as http,
-    ):
+    with synced_and_served(config) as http:
         yield http, db
 
 
@@ -90,6 +80,22 @@ def test_a_signed_call_acts_as_the_configured_role(hook: tuple[httpx.Client, Pat
     assert stale.status_code == 401
     wrong_key = http.post("/hooks/tickets", content=body, headers=signed(body, key=secrets.token_bytes(32)))
     assert wrong_key.status_code == 401
+
+
+def test_a_signed_call_is_in_the_access_log_as_the_configured_role(hook: tuple[httpx.Client, Path]) -> None:
+    http, _ = hook
+    body = b'{"asset": {"asset_tag": "A-005"}, "ticket": "INC9"}'
+    assert http.post("/hooks/tickets", content=body, headers=signed(body)).status_code == 201
+    query = "{ access_log { role operation_type outcome } }"
+    auditor = {"authorization": f"Bearer {token('auditor')}"}
+    deadline = time.monotonic() + 30
+    while True:  # the row is written after the response is sent; the auditor's are queries
+        rows = http.post("/graphql", json={"query": query}, headers=auditor).json()["data"]["access_log"]
+        found = [r for r in rows if r["operation_type"] == "mutation"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert found == [{"role": "service_desk", "operation_type": "mutation", "outcome": "ok"}]
 
 
 @pytest.mark.parametrize(

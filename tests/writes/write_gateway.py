@@ -17,12 +17,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 
 from auth_gateway import TEST_ROLES, demo_sections, make_config, token
-from support.serving import serving
+from support.serving import synced_and_served
 
 from federation.config.settings import Config
-from federation.pipeline.store import StoreReader
-from federation.pipeline.sync import Syncer
-from federation.serving.app import create_app
 
 # ServiceNow's install_status codes (its documentation): 1 installed, 3 in maintenance, 6 in stock
 CMDB = """
@@ -111,11 +108,7 @@ class Gateway:
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     config, db = estate_config(tmp_path)
-    syncer = Syncer(config)
-    syncer.run(None)
-    syncer.close()
-    app = create_app(config, StoreReader(tmp_path / "store"))
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with synced_and_served(config) as http:
         yield Gateway(http, db, config)
 
 
