@@ -32,6 +32,7 @@ MUTATION_ARGS = {
     r"reject_request": f'id: "{ANY_ID}", reason: "no"',
     r"(approve|cancel|fulfil)_request": f'id: "{ANY_ID}"',
     r"replay_webhook_deliveries": 'ids: ["msg_nope"]',
+    r"retry_tickets": f'ids: ["{ANY_ID}"]',
 }
 #: query roots whose required arguments are not ids
 QUERY_ARGS = {"request_form": f'item: {{asset_id: "{ANY_ID}"}}'}
@@ -91,7 +92,15 @@ def test_every_root_field_and_mutation_passes_the_door(gateway: Gateway) -> None
         "cancel_request",
         "fulfil_request",
         "replay_webhook_deliveries",
+        "retry_tickets",
     }
     assert expected <= mutations_seen
-    assert {"requests", "request_form", "changes", "checkouts", "webhook_deliveries"} <= queries_seen
+    assert {
+        "requests",
+        "request_form",
+        "changes",
+        "checkouts",
+        "webhook_deliveries",
+        "tickets",
+    } <= queries_seen
     assert checked > 60
