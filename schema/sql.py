@@ -10,12 +10,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from federation.model import Table
+from federation.model import Table, quote
 from schema.context import RequestContext
 
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+__all__ = ["Sql", "quote"]
 
 
 class Sql:

@@ -12,6 +12,7 @@ from federation.model.tables import (
     Reference,
     Relation,
     Table,
+    quote,
     reconcile_order,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "Reference",
     "Relation",
     "Table",
+    "quote",
     "reconcile_order",
 ]

@@ -394,6 +394,11 @@ TABLES: dict[str, Table] = {
 }
 
 
+def quote(name: str) -> str:
+    """A table or column name as SQL writes it (DuckDB and the SQL we compile)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def reconcile_order(tables: dict[str, Table] = TABLES) -> tuple[str, ...]:
     """Tables in the order reconciliation resolves them: every table after the tables its
     references name (a reference to itself, like a person's manager, resolves in place).

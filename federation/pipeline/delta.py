@@ -37,6 +37,7 @@ import duckdb
 
 from federation.config.settings import Config
 from federation.model import TABLES, Table, reconcile_order
+from federation.model import quote as q
 from federation.pipeline.layout import published_indexes
 from federation.pipeline.store import published_ddl
 
@@ -60,10 +61,6 @@ ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT fals
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS digest UBIGINT;
 ALTER TABLE entity_ids ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMPTZ;
 """
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def all_table(entity: str) -> str:

@@ -24,13 +24,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import duckdb
 import pandas as pd
 
 from federation.config.settings import Config
 from federation.model import TABLES, Table, reconcile_order
+from federation.model import quote as q
 from federation.pipeline.compliance import publish_compliance
 from federation.pipeline.delta import (
     WHOLE,
@@ -38,14 +38,11 @@ from federation.pipeline.delta import (
     affected,
     all_table,
     clear_entity,
-    full_plan,
     refresh_fetched,
     remember_keys,
 )
 from federation.pipeline.identity import cluster
 from federation.pipeline.references import entity_keys, seed, seed_referrers
-from federation.pipeline.stacking import stack_all, stale_by_entity
-from federation.pipeline.store import SourceState
 
 log = logging.getLogger("assetgraph.sync")
 
@@ -69,10 +66,6 @@ class ReconcileReport:
     #: merged only what changed since the last publish (delta.py); if not, why
     incremental: bool = False
     merged_all_because: str = ""
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def identity_rules(config: Config, table: Table, fields: list[str]) -> list[list[str]]:
@@ -99,7 +92,7 @@ def _assign_ids(
     entity = table.name
     source = all_table(entity) + (" SEMI JOIN todo USING (source, record_id)" if delta else "")
     ident_cols = sorted({f for r in rules for f in r})
-    cols = ", ".join(["source", "record_id", *(_q(c) for c in ident_cols)])
+    cols = ", ".join(["source", "record_id", *(q(c) for c in ident_cols)])
     frame = con.execute(f"SELECT {cols} FROM {source} ORDER BY source, record_id").df()
     clusters = cluster(frame, rules, strong)
     frame["root"] = clusters.root
@@ -263,7 +256,7 @@ def _merge(
     provenance, conflicted, listed = [], [], []
     for f in decider:
         by, rank = decider[f], ranks[orders[f]]
-        col, by_col = _q(f), _q(by)
+        col, by_col = q(f), q(by)
         kind = types.get(f, "string")
         if kind in UNION_TYPES:
             selects.append(
@@ -273,22 +266,22 @@ def _merge(
             continue
         present = f"FILTER (WHERE {by_col} IS NOT NULL AND {col} IS NOT NULL)"
         if kind in LATEST_TYPES:
-            selects += [f"max({col}) AS {col}", f"arg_max({origin}, {col}) {present} AS {_q(f + '__from')}"]
+            selects += [f"max({col}) AS {col}", f"arg_max({origin}, {col}) {present} AS {q(f + '__from')}"]
         else:
             selects += [
                 f"arg_min({col}, {rank}) {present} AS {col}",
-                f"arg_min({origin}, {rank}) {present} AS {_q(f + '__from')}",
+                f"arg_min({origin}, {rank}) {present} AS {q(f + '__from')}",
             ]
         if f.endswith("_key"):
             continue
         provenance.append(
             f"SELECT '{table.name}', m.entity_id, '{f}', r.source, r.record_id, {_json('m.' + col, kind)}, "
-            f"r.fetched_at FROM merged_{table.name} m JOIN recs r ON r.rowid = m.{_q(f + '__from')} "
+            f"r.fetched_at FROM merged_{table.name} m JOIN recs r ON r.rowid = m.{q(f + '__from')} "
             f"WHERE m.{col} IS NOT NULL"
         )
         if kind not in NO_CONFLICT_TYPES and f not in COMPANIONS:
             # differing values <=> min <> max: no per-group set of distinct values to hold
-            selects.append(f"min({col}) <> max({col}) AS {_q(f + '__n')}")
+            selects.append(f"min({col}) <> max({col}) AS {q(f + '__n')}")
             conflicted.append((f, col, kind))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE merged_{table.name} AS SELECT {', '.join(selects)} "
@@ -305,7 +298,7 @@ def _merge(
         con.execute(
             f"INSERT INTO pub.conflicts SELECT '{table.name}', r.entity_id, '{f}', r.source, "
             f"r.record_id, {_json('r.' + col, kind)} FROM recs r SEMI JOIN "
-            f"(SELECT entity_id FROM merged_{table.name} WHERE {_q(f + '__n')}) m "
+            f"(SELECT entity_id FROM merged_{table.name} WHERE {q(f + '__n')}) m "
             f"ON m.entity_id = r.entity_id WHERE r.{col} IS NOT NULL"
         )
     con.execute(
@@ -327,17 +320,17 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
             if key in fields:
                 alias = f"k_{ref.name}"
                 joins.append(
-                    f"LEFT JOIN keys_{ref.target} {alias} ON {alias}.key = lower(m.{_q(key)}) "
+                    f"LEFT JOIN keys_{ref.target} {alias} ON {alias}.key = lower(m.{q(key)}) "
                     f"AND {alias}.n = 1"
                 )
-                select.append(f"{alias}.entity_id AS {_q(c.name)}")
+                select.append(f"{alias}.entity_id AS {q(c.name)}")
             else:
-                select.append(f"NULL AS {_q(c.name)}")
+                select.append(f"NULL AS {q(c.name)}")
             continue
-        select.append(f"m.{_q(c.name)}" if c.name in fields else f"NULL AS {_q(c.name)}")
+        select.append(f"m.{q(c.name)}" if c.name in fields else f"NULL AS {q(c.name)}")
     # in no particular order: the publisher rewrites the table in its storage order
     con.execute(
-        f"INSERT INTO pub.{_q(table.name)} BY NAME SELECT {', '.join(select)} "
+        f"INSERT INTO pub.{q(table.name)} BY NAME SELECT {', '.join(select)} "
         f"FROM merged_{table.name} m {' '.join(joins)}"
     )
     # references that matched several entities are reported, not guessed
@@ -347,8 +340,8 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
             continue
         con.execute(
             f"INSERT INTO pub.ambiguities SELECT '{table.name}', NULL, m.entity_id, '{ref.name}', "
-            f"NULL, '{ref.name} ' || m.{_q(key)} || ' matches ' || k.n || ' {ref.target}; left empty' "
-            f"FROM merged_{table.name} m JOIN keys_{ref.target} k ON k.key = lower(m.{_q(key)}) "
+            f"NULL, '{ref.name} ' || m.{q(key)} || ' matches ' || k.n || ' {ref.target}; left empty' "
+            f"FROM merged_{table.name} m JOIN keys_{ref.target} k ON k.key = lower(m.{q(key)}) "
             "WHERE k.n > 1"
         )
     if table.name == "license_assignments":
@@ -357,7 +350,7 @@ def _publish_entity(con: duckdb.DuckDBPyConnection, table: Table, fields: list[s
             "UPDATE pub.licenses SET seats_assigned = (SELECT count(*) FROM pub.license_assignments a "
             "WHERE a.license_id = licenses.id) WHERE seats_assigned IS NULL"
         )
-    return con.execute(f"SELECT count(*) FROM pub.{_q(table.name)}").fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM pub.{q(table.name)}").fetchall()[0][0]
 
 
 def reconcile(
@@ -430,13 +423,3 @@ def reconcile(
     n_conf = con.execute("SELECT count(DISTINCT (entity_id, field)) FROM pub.conflicts").fetchall()[0][0]
     n_amb = con.execute("SELECT count(*) FROM pub.ambiguities").fetchall()[0][0]
     return ReconcileReport(counts, n_conf, n_amb, incremental=delta, merged_all_because=plan.reason)
-
-
-def reconcile_everything(
-    con: duckdb.DuckDBPyConnection, config: Config, states: dict[str, SourceState], now: datetime
-) -> ReconcileReport:
-    """Stack and merge every record into the attached `pub` (no incremental plan)."""
-    stale = stale_by_entity(config, states, now)
-    fields = stack_all(con, config)
-    rules = {e: identity_rules(config, TABLES[e], f) for e, f in fields.items()}
-    return reconcile(con, config, full_plan(con, rules, fields), fields, stale)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import duckdb
 
 from federation.model import TABLES, Table
-from federation.pipeline.delta import all_table, q
+from federation.model import quote as q
+from federation.pipeline.delta import all_table
 
 
 def seed(con: duckdb.DuckDBPyConnection, table: Table, whole: bool) -> None:

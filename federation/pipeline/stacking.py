@@ -13,8 +13,8 @@ import duckdb
 
 from federation.config.settings import Config
 from federation.model import TABLES, Table, reconcile_order
+from federation.model import quote as q
 from federation.pipeline.delta import all_table
-from federation.pipeline.delta import q as _q
 from federation.pipeline.store import SourceState, snapshot_table
 
 
@@ -51,7 +51,7 @@ def _reference_records(
                 name = snapshot_table(s.name, other.name)
                 if name not in tables:
                     continue
-                cols = {r[0] for r in con.execute(f"DESCRIBE {_q(name)}").fetchall()}
+                cols = {r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall()}
                 if key not in cols:
                     continue
                 if entity == "people":
@@ -63,7 +63,7 @@ def _reference_records(
                     fields = f"{key} AS {ref.match_on[0]}"
                 selects.append(
                     f"SELECT '{s.name}' AS source, 'ref:' || {key} AS record_id, "
-                    f"max(fetched_at) AS fetched_at, {fields} FROM {_q(name)} "
+                    f"max(fetched_at) AS fetched_at, {fields} FROM {q(name)} "
                     f"WHERE {key} IS NOT NULL GROUP BY {key}"
                 )
     return selects
@@ -88,7 +88,7 @@ def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables:
     for s in config.sources:
         name = snapshot_table(s.name, table.name)
         if name in tables:
-            selects.append(f"SELECT '{s.name}' AS source, * FROM {_q(name)}")
+            selects.append(f"SELECT '{s.name}' AS source, * FROM {q(name)}")
     selects += _reference_records(con, config, table.name, tables)
     if not selects:
         con.execute(
@@ -101,7 +101,7 @@ def _stack(con: duckdb.DuckDBPyConnection, config: Config, table: Table, tables:
     )
     cols = [r[0] for r in con.execute("DESCRIBE _stacked").fetchall()]
     fields = [c for c in cols if c not in ("source", "record_id", "fetched_at")]
-    digest = f"hash({', '.join(_q(c) for c in sorted(fields))})" if fields else "0::UBIGINT"
+    digest = f"hash({', '.join(q(c) for c in sorted(fields))})" if fields else "0::UBIGINT"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT *, {digest} AS __digest FROM _stacked")
     con.execute("DROP VIEW _stacked")
     return fields

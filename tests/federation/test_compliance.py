@@ -28,10 +28,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from support.full_merge import reconcile_everything
 
 from connectors.base import SourceConfig
 from federation.config.settings import Config, Settings
-from federation.pipeline.reconcile import reconcile_everything
 from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
