@@ -14,7 +14,6 @@ same on every retry of one event (its idempotency key), `webhook-timestamp` is t
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +23,7 @@ from standardwebhooks import Webhook
 from federation.config.webhooks import WebhookConfig
 from federation.workflow.database import writing
 from federation.workflow.outbox import Delivery, claim, settle
+from federation.workflow.queue import Poller
 from federation.workflow.store import WorkflowStore
 
 log = logging.getLogger("assetgraph.webhooks")
@@ -44,39 +44,20 @@ def _retry_after(response: requests.Response) -> timedelta | None:
         return None
 
 
-class WebhookDeliverer(threading.Thread):
+class WebhookDeliverer(Poller):
     def __init__(
         self, store: WorkflowStore, hooks: Sequence[WebhookConfig], *, poll_seconds: float = POLL_SECONDS
     ) -> None:
-        super().__init__(name="assetgraph-webhooks", daemon=True)
+        super().__init__("assetgraph-webhooks", self.deliver_due, log, poll_seconds=poll_seconds)
         self.engine = store.engine
         self.hooks = {hook.name: hook for hook in hooks}
         self.signers = {hook.name: Webhook(hook.secret) for hook in hooks}
-        self.poll_seconds = poll_seconds
         self.session = requests.Session()
         self.session.headers["user-agent"] = "assetgraph-webhooks"
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
         #: subscriptions whose last attempt failed: their outage is logged once, not per attempt
         self._failing: set[str] = set()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = self.deliver_due()
-            except Exception:  # a store outage: keep the thread, try again later
-                log.exception("webhook delivery failed; retrying")
-                sent = 0
-            if not sent:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+    def finish(self) -> None:
         self.session.close()
 
     def deliver_due(self, now: datetime | None = None) -> int:

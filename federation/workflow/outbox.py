@@ -21,12 +21,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+import federation.workflow.queue as queue
 from federation.config.webhooks import EVENTS, WebhookConfig
 from federation.workflow.tables import WEBHOOK_DELIVERIES
 
-#: first retry after this, doubling each attempt, at most MAX_BACKOFF
-FIRST_BACKOFF = timedelta(seconds=5)
-MAX_BACKOFF = timedelta(hours=1)
 T = WEBHOOK_DELIVERIES
 
 
@@ -83,29 +81,10 @@ def enqueue(
 
 def claim(conn: sa.Connection, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
     """Pending deliveries that are due and not being sent, oldest first, locked for `lease`."""
-    due = conn.execute(
-        sa.select(T.c.id, T.c.subscription, T.c.event, T.c.payload, T.c.attempts)
-        .where(T.c.status == "pending", T.c.next_attempt_at <= now)
-        .where(sa.or_(T.c.locked_until.is_(None), T.c.locked_until < now))
-        .order_by(T.c.created_at, T.c.id)
-        .limit(limit)
-    ).all()
-    claimed = []
-    for row in due:
-        taken = conn.execute(
-            sa.update(T)
-            .where(T.c.id == row.id, T.c.status == "pending")
-            .where(sa.or_(T.c.locked_until.is_(None), T.c.locked_until < now))
-            .values(locked_until=now + lease)
-        )
-        if taken.rowcount == 1:
-            claimed.append(Delivery(row.id, row.subscription, row.event, row.payload, row.attempts))
-    return claimed
-
-
-def backoff(attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failed attempt: 5 s, 10 s, 20 s, … at most an hour."""
-    return min(FIRST_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    return [
+        Delivery(row.id, row.subscription, row.event, row.payload, row.attempts)
+        for row in queue.claim(conn, T, now, limit=limit, lease=lease)
+    ]
 
 
 def settle(
@@ -121,15 +100,12 @@ def settle(
 ) -> str:
     """Record an attempt: delivered (a 2xx), pending again after a backoff, or failed after
     `max_attempts` (or at once with `give_up`, e.g. 410 Gone). The new status."""
-    attempts = delivery.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_status": status}
-    if error is None and status is not None and 200 <= status < 300:
-        values |= {"status": "delivered", "delivered_at": now, "last_error": None}
-    elif give_up or attempts >= max_attempts:
-        values |= {"status": "failed", "last_error": error}
-    else:
-        wait = max(backoff(attempts), retry_after or timedelta(0))
-        values |= {"status": "pending", "next_attempt_at": now + wait, "last_error": error}
+    ok = error is None and status is not None and 200 <= status < 300
+    values = queue.outcome(delivery.attempts + 1, now, done="delivered" if ok else None, error=error,
+                           max_attempts=max_attempts, give_up=give_up, retry_after=retry_after)  # fmt: skip
+    values["last_status"] = status
+    if ok:
+        values["delivered_at"] = now
     conn.execute(sa.update(T).where(T.c.id == delivery.id).values(**values))
     return str(values["status"])
 
@@ -143,34 +119,21 @@ def deliveries(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Deliveries, oldest first, as dicts (the `webhook_deliveries` root, tests)."""
-    stmt = sa.select(T).order_by(T.c.created_at, T.c.id).offset(offset)
+    where = []
     if subscription is not None:
-        stmt = stmt.where(T.c.subscription == subscription)
+        where.append(T.c.subscription == subscription)
     if status is not None:
-        stmt = stmt.where(T.c.status == status)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [dict(row._mapping) for row in conn.execute(stmt)]
+        where.append(T.c.status == status)
+    return [dict(row._mapping) for row in queue.listed(conn, T, where=where, limit=limit, offset=offset)]
 
 
-class ReplayRefused(ValueError):
+class ReplayRefused(queue.RequeueRefused):
     """Some of the deliveries to replay do not exist or were delivered already."""
 
 
 def replay(conn: sa.Connection, ids: Sequence[str], now: datetime) -> list[dict[str, Any]]:
     """Send failed (or still pending) deliveries again, at once, with a fresh count of
     attempts; nothing changes if one of `ids` is unknown or delivered already."""
-    rows = {row.id: row for row in conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(list(ids))))}
-    unknown = [i for i in ids if i not in rows]
-    delivered = [i for i in ids if i in rows and rows[i].status == "delivered"]
-    if unknown or delivered:
-        parts = [f"no delivery {', '.join(unknown)}"] if unknown else []
-        if delivered:
-            parts.append(f"delivered already (replaying would send it twice): {', '.join(delivered)}")
-        raise ReplayRefused("; ".join(parts))
-    conn.execute(
-        sa.update(T)
-        .where(T.c.id.in_(list(ids)))
-        .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
-    )
-    return [d for d in deliveries(conn) if d["id"] in set(ids)]
+    queue.requeue(conn, T, ids, now, done="delivered", noun="delivery",
+                  why="replaying would send it twice", refused=ReplayRefused)  # fmt: skip
+    return [dict(row._mapping) for row in queue.listed(conn, T, where=[T.c.id.in_(list(ids))])]

@@ -27,6 +27,7 @@ from connectors.servicenow import ServiceNowConnector
 from federation.config.settings import Config
 from federation.config.tickets import TicketsConfig
 from federation.workflow.database import writing
+from federation.workflow.queue import Poller
 from federation.workflow.store import WorkflowStore
 from federation.workflow.tickets import TicketJob, claim, settle
 
@@ -130,25 +131,12 @@ class Ticketing:
             found.close()
 
 
-class TicketOpener(threading.Thread):
+class TicketOpener(Poller):
     """The retries: a thread that attempts the due tickets every few seconds."""
 
     def __init__(self, ticketing: Ticketing, *, poll_seconds: float = POLL_SECONDS) -> None:
-        super().__init__(name="assetgraph-tickets", daemon=True)
+        super().__init__("assetgraph-tickets", ticketing.open_due, log, poll_seconds=poll_seconds)
         self.ticketing = ticketing
-        self.poll_seconds = poll_seconds
-        self._stopping = threading.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                opened = self.ticketing.open_due()
-            except Exception:  # a store outage: keep the thread, try again later
-                log.exception("tickets: the queue could not be read; retrying")
-                opened = 0
-            if not opened:
-                self._stopping.wait(self.poll_seconds)
+    def finish(self) -> None:
         self.ticketing.close()

@@ -24,9 +24,9 @@ from uuid import uuid4
 import orjson
 import sqlalchemy as sa
 
+import federation.workflow.queue as queue
 from federation.config.forms import FormConfig
 from federation.config.tickets import TicketsConfig
-from federation.workflow.outbox import backoff
 from federation.workflow.records import Maintenance, Request
 from federation.workflow.tables import MAINTENANCE, REQUESTS, TICKETS
 
@@ -54,7 +54,7 @@ class TicketJob:
     attempts: int
 
 
-class RetryRefused(ValueError):
+class RetryRefused(queue.RequeueRefused):
     """Some of the tickets to retry do not exist or were opened already."""
 
 
@@ -129,28 +129,10 @@ def claim(
 ) -> list[TicketJob]:
     """Pending tickets that are due and not being opened, oldest first, locked for `lease`
     (only those of `entity_ids`, when given)."""
-    stmt = (
-        sa.select(T)
-        .where(T.c.status == "pending", T.c.next_attempt_at <= now)
-        .where(sa.or_(T.c.locked_until.is_(None), T.c.locked_until < now))
-        .order_by(T.c.created_at, T.c.id)
-        .limit(limit)
-    )
-    if entity_ids is not None:
-        stmt = stmt.where(T.c.entity_id.in_(list(entity_ids)))
-    claimed = []
-    for row in conn.execute(stmt).all():
-        taken = conn.execute(
-            sa.update(T)
-            .where(T.c.id == row.id, T.c.status == "pending")
-            .where(sa.or_(T.c.locked_until.is_(None), T.c.locked_until < now))
-            .values(locked_until=now + lease)
-        )
-        if taken.rowcount == 1:
-            body = orjson.loads(row.body)
-            claimed.append(TicketJob(row.id, row.entity, row.entity_id, row.source, row.target_table, body,
-                                     row.attempts))  # fmt: skip
-    return claimed
+    where = [] if entity_ids is None else [T.c.entity_id.in_(list(entity_ids))]
+    rows = queue.claim(conn, T, now, limit=limit, lease=lease, where=where)
+    return [TicketJob(r.id, r.entity, r.entity_id, r.source, r.target_table, orjson.loads(r.body), r.attempts)
+            for r in rows]  # fmt: skip
 
 
 def settle(
@@ -166,24 +148,13 @@ def settle(
     """Record an attempt: opened (with ServiceNow's number and sys_id), pending again after a
     backoff, or failed after `max_attempts` (at once with `give_up`: ServiceNow refused the
     ticket itself). The new status; the record shows it too."""
-    attempts = job.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "locked_until": None}
+    values = queue.outcome(job.attempts + 1, now, done="opened" if opened is not None else None,
+                           error=error, max_attempts=max_attempts, give_up=give_up)  # fmt: skip
+    shown: dict[str, Any] = {"ticket_error": error}
     if opened is not None:
         number, sys_id = opened["number"], opened["sys_id"]
-        values |= {
-            "status": "opened",
-            "opened_at": now,
-            "number": number,
-            "sys_id": sys_id,
-            "last_error": None,
-        }
+        values |= {"opened_at": now, "number": number, "sys_id": sys_id}
         shown = {"ticket": number, "ticket_sys_id": sys_id, "ticket_error": None}
-    elif give_up or attempts >= max_attempts:
-        values |= {"status": "failed", "last_error": error}
-        shown = {"ticket_error": error}
-    else:
-        values |= {"status": "pending", "next_attempt_at": now + backoff(attempts), "last_error": error}
-        shown = {"ticket_error": error}
     conn.execute(sa.update(T).where(T.c.id == job.id).values(**values))
     _show(conn, job.entity, job.entity_id, ticket_status=values["status"], **shown)
     return str(values["status"])
@@ -199,32 +170,20 @@ def tickets(
 ) -> list[dict[str, Any]]:
     """The queue's rows (those of `ids`, when given), oldest first, as dicts (the `tickets`
     root, tests)."""
-    stmt = sa.select(T).order_by(T.c.created_at, T.c.id).offset(offset)
+    where = []
     if ids is not None:
-        stmt = stmt.where(T.c.id.in_(list(ids)))
+        where.append(T.c.id.in_(list(ids)))
     if status is not None:
-        stmt = stmt.where(T.c.status == status)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [{**row._mapping, "body": orjson.loads(row.body)} for row in conn.execute(stmt)]
+        where.append(T.c.status == status)
+    rows = queue.listed(conn, T, where=where, limit=limit, offset=offset)
+    return [{**row._mapping, "body": orjson.loads(row.body)} for row in rows]
 
 
 def retry(conn: sa.Connection, ids: Sequence[str], now: datetime) -> list[dict[str, Any]]:
     """Try failed (or pending) tickets again at once, with a fresh count of attempts; nothing
     changes if one of `ids` is unknown or opened already."""
-    rows = {str(r.id): r for r in conn.execute(sa.select(T).where(T.c.id.in_(list(ids))))}
-    unknown = [i for i in ids if i not in rows]
-    opened = [i for i in ids if i in rows and rows[i].status == "opened"]
-    if unknown or opened:
-        parts = [f"no ticket {', '.join(unknown)}"] if unknown else []
-        if opened:
-            parts.append(f"opened already (a retry would open a second one): {', '.join(opened)}")
-        raise RetryRefused("; ".join(parts))
-    conn.execute(
-        sa.update(T)
-        .where(T.c.id.in_(list(ids)))
-        .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
-    )
-    for row in rows.values():
+    rows = queue.requeue(conn, T, ids, now, done="opened", noun="ticket",
+                         why="a retry would open a second one", refused=RetryRefused)  # fmt: skip
+    for row in rows:
         _show(conn, row.entity, row.entity_id, ticket_status="pending")
     return tickets(conn, ids=ids)
