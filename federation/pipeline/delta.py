@@ -23,6 +23,24 @@ merges again only:
 
 The rest of the copied snapshot stays. Tables whose rows are computed over a whole entity
 (licenses' assigned seats, installations counted per product) are merged in full.
+
+The modules of a publish hand work to each other through temp tables of the store's
+connection, per entity in `reconcile_order`; `drop_scratch` drops them all when it ends:
+
+- `all_<entity>` (stacking.stack_all): every record read, of all sources, with `__digest`;
+  read by everything below.
+- `changed_<entity>` (delta.changed_records): the (source, record_id) new, gone, changed or
+  provisional; read by references.seed and delta.affected.
+- `seeds` (references.seed, seed_referrers): the records to merge again before the closure;
+  read by delta.affected.
+- `todo`, `gone_ids` (delta.affected): the closed set to merge and the entity ids it held;
+  read by reconcile, delta.clear_entity and references.
+- `recs` (reconcile): the records merged, with their entity ids; `merged_<entity>`: one row
+  per entity after precedence, published from there.
+- `keys_<entity>`, `changed_keys_<entity>` (references.entity_keys): key → entity id (and how
+  many it names), and the keys that now name another; read by reconcile's references and by
+  seed_referrers.
+- `refetched` (delta.refresh_fetched): records read again unchanged, with both fetch times.
 """
 
 from __future__ import annotations
