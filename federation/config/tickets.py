@@ -8,6 +8,7 @@ each maintenance record it opens, through a `kind: servicenow` source's Table AP
       maintenance:
         table: incident
         fields: {category: hardware, assignment_group: Service Desk}   # set on every ticket
+        updates: {closed: {close_code: Solved (Permanently)}}           # see ticket_updates.py
       timeout: 10s                        # each call's limit (a look, then a post)
       max_attempts: 8                     # then the ticket is `failed` (retry_tickets sends it again)
 
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import parse_duration
 from federation.config.forms import FormConfig
+from federation.config.ticket_updates import MaintenanceUpdates, RequestUpdates
 
 #: the records a ticket may be opened for
 TICKET_RECORDS = ("requests", "maintenance")
@@ -66,14 +68,24 @@ class TicketTable(_Strict):
         return fields
 
 
+class RequestTickets(TicketTable):
+    #: what the ticket is told as the request moves on
+    updates: RequestUpdates = Field(default_factory=RequestUpdates)
+
+
+class MaintenanceTickets(TicketTable):
+    #: what the ticket is told when the repair is closed
+    updates: MaintenanceUpdates = Field(default_factory=MaintenanceUpdates)
+
+
 class TicketsConfig(_Strict):
     #: the `kind: servicenow` source whose Table API opens the tickets
     source: str
     open_for: list[Literal["requests", "maintenance"]] = Field(
         default_factory=lambda: list(TICKET_RECORDS), min_length=1
     )
-    requests: TicketTable = Field(default_factory=lambda: TicketTable(table="sc_request"))
-    maintenance: TicketTable = Field(default_factory=lambda: TicketTable(table="incident"))
+    requests: RequestTickets = Field(default_factory=lambda: RequestTickets(table="sc_request"))
+    maintenance: MaintenanceTickets = Field(default_factory=lambda: MaintenanceTickets(table="incident"))
     #: each call's limit (an attempt looks, then posts; the first is made while the mutation
     #: answers)
     timeout: timedelta = timedelta(seconds=10)
@@ -100,8 +112,13 @@ class TicketsConfig(_Strict):
             raise ValueError(f"{', '.join(twice)} named twice")
         return value
 
-    def table(self, record: str) -> TicketTable:
+    def table(self, record: str) -> RequestTickets | MaintenanceTickets:
         return self.requests if record == "requests" else self.maintenance
+
+    def update_for(self, record: str, state: str) -> dict[str, Any] | None:
+        """The fields a ticket of `record` is told when the record reaches `state` (None: no
+        update), `{placeholders}` still in."""
+        return self.table(record).updates.fields_for(state)
 
     def opens_for(self, record: str, form: FormConfig | None = None) -> bool:
         """Whether a ticket is opened for this kind of record (a request through `form`)."""

@@ -99,6 +99,11 @@ class Maintenance(_Row):
     ticket_sys_id: str | None = None
     ticket_status: str | None = None
     ticket_error: str | None = None
+    #: the updates of that ticket: its state as ServiceNow last answered (`closed_complete`,
+    #: `6`), where the latest update stands (pending, sent, failed) and why it is not sent
+    ticket_state: str | None = None
+    ticket_update: str | None = None
+    ticket_update_error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +137,11 @@ class Request(_Row):
     ticket_sys_id: str | None = None
     ticket_status: str | None = None
     ticket_error: str | None = None
+    #: the updates of that ticket: its state as ServiceNow last answered (`closed_complete`,
+    #: `6`), where the latest update stands (pending, sent, failed) and why it is not sent
+    ticket_state: str | None = None
+    ticket_update: str | None = None
+    ticket_update_error: str | None = None
 
 
 def jsonable(value: Any) -> Any:

@@ -30,6 +30,8 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 TICKET_STATUSES = ("pending", "opened", "failed")
 #: the records a ticket is opened for
 TICKET_ENTITIES = ("requests", "maintenance")
+#: an update of a ticket: waiting to be sent (or for its ticket to open), sent, or given up
+TICKET_UPDATE_STATUSES = ("pending", "sent", "failed")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -78,6 +80,16 @@ def _ticket_columns() -> list[sa.Column[Any]]:
             "ticket_status", sa.String(16), comment="pending, opened or failed: the ticket the gateway opens"
         ),
         sa.Column("ticket_error", sa.Text, comment="why the last attempt to open the ticket failed"),
+        *ticket_update_columns(),
+    ]
+
+
+def ticket_update_columns() -> list[sa.Column[Any]]:
+    """What a record shows of the updates of its ticket (the `ticket_updates` rows' outcome)."""
+    return [
+        sa.Column("ticket_state", sa.String(40), comment="the ticket's state as ServiceNow last answered"),
+        sa.Column("ticket_update", sa.String(16), comment="pending, sent or failed: the latest update"),
+        sa.Column("ticket_update_error", sa.Text, comment="why the latest update is not sent yet"),
     ]
 
 
@@ -275,3 +287,28 @@ TICKETS = sa.Table(
 
 #: the tables the GraphQL layer serves (the outbox is the deliverer's own)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (CHANGES, CHECKOUTS, MAINTENANCE, REQUESTS)}
+
+#: what the gateway tells a ticket as its record moves on (a PATCH of its sys_id), sent once
+#: the ticket is opened, in `seq` order (federation/workflow/ticket_updates.py)
+TICKET_UPDATES = sa.Table(
+    "ticket_updates",
+    METADATA,
+    sa.Column("id", _uuid(), primary_key=True),
+    sa.Column("ticket_id", _uuid(), sa.ForeignKey("tickets.id", name="fk_ticket_updates_ticket_id"),
+              nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False, comment="the order of the ticket's updates"),
+    sa.Column("state", sa.String(16), nullable=False, comment="the record's state it tells (fulfilled…)"),
+    sa.Column("body", sa.Text, nullable=False, comment="the fields sent, as JSON"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("locked_until", UtcDateTime(), comment="an attempt is under way until then"),
+    sa.Column("sent_at", UtcDateTime()),
+    sa.Column("answer", sa.Text, comment="what ServiceNow answered of the fields sent, as JSON"),
+    sa.Column("last_error", sa.Text),
+    sa.CheckConstraint(_in("status", TICKET_UPDATE_STATUSES), name="status"),
+    sa.CheckConstraint("attempts >= 0", name="attempts"),
+    sa.UniqueConstraint("ticket_id", "seq"),
+    sa.Index(None, "status", "next_attempt_at"),
+)  # fmt: skip

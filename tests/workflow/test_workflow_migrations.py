@@ -60,10 +60,10 @@ def _change(field: str = "status") -> Change:
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
     names = [p.name for p in versions.iterdir()]
-    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py", "0004_tickets.py"} <= set(
+    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py", "0004_tickets.py", "0005_ticket_updates.py"} <= set(
         names
     )
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
@@ -78,6 +78,7 @@ def test_an_empty_database_is_brought_to_head(store_url: str) -> None:
         "maintenance",
         "requests",
         "tickets",
+        "ticket_updates",
         "webhook_deliveries",
         VERSION_TABLE,
     }
@@ -204,7 +205,7 @@ def test_a_0001_database_is_upgraded_with_its_rows_kept(store_url: str) -> None:
 
     store = open_store(store_url)
     try:
-        assert store.revision == "0004"
+        assert store.revision == "0005"
         assert [c.id for c in store.history("assets", ASSET)] == [kept.id]
         assert store.query("requests") == []
     finally:
