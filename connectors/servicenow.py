@@ -231,6 +231,36 @@ class ServiceNowConnector(HttpConnector):
             raise SourceError(f"source {self.config.name!r}: {table}: answered without a number and sys_id")
         return {"number": str(number), "sys_id": str(sys_id)}
 
+    def update_ticket(
+        self, table: str, sys_id: str, values: dict[str, Any], *, again: bool = False
+    ) -> dict[str, str]:
+        """Update the ticket `sys_id` of `table` with `values` (a PATCH: the fields sent change,
+        a `work_notes` value adds a journal entry) and return what ServiceNow answered of the
+        fields sent. The fields alone are idempotent, the work note is not: `again` (an earlier
+        attempt may have been applied, its answer lost) first reads the ticket's work notes
+        and leaves out a note that is there already, so a retry never adds it twice."""
+        if not TABLE_NAME.match(table) or not re.fullmatch(r"[0-9A-Za-z]{1,64}", sys_id):
+            raise WriteRefused(f"source {self.config.name!r}: {table}/{sys_id} is not a ticket", kind="invalid")
+        url = self.client.url(f"/api/now/table/{table}/{sys_id}")
+        body = dict(values)
+        note = body.get("work_notes")
+        if again and note:
+            params = {"sysparm_fields": "work_notes", "sysparm_display_value": "true"}
+            response, held = self.client.write("GET", url, params=params, idempotent=True)
+            self._verdict(response, held, f"GET {table} {sys_id}")
+            journal = (held.get("result") or {}).get("work_notes") if isinstance(held, dict) else None
+            if isinstance(journal, str) and str(note) in journal:
+                body.pop("work_notes")
+        fields = ",".join(["number", "sys_id", *(k for k in body if k != "work_notes")])
+        response, answer = self.client.write(
+            "PATCH", url, body=body, params={"sysparm_fields": fields}, idempotent="work_notes" not in body
+        )
+        self._verdict(response, answer, f"PATCH {table} {sys_id}")
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(result, dict):
+            raise SourceError(f"source {self.config.name!r}: PATCH {table} {sys_id}: answered without the record")
+        return {str(k): str(v.get("value") if isinstance(v, dict) else v) for k, v in result.items()}
+
     def _existing(self, entity: str, record_id: str) -> dict[str, Any]:
         record = self.fetch(entity, record_id)
         if record is None:

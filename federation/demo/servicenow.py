@@ -10,14 +10,19 @@ are stored under their dotted name. Reads page with `sysparm_limit`/`sysparm_off
 Writes keep state: `PATCH`, `POST` and `DELETE` on `/api/now/table/{table}[/{sys_id}]` change
 what later reads return (sys_updated_on moves on); a reference set to a sys_id shows its
 record's name and its dot-walked fields. A record created in a task table gets the table's
-next number (`INC0010001`, `REQ0010001`: `NUMBERING`) and its state fields' defaults.
+next number (`INC0010001`, `REQ0010001`: `NUMBERING`) and its state fields' defaults. A
+`PATCH` changes the fields sent and answers 200 with the record; `work_notes` is a journal: a
+value written adds an entry (newest first, headed by the time and the user), and reading it
+returns them all.
 
 Refusals in ServiceNow's shape, `{"error": {"message", "detail"}, "status": "failure"}`: 401
 without valid Basic credentials; 403 `ACL Exception` for a `readers` login that writes; 403
 `Data Policy Exception` for an empty `mandatory` field; 404 for an unknown sys_id; 400 for a
 table that is not there (`Invalid table`), a body that is not a JSON object, and a field the
 table does not have when it is `strict` (ServiceNow itself ignores unknown fields unless the
-instance sets `glide.rest.table.strict`).
+instance sets `glide.rest.table.strict`). An incident Resolved (6) or Closed (7) without
+`close_code` and `close_notes` is refused as ServiceNow's data policy does (403 `Data Policy
+Exception`, naming the fields).
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ _REFERENCES = {"location": ("cmn_location", "name"), "assigned_to": ("sys_user",
 NUMBERING = {"incident": "INC", "sc_request": "REQ", "sc_req_item": "RITM", "change_request": "CHG",
              "problem": "PRB"}  # fmt: skip
 FIRST_NUMBER = 10001
+#: table → (state field, the states that need fields, those fields): the resolution rule
+RESOLUTION = {"incident": ("state", ("6", "7"), ("close_code", "close_notes"))}
+#: journal fields: a write adds an entry
+JOURNALS = ("work_notes", "comments")
 #: the values a new task record starts with (ServiceNow's defaults: incident New, a request
 #: Requested and waiting for approval)
 _NEW = {"incident": {"state": "1", "impact": "3", "urgency": "3", "priority": "5"},
@@ -49,7 +58,8 @@ _NEW = {"incident": {"state": "1", "impact": "3", "urgency": "3", "priority": "5
 TASK_FIELDS = ("number", "short_description", "description", "state", "correlation_id",
                "correlation_display", "caller_id", "requested_for", "assignment_group", "category",
                "impact", "urgency", "priority", "request_state", "approval", "work_notes", "cmdb_ci",
-               "sys_created_on", "sys_updated_on")  # fmt: skip
+               "close_code", "close_notes", "comments", "active", "sys_created_on",
+               "sys_updated_on")  # fmt: skip
 
 
 def basic_login(call: Call) -> tuple[str, str] | None:
@@ -62,6 +72,18 @@ def basic_login(call: Call) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return user, password
+
+
+def login_name(call: Call) -> str:
+    login = basic_login(call)
+    return login[0] if login else "guest"
+
+
+def journal_entries(record: dict[str, Any], field: str = "work_notes") -> list[str]:
+    """The entries of a journal field, oldest first, without their headers (tests)."""
+    text = str(_value(record.get(field, "")) or "")
+    parts = re.split(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - .* \((?:Work notes|Additional comments)\)\n", text)
+    return [p.strip("\n") for p in reversed(parts) if p.strip()]
 
 
 def _failure(status: int, message: str, detail: str | None) -> Reply:
@@ -165,17 +187,26 @@ class ServiceNow(Vendor):
             detail = f"Field(s) not present in table {table}: {', '.join(unknown)}"
             return _failure(400, "Invalid field(s)", detail)
         base = found if found is not None else self._new(table)
-        changed = {**base, **{k: self._stored(k, v) for k, v in body.items()}}
+        journal = {k: body.pop(k) for k in JOURNALS if k in body and str(body[k]).strip()}
+        changed = {**base, **{k: self._stored(k, v) for k, v in body.items() if k not in JOURNALS}}
         for ref in set(body) & set(_REFERENCES):
             target = self._target(ref, _value(changed[ref]))
             for key in [k for k in changed if k.startswith(ref + ".")]:
                 changed[key] = _value((target or {}).get(key.split(".", 1)[1], ""))
         empty = [f for f in self.mandatory.get(table, []) if _value(changed.get(f, "")) in ("", None)]
+        if table in RESOLUTION:
+            field, states, needed = RESOLUTION[table]
+            if str(_value(changed.get(field, ""))) in states:
+                empty += [f for f in needed if _value(changed.get(f, "")) in ("", None)]
         if empty:
             detail = "Data Policy Exception: \n " + "\n ".join(f"{f} is mandatory" for f in empty) + "\n"
             return _failure(403, "Operation Failed", detail)
         self.clock += 1
         changed["sys_updated_on"] = f"2030-01-01 00:{self.clock // 60:02d}:{self.clock % 60:02d}"
+        for name, text in journal.items():
+            kind = "Work notes" if name == "work_notes" else "Additional comments"
+            entry = f"{changed['sys_updated_on']} - {login_name(call)} ({kind})\n{text}\n\n"
+            changed[name] = entry + str(_value(changed.get(name, "")) or "")
         if found is None:
             changed.setdefault("sys_created_on", changed["sys_updated_on"])
             if table in NUMBERING and not _value(changed.get("number", "")):
@@ -229,4 +260,4 @@ def _render(record: dict[str, Any], fields: list[str] | None, display: str) -> d
     return out
 
 
-__all__ = ["FIRST_NUMBER", "NUMBERING", "ServiceNow", "basic_login"]
+__all__ = ["FIRST_NUMBER", "NUMBERING", "ServiceNow", "basic_login", "journal_entries"]

@@ -144,6 +144,8 @@ def make_security(config: Config, reader: StoreReader) -> Security:
     writer = Writer(config, workflow)
     log_fields = access_log_fields(access_log)
     ticketing = Ticketing(config, workflow) if settings.tickets is not None else None
+    if ticketing is not None:  # a transition's ticket update: the first attempt at once
+        workflow.on_ticket_update = ticketing.update_now
     desk = Desk(writer, ticketing)
     request_fields = RequestFields(settings.forms, workflow, desk, ticketing)
     webhook_roots = webhook_fields.root_fields(workflow)

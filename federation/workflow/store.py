@@ -24,10 +24,12 @@ import federation.workflow.history as history
 import federation.workflow.maintenance as maintenance
 import federation.workflow.outbox as outbox
 import federation.workflow.requests as requests
+import federation.workflow.ticket_updates as ticket_updates
 import federation.workflow.tickets as tickets
 from federation.config.settings import Config
+from federation.config.tickets import TicketsConfig
 from federation.config.webhooks import WebhookConfig
-from federation.model.where import Node
+from federation.model.where import Compare, Node
 from federation.workflow.database import (
     WorkflowStoreError,
     create_store_engine,
@@ -56,7 +58,13 @@ _ROW_TYPES: dict[str, type[Change] | type[Checkout] | type[Maintenance] | type[R
 
 
 class WorkflowStore:
-    def __init__(self, engine: sa.Engine, revision: str, webhooks: Sequence[WebhookConfig] = ()) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        revision: str,
+        webhooks: Sequence[WebhookConfig] = (),
+        tickets: TicketsConfig | None = None,
+    ) -> None:
         self.engine = engine
         #: the schema revision the database is at (the code's head)
         self.revision = revision
@@ -64,6 +72,10 @@ class WorkflowStore:
         self.webhooks = tuple(webhooks)
         #: called after an event was queued (the deliverer's wake-up)
         self.on_event: Callable[[], None] | None = None
+        #: what the tickets of records are told as they move on (config `tickets:`)
+        self.ticket_config = tickets
+        #: called with (entity, id) after an update of its ticket was queued (the first attempt)
+        self.on_ticket_update: Callable[[str, str], None] | None = None
 
     @property
     def url(self) -> str:
@@ -137,7 +149,19 @@ class WorkflowStore:
         what is not); a bad id is a WorkflowError."""
         wanted = [require_uuid("ids", i) for i in ids]
         with self.transaction() as conn:
-            return tickets.retry(conn, wanted, datetime.now(UTC))
+            updated = ticket_updates.retry(conn, wanted, datetime.now(UTC))
+            rest = [i for i in wanted if i not in updated]
+            if rest:
+                tickets.retry(conn, rest, datetime.now(UTC))
+            return tickets.tickets(conn, ids=wanted)
+
+    def ticket_updates(self, ticket_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        with reading(self.engine) as conn:
+            return ticket_updates.updates_of(conn, ticket_ids)
+
+    def _ticket_moved(self, entity: str, entity_id: str | None) -> None:
+        if entity_id is not None and self.on_ticket_update is not None:
+            self.on_ticket_update(entity, entity_id)
 
     # ------------------------------------------------------------------------- history
 
@@ -304,9 +328,16 @@ class WorkflowStore:
         cost: Decimal | float | int | str | None = None,
     ) -> Maintenance:
         with self.transaction() as conn:
-            return maintenance.close_maintenance(
+            record = maintenance.close_maintenance(
                 conn, maintenance_id=maintenance_id, actor=actor, done_at=done_at, notes=notes, cost=cost
             )
+            facts = {"actor": actor, "notes": record.notes, "kind": record.kind}
+            moved = ticket_updates.enqueue(conn, self.ticket_config, "maintenance", record.id, "closed", facts)
+        if moved is None:
+            return record
+        self._ticket_moved("maintenance", record.id)
+        found = self.query("maintenance", where=Compare("id", "_eq", record.id), limit=1)
+        return found[0] if found else record
 
     def discard_maintenance(self, maintenance_id: str) -> None:
         """Remove an open record whose source write was refused (the repair never started)."""
@@ -340,6 +371,7 @@ class WorkflowStore:
         on a request the actor sees is recorded in the history before it is raised."""
         failure: WorkflowError | None = None
         ids: list[str] = []
+        moved: str | None = None
         with self.transaction() as conn:
             try:
                 with conn.begin_nested():
@@ -347,12 +379,19 @@ class WorkflowStore:
                     if before != request.state:  # an approval step may not
                         event = f"request.{request.state}"
                         ids = outbox.enqueue(conn, self.webhooks, event, _request(request))
+                        facts = {"actor": actor.email, "reason": kwargs.get("reason")}
+                        moved = ticket_updates.enqueue(
+                            conn, self.ticket_config, "requests", request.id, request.state, facts
+                        )
             except WorkflowError as exc:
                 failure = exc
                 requests.refusal(conn, request_id, actor, action, exc)
         if failure is not None:
             raise failure
         self._queued(ids)
+        if moved is not None:
+            self._ticket_moved("requests", request.id)
+            request = self.request(request.id) or request
         return request
 
 
@@ -368,7 +407,9 @@ def _conflict(change: Change) -> dict[str, Any]:
     return {key: getattr(change, key, None) for key in keys}
 
 
-def open_store(url: str | URL, webhooks: Sequence[WebhookConfig] = ()) -> WorkflowStore:
+def open_store(
+    url: str | URL, webhooks: Sequence[WebhookConfig] = (), tickets: TicketsConfig | None = None
+) -> WorkflowStore:
     """Connect to `url`, upgrade it to the code's schema, and return the store."""
     engine = create_store_engine(url)
     try:
@@ -376,14 +417,14 @@ def open_store(url: str | URL, webhooks: Sequence[WebhookConfig] = ()) -> Workfl
     except BaseException:
         engine.dispose()
         raise
-    return WorkflowStore(engine, revision, webhooks)
+    return WorkflowStore(engine, revision, webhooks, tickets)
 
 
 def open_workflow_store(config: Config) -> WorkflowStore:
     """The store `workflow.url` names (default: workflow.sqlite in the store folder), upgraded,
     queueing events for the config's `webhooks`; `WorkflowStoreError` when it cannot be
     reached or is newer than this code."""
-    return open_store(store_url(config), config.settings.webhooks)
+    return open_store(store_url(config), config.settings.webhooks, config.settings.tickets)
 
 
 __all__ = ["WorkflowStore", "WorkflowStoreError", "open_store", "open_workflow_store"]

@@ -1,5 +1,6 @@
 """Opens the queued tickets (tickets.py) in ServiceNow, through the `tickets.source`
-connector's Table API (`ServiceNowConnector.open_ticket`).
+connector's Table API (`ServiceNowConnector.open_ticket`), then sends their queued updates
+(ticket_updates.py: `ServiceNowConnector.update_ticket`, a PATCH) as their records move on.
 
     ticketing = Ticketing(config, store)
     ticketing.open_now("requests", request.id)   # the first attempt, while the mutation answers
@@ -10,13 +11,15 @@ A ServiceNow that is down loses nothing: the request (or repair) is recorded wit
 opened (its answer lost), so none is opened twice. A ticket ServiceNow refuses (400: a field
 it does not take; 403: the account may not create it) is `failed` at once, with
 ServiceNow's reason; `retry_tickets` sends it again once that is fixed. An outage is logged
-once when it starts and once when it ends, not at every attempt.
+once when it starts and once when it ends, not at every attempt. Updates follow the same
+rules; one whose ticket is not opened yet waits for it, and goes right after the open.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,9 +29,11 @@ from connectors.registry import connector_class
 from connectors.servicenow import ServiceNowConnector
 from federation.config.settings import Config
 from federation.config.tickets import TicketsConfig
+import federation.workflow.ticket_updates as ticket_updates
 from federation.workflow.database import writing
 from federation.workflow.queue import Poller
 from federation.workflow.store import WorkflowStore
+from federation.workflow.ticket_updates import UpdateJob
 from federation.workflow.tickets import TicketJob, claim, settle
 
 log = logging.getLogger("assetgraph.tickets")
@@ -79,6 +84,26 @@ class Ticketing:
             jobs = claim(conn, datetime.now(UTC), limit=1, lease=self.lease, entity_ids=[entity_id])
         for job in jobs:
             self.attempt(job)
+        self.update_now(entity, entity_id)
+
+    def update_now(self, entity: str, entity_id: str) -> None:
+        """Send the due updates of this record's ticket now, in order (if it is opened)."""
+        for _ in range(10):  # each round sends one update of the ticket, or none is due
+            if not self.update_due(entity_ids=[entity_id]):
+                return
+
+    def update_due(self, now: datetime | None = None, *, entity_ids: Sequence[str] | None = None) -> int:
+        """Claim and send the updates that are due (of opened tickets); the number attempted."""
+        with writing(self.store.engine) as conn:
+            jobs = ticket_updates.claim(conn, now or datetime.now(UTC), limit=BATCH, lease=self.lease,
+                                        entity_ids=entity_ids)  # fmt: skip
+        for job in jobs:
+            self.send(job)
+        return len(jobs)
+
+    def work(self) -> int:
+        """One round of the opener thread: the tickets due, then the updates due."""
+        return self.open_due() + self.update_due()
 
     def open_due(self, now: datetime | None = None) -> int:
         """Claim and attempt the tickets that are due; the number of attempts made."""
@@ -107,20 +132,41 @@ class Ticketing:
         with writing(self.store.engine) as conn:
             status = settle(conn, job, datetime.now(UTC), opened=opened, error=error,
                             max_attempts=self.tickets.max_attempts, give_up=refused)  # fmt: skip
-        self._log(job, status, error, refused)
+        self._log(f"the ticket of {job.entity} {job.entity_id}", status, error, refused)
         return status
 
-    def _log(self, job: TicketJob, status: str, error: str | None, refused: bool) -> None:
-        what = f"the ticket of {job.entity} {job.entity_id}"
+    def send(self, job: UpdateJob) -> str:
+        """One attempt at a claimed update; its new status."""
+        answer: dict[str, str] | None = None
+        error: str | None = None
+        refused = False
+        # an earlier attempt (or one merged in) may have been applied with its answer lost
+        again = job.attempts > 0 or "\n" in str(job.body.get("work_notes", ""))
+        try:
+            answer = self.connector().update_ticket(job.table, job.sys_id, job.body, again=again)
+        except WriteRefused as exc:
+            error, refused = str(exc), True
+        except SourceError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not fail the transition, which is kept: retried
+            log.exception("tickets: updating the ticket of %s %s failed unexpectedly", job.entity, job.entity_id)
+            error = f"{type(exc).__name__}: {exc}"
+        with writing(self.store.engine) as conn:
+            status = ticket_updates.settle(conn, job, datetime.now(UTC), answer=answer, error=error,
+                                           max_attempts=self.tickets.max_attempts, give_up=refused)  # fmt: skip
+        self._log(f"the update ({job.state}) of the ticket of {job.entity} {job.entity_id}", status, error, refused)
+        return status
+
+    def _log(self, what: str, status: str, error: str | None, refused: bool) -> None:
         with self._lock:
             was_down, self._down = self._down, error is not None and not refused
-        if status == "opened":
+        if status in ("opened", "sent"):
             if was_down:
-                log.info("tickets: source %r answers again; %s is opened", self.tickets.source, what)
+                log.info("tickets: source %r answers again; %s is %s", self.tickets.source, what, status)
         elif refused or status == "failed":
             log.warning("tickets: %s was given up (%s): %s", what, status, error)
         elif not was_down:
-            log.warning("tickets: %s could not be opened, retrying later (logged once until it "
+            log.warning("tickets: %s could not be sent, retrying later (logged once until it "
                         "answers): %s", what, error)  # fmt: skip
         else:
             log.debug("tickets: %s still pending: %s", what, error)
@@ -135,7 +181,7 @@ class TicketOpener(Poller):
     """The retries: a thread that attempts the due tickets every few seconds."""
 
     def __init__(self, ticketing: Ticketing, *, poll_seconds: float = POLL_SECONDS) -> None:
-        super().__init__("assetgraph-tickets", ticketing.open_due, log, poll_seconds=poll_seconds)
+        super().__init__("assetgraph-tickets", ticketing.work, log, poll_seconds=poll_seconds)
         self.ticketing = ticketing
 
     def finish(self) -> None:
