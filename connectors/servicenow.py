@@ -240,7 +240,9 @@ class ServiceNowConnector(HttpConnector):
         attempt may have been applied, its answer lost) first reads the ticket's work notes
         and leaves out a note that is there already, so a retry never adds it twice."""
         if not TABLE_NAME.match(table) or not re.fullmatch(r"[0-9A-Za-z]{1,64}", sys_id):
-            raise WriteRefused(f"source {self.config.name!r}: {table}/{sys_id} is not a ticket", kind="invalid")
+            raise WriteRefused(
+                f"source {self.config.name!r}: {table}/{sys_id} is not a ticket", kind="invalid"
+            )
         url = self.client.url(f"/api/now/table/{table}/{sys_id}")
         body = dict(values)
         note = body.get("work_notes")
@@ -258,7 +260,9 @@ class ServiceNowConnector(HttpConnector):
         self._verdict(response, answer, f"PATCH {table} {sys_id}")
         result = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(result, dict):
-            raise SourceError(f"source {self.config.name!r}: PATCH {table} {sys_id}: answered without the record")
+            raise SourceError(
+                f"source {self.config.name!r}: PATCH {table} {sys_id}: answered without the record"
+            )
         return {str(k): str(v.get("value") if isinstance(v, dict) else v) for k, v in result.items()}
 
     def _existing(self, entity: str, record_id: str) -> dict[str, Any]:

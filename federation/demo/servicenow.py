@@ -74,6 +74,11 @@ def basic_login(call: Call) -> tuple[str, str] | None:
     return user, password
 
 
+_JOURNAL_HEADER = re.compile(
+    r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - .* \((?:Work notes|Additional comments)\)\n"
+)
+
+
 def login_name(call: Call) -> str:
     login = basic_login(call)
     return login[0] if login else "guest"
@@ -82,7 +87,7 @@ def login_name(call: Call) -> str:
 def journal_entries(record: dict[str, Any], field: str = "work_notes") -> list[str]:
     """The entries of a journal field, oldest first, without their headers (tests)."""
     text = str(_value(record.get(field, "")) or "")
-    parts = re.split(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - .* \((?:Work notes|Additional comments)\)\n", text)
+    parts = re.split(_JOURNAL_HEADER, text)
     return [p.strip("\n") for p in reversed(parts) if p.strip()]
 
 

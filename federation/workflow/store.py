@@ -332,7 +332,9 @@ class WorkflowStore:
                 conn, maintenance_id=maintenance_id, actor=actor, done_at=done_at, notes=notes, cost=cost
             )
             facts = {"actor": actor, "notes": record.notes, "kind": record.kind}
-            moved = ticket_updates.enqueue(conn, self.ticket_config, "maintenance", record.id, "closed", facts)
+            moved = ticket_updates.enqueue(
+                conn, self.ticket_config, "maintenance", record.id, "closed", facts
+            )
         if moved is None:
             return record
         self._ticket_moved("maintenance", record.id)

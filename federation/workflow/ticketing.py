@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import federation.workflow.ticket_updates as ticket_updates
 from connectors.base import SourceError, WriteRefused
 from connectors.http.config import RetryConfig
 from connectors.registry import connector_class
 from connectors.servicenow import ServiceNowConnector
 from federation.config.settings import Config
 from federation.config.tickets import TicketsConfig
-import federation.workflow.ticket_updates as ticket_updates
 from federation.workflow.database import writing
 from federation.workflow.queue import Poller
 from federation.workflow.store import WorkflowStore
@@ -149,12 +149,18 @@ class Ticketing:
         except SourceError as exc:
             error = str(exc)
         except Exception as exc:  # a bug must not fail the transition, which is kept: retried
-            log.exception("tickets: updating the ticket of %s %s failed unexpectedly", job.entity, job.entity_id)
+            log.exception(
+                "tickets: updating the ticket of %s %s failed unexpectedly", job.entity, job.entity_id
+            )
             error = f"{type(exc).__name__}: {exc}"
         with writing(self.store.engine) as conn:
-            status = ticket_updates.settle(conn, job, datetime.now(UTC), answer=answer, error=error,
-                                           max_attempts=self.tickets.max_attempts, give_up=refused)  # fmt: skip
-        self._log(f"the update ({job.state}) of the ticket of {job.entity} {job.entity_id}", status, error, refused)
+            status = ticket_updates.settle(
+                conn, job, datetime.now(UTC), answer=answer, error=error,
+                max_attempts=self.tickets.max_attempts, give_up=refused,
+            )  # fmt: skip
+        self._log(
+            f"the update ({job.state}) of the ticket of {job.entity} {job.entity_id}", status, error, refused
+        )
         return status
 
     def _log(self, what: str, status: str, error: str | None, refused: bool) -> None:

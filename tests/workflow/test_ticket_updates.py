@@ -56,7 +56,9 @@ def wired(store_url: str, cfg: Config) -> tuple[WorkflowStore, Ticketing]:
     return store, ticketing
 
 
-def submit(store: WorkflowStore, ticketing: Ticketing, *, approvals: list[dict[str, Any]] | None = None) -> str:
+def submit(
+    store: WorkflowStore, ticketing: Ticketing, *, approvals: list[dict[str, Any]] | None = None
+) -> str:
     request = store.submit_request(
         form="laptop", item={"category": "laptop"}, item_asset_id=None, answers={"purpose": "travel"},
         requester=ANN, person_id=None, approvals=approvals or [], fulfil_role="service_desk", ticket=ORDER,
@@ -88,7 +90,11 @@ def test_a_fulfilled_request_closes_its_sc_request_complete_with_a_work_note(
         "Request fulfilled in assetgraph by desk@example.com: handed over at the desk"
     ]
     # the request shows where its ticket stands, as ServiceNow answered
-    assert (done.ticket_state, done.ticket_update, done.ticket_update_error) == ("closed_complete", "sent", None)
+    assert (done.ticket_state, done.ticket_update, done.ticket_update_error) == (
+        "closed_complete",
+        "sent",
+        None,
+    )
     [row] = store.tickets()
     [update] = store.ticket_updates([str(row["id"])])[str(row["id"])]
     assert (update["state"], update["status"], update["attempts"]) == ("fulfilled", "sent", 1)
@@ -110,7 +116,11 @@ def test_approval_then_rejection_and_a_cancellation_tell_servicenow(
     director = Actor("dee@example.com", "it_director", approves=True)
     rejected = store.transition_request(rid, director, "reject", reason="over budget")
     ticket = ticket_of(vendor)
-    assert (ticket["request_state"], ticket["approval"], ticket["state"]) == ("closed_rejected", "rejected", 4)
+    assert (ticket["request_state"], ticket["approval"], ticket["state"]) == (
+        "closed_rejected",
+        "rejected",
+        4,
+    )
     assert journal_entries(ticket) == ["Request rejected in assetgraph by dee@example.com: over budget"]
     assert (rejected.ticket_state, rejected.ticket_update) == ("closed_rejected", "sent")
     # another request, approved then cancelled by its requester: two updates, in order
@@ -120,7 +130,11 @@ def test_approval_then_rejection_and_a_cancellation_tell_servicenow(
     assert ticket_of(vendor)["request_state"] == "in_process"
     cancelled = store.transition_request(second, ANN, "cancel", reason="found one in a drawer")
     ticket = ticket_of(vendor)
-    assert (ticket["request_state"], ticket["state"], ticket["approval"]) == ("closed_cancelled", 4, "approved")
+    assert (ticket["request_state"], ticket["state"], ticket["approval"]) == (
+        "closed_cancelled",
+        4,
+        "approved",
+    )
     assert journal_entries(ticket) == [
         "Request approved in assetgraph by bob@example.com: fine",
         "Request cancelled in assetgraph by ann@example.com: found one in a drawer",
@@ -142,7 +156,11 @@ def test_a_closed_repair_resolves_its_incident_with_close_code_and_notes(
     closed = store.close_maintenance(record.id, actor="tech@example.com", notes="keyboard replaced")
     incident = ticket_of(vendor, "incident")
     note = "Repair closed in assetgraph by tech@example.com: keyboard replaced"
-    assert (incident["state"], incident["close_code"], incident["close_notes"]) == (6, "Solution provided", note)
+    assert (incident["state"], incident["close_code"], incident["close_notes"]) == (
+        6,
+        "Solution provided",
+        note,
+    )
     assert journal_entries(incident) == [note]
     assert (closed.status, closed.ticket_state, closed.ticket_update) == ("closed", "6", "sent")
     store.close()
@@ -172,7 +190,11 @@ def test_an_update_queued_while_servicenow_is_down_arrives_after_the_open_exactl
     assert writes[-2:] == ["POST", "PATCH"]  # the 503s before are the failed opens
     request = store.request(rid)
     assert request is not None
-    assert (request.ticket, request.ticket_state, request.ticket_update) == ("REQ0010001", "closed_complete", "sent")
+    assert (request.ticket, request.ticket_state, request.ticket_update) == (
+        "REQ0010001",
+        "closed_complete",
+        "sent",
+    )
     store.close()
 
 

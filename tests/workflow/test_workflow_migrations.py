@@ -60,9 +60,13 @@ def _change(field: str = "status") -> Change:
 def test_the_package_ships_its_migrations() -> None:
     versions = resources.files("federation.workflow") / "migrations" / "versions"
     names = [p.name for p in versions.iterdir()]
-    assert {"0001_initial.py", "0002_requests.py", "0003_webhook_deliveries.py", "0004_tickets.py", "0005_ticket_updates.py"} <= set(
-        names
-    )
+    assert {
+        "0001_initial.py",
+        "0002_requests.py",
+        "0003_webhook_deliveries.py",
+        "0004_tickets.py",
+        "0005_ticket_updates.py",
+    } <= set(names)
     assert head_revision() == "0005"
 
 

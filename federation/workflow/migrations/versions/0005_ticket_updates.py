@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_updates")),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name="fk_ticket_updates_ticket_id"),
-        sa.CheckConstraint(
-            "status IN ('pending', 'sent', 'failed')", name=op.f("ck_ticket_updates_status")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name=op.f("ck_ticket_updates_status")),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_ticket_updates_attempts")),
         sa.UniqueConstraint("ticket_id", "seq", name=op.f("uq_ticket_updates_ticket_id_seq")),
     )
