@@ -110,6 +110,17 @@ class MaintenanceRecord:
     ticket_error: str | None = strawberry.field(
         default=None, description="Why the last attempt to open the ticket failed."
     )
+    ticket_state: str | None = strawberry.field(
+        default=None, description="The ticket's state as ServiceNow last answered an update (6: Resolved)."
+    )
+    ticket_update: str | None = strawberry.field(
+        default=None,
+        description="The latest update of the ticket (the repair closed): pending (waiting to be sent, or "
+        "for the ticket to open), sent or failed; null: none.",
+    )
+    ticket_update_error: str | None = strawberry.field(
+        default=None, description="Why the latest update of the ticket is not sent yet."
+    )
 
 
 @strawberry.type(name="source_status", description="Sync state of one configured source.")

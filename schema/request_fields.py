@@ -104,6 +104,16 @@ class RequestRecord:
         description="pending (being opened, or waiting to try again), opened or failed; null: no ticket."
     )
     ticket_error: str | None = strawberry.field(description="Why the last attempt to open the ticket failed.")
+    ticket_state: str | None = strawberry.field(
+        description="The ticket's state as ServiceNow last answered an update (closed_complete…)."
+    )
+    ticket_update: str | None = strawberry.field(
+        description="The latest update of the ticket (the request approved, fulfilled, rejected or "
+        "cancelled): pending (waiting to be sent, or for the ticket to open), sent or failed; null: none."
+    )
+    ticket_update_error: str | None = strawberry.field(
+        description="Why the latest update of the ticket is not sent yet (ServiceNow's reason)."
+    )
     history: list[Change] = strawberry.field(description="Every transition of the request, oldest first.")
 
 

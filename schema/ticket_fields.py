@@ -6,7 +6,10 @@
 
 A ticket's `body` holds what the request or repair says (answers, notes), whoever made it:
 grant `tickets` to the roles that may read those. Each record shows its own ticket too
-(`ticket`, `ticket_status`, `ticket_error` on `requests` and `maintenance`).
+(`ticket`, `ticket_status`, `ticket_error` on `requests` and `maintenance`), and where the
+updates of its ticket stand (`ticket_state`, `ticket_update`, `ticket_update_error`). A ticket
+lists its `updates` (what it was told as its record moved on); `retry_tickets` on an opened
+ticket sends its failed updates again.
 
 No `from __future__ import annotations` here: strawberry reads the resolvers' annotations.
 """
@@ -26,6 +29,25 @@ from schema.scalars import Jsonb, Timestamptz, Uuid
 
 #: the most tickets one query lists
 MAX_ROWS = 1000
+
+
+@strawberry.type(
+    name="ticket_update",
+    description="What a ticket is told when its record moves on (a PATCH of its sys_id): pending "
+    "(waiting to be sent, or for the ticket to open), sent, or failed (`retry_tickets` sends it again).",
+)
+class TicketUpdate:
+    id: str
+    seq: int
+    state: str = strawberry.field(description="The record's state it tells: fulfilled, rejected, closed…")
+    body: Jsonb
+    status: str
+    attempts: int
+    created_at: Timestamptz
+    next_attempt_at: Timestamptz
+    sent_at: Timestamptz | None
+    answer: Jsonb | None = strawberry.field(description="What ServiceNow answered of the fields sent.")
+    last_error: str | None
 
 
 @strawberry.type(
@@ -49,11 +71,24 @@ class Ticket:
     number: str | None
     sys_id: str | None
     last_error: str | None
+    updates: list[TicketUpdate] = strawberry.field(description="Its updates, in the order they are sent.")
 
 
-def _ticket(row: dict[str, Any]) -> Ticket:
+def _tickets(store: WorkflowStore, rows: list[dict[str, Any]]) -> list[Ticket]:
     names = Ticket.__annotations__
-    return Ticket(**{k: (str(v) if k in ("id", "entity_id") else v) for k, v in row.items() if k in names})
+    updates = store.ticket_updates([str(row["id"]) for row in rows])
+    return [
+        Ticket(
+            **{k: (str(v) if k in ("id", "entity_id") else v) for k, v in row.items() if k in names},
+            updates=[_update(u) for u in updates.get(str(row["id"]), [])],
+        )
+        for row in rows
+    ]
+
+
+def _update(row: dict[str, Any]) -> TicketUpdate:
+    names = TicketUpdate.__annotations__
+    return TicketUpdate(**{k: (str(v) if k == "id" else v) for k, v in row.items() if k in names})
 
 
 def root_fields(store: WorkflowStore) -> Any:
@@ -76,7 +111,7 @@ def root_fields(store: WorkflowStore) -> Any:
                 raise UserInputError(f"limit: 0 to {MAX_ROWS}; offset: 0 or more")
             rows = store.tickets(status=status, limit=limit, offset=offset)
             info.context.rows += len(rows)
-            return [_ticket(row) for row in rows]
+            return _tickets(store, rows)
 
         return {
             "tickets": strawberry.field(
@@ -109,13 +144,14 @@ def mutation_fields(store: WorkflowStore, ticketing: Ticketing | None) -> Any:
             if ticketing is not None:
                 for row in retried:
                     ticketing.open_now(row["entity"], str(row["entity_id"]))
-            return [_ticket(row) for row in store.tickets(ids=[str(row["id"]) for row in retried])]
+            return _tickets(store, store.tickets(ids=[str(row["id"]) for row in retried]))
 
         return {
             "retry_tickets": strawberry.field(
                 resolver=retry_tickets,
                 name="retry_tickets",
-                description="Try failed (or pending) tickets again now, with a fresh count of attempts.",
+                description="Try failed (or pending) tickets again now, with a fresh count of attempts; "
+                "an opened ticket: send its failed updates again.",
             )
         }
 

@@ -8,7 +8,8 @@ each maintenance record it opens, through a `kind: servicenow` source's Table AP
       maintenance:
         table: incident
         fields: {category: hardware, assignment_group: Service Desk}   # set on every ticket
-        updates: {closed: {close_code: Solved (Permanently)}}           # see ticket_updates.py
+        updates:                          # what the incident is told (see ticket_updates.py)
+          closed: {state: 6, close_code: Solved (Permanently), close_notes: "{summary}"}
       timeout: 10s                        # each call's limit (a look, then a post)
       max_attempts: 8                     # then the ticket is `failed` (retry_tickets sends it again)
 

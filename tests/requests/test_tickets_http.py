@@ -18,7 +18,7 @@ from auth_gateway import token
 from request_gateway import ANN, BOB, CY, DESK, RequestGateway, request_config
 from support.serving import serving, synced_and_served
 
-from federation.demo.servicenow import ServiceNow
+from federation.demo.servicenow import ServiceNow, journal_entries
 from federation.demo.vendor_server import VendorServer
 from federation.serving.app import serving_app
 
@@ -188,3 +188,59 @@ def test_a_servicenow_that_is_down_keeps_the_request_and_a_serving_process_opens
             time.sleep(0.3)
     assert mine["ticket"] == "REQ0010001"
     assert [r["correlation_id"] for r in vendor.tables["sc_request"]] == [done["id"]]
+
+
+FULFIL = """mutation($id: uuid!) { fulfil_request(id: $id, note: "at the desk") {
+  state ticket ticket_state ticket_update ticket_update_error } }"""
+CANCEL = """mutation($id: uuid!) { cancel_request(id: $id, reason: "not needed") {
+  state ticket_state ticket_update } }"""
+CLOSE = """mutation($id: uuid!) { close_maintenance(id: $id, notes: "keyboard replaced") {
+  status ticket_state ticket_update ticket_update_error } }"""
+UPDATES = "{ tickets { entity number updates { seq state status attempts answer last_error } } }"
+
+
+def test_the_tickets_follow_their_request_and_repair_to_the_end(
+    gateway: RequestGateway, snow: tuple[ServiceNow, VendorServer]
+) -> None:
+    vendor, server = snow
+    cheap = {"asset_id": gateway.asset_id("L-002")}
+    done = gateway.post("employee", ANN, SUBMIT, item=cheap, answers=ANSWERS)["data"]["submit_request"]
+    fulfilled = gateway.post("service_desk", DESK, FULFIL, id=done["id"])["data"]["fulfil_request"]
+    assert fulfilled == {"state": "fulfilled", "ticket": "REQ0010001", "ticket_state": "closed_complete",
+                         "ticket_update": "sent", "ticket_update_error": None}  # fmt: skip
+    [request] = vendor.tables["sc_request"]
+    assert (request["request_state"], request["state"]) == ("closed_complete", 3)
+    assert journal_entries(request) == [f"Request fulfilled in assetgraph by {DESK}: at the desk"]
+    # a request cancelled by its requester (it waits on the manager: L-003 is dear)
+    dear = {"asset_id": gateway.asset_id("L-003")}
+    answers = {**ANSWERS, "justification": "video editing for the marketing team"}
+    second = gateway.post("employee", ANN, SUBMIT, item=dear, answers=answers)["data"]["submit_request"]
+    cancelled = gateway.post("employee", ANN, CANCEL, id=second["id"])["data"]["cancel_request"]
+    assert cancelled == {"state": "cancelled", "ticket_state": "closed_cancelled", "ticket_update": "sent"}
+    assert vendor.tables["sc_request"][1]["request_state"] == "closed_cancelled"
+    # a repair closed resolves its incident, with the close code and notes ServiceNow requires
+    opened = gateway.post("service_desk", DESK, REPAIR, a={"asset_tag": "L-004"})["data"]["log_maintenance"]
+    closed = gateway.post("service_desk", DESK, CLOSE, id=opened["id"])["data"]["close_maintenance"]
+    assert closed == {
+        "status": "closed",
+        "ticket_state": "6",
+        "ticket_update": "sent",
+        "ticket_update_error": None,
+    }
+    [incident] = vendor.tables["incident"]
+    note = f"Repair closed in assetgraph by {DESK}: keyboard replaced"
+    assert (incident["state"], incident["close_code"], incident["close_notes"]) == (
+        6,
+        "Solution provided",
+        note,
+    )
+    assert journal_entries(incident) == [note]
+    # the admin sees each ticket's updates and what ServiceNow answered
+    listed = gateway.post("admin", None, UPDATES)["data"]["tickets"]
+    assert [(t["number"], [(u["state"], u["status"]) for u in t["updates"]]) for t in listed] == [
+        ("REQ0010001", [("fulfilled", "sent")]),
+        ("REQ0010002", [("cancelled", "sent")]),
+        ("INC0010001", [("closed", "sent")]),
+    ]
+    assert listed[0]["updates"][0]["answer"]["request_state"] == "closed_complete"
+    assert len([c for c in server.calls_to("servicenow") if c.method == "PATCH"]) == 3

@@ -40,7 +40,31 @@ def test_the_defaults_open_both_kinds_in_servicenow_s_own_tables(tmp_path: Path)
     assert (custom.maintenance.table, custom.maintenance.fields) == ("u_repairs", fields)
 
 
+def test_updates_default_to_servicenow_s_closing_states_and_may_be_changed_or_turned_off(
+    tmp_path: Path,
+) -> None:
+    tickets = parse(tmp_path, {"source": "itsm"}).settings.tickets
+    assert tickets.update_for("requests", "fulfilled") == {"request_state": "closed_complete", "state": 3}
+    assert tickets.update_for("requests", "rejected")["request_state"] == "closed_rejected"
+    assert tickets.update_for("requests", "cancelled")["request_state"] == "closed_cancelled"
+    assert tickets.update_for("maintenance", "closed") == {
+        "state": 6, "close_code": "Solution provided", "close_notes": "{summary}"
+    }  # fmt: skip
+    assert tickets.update_for("requests", "submitted") is None
+    closing = {"close_code": "Solved (Permanently)", "close_notes": "{notes}"}
+    raw = {"source": "itsm", "requests": {"table": "sc_request", "updates": {"approved": None}},
+           "maintenance": {"table": "incident", "updates": {"closed": closing}}}  # fmt: skip
+    custom = parse(tmp_path, raw).settings.tickets
+    assert custom.update_for("requests", "approved") is None  # told nothing
+    assert custom.update_for("requests", "fulfilled") == tickets.update_for("requests", "fulfilled")
+    assert custom.update_for("maintenance", "closed") == {
+        "close_code": "Solved (Permanently)",
+        "close_notes": "{notes}",
+    }
+
+
 SN = {"source": "itsm"}
+REQ, INC = {"table": "sc_request"}, {"table": "incident"}
 GATEWAY_FIELD = {"table": "incident", "fields": {"correlation_id": 1}}
 LAPTOP_TICKET = {"laptop": {**FORM, "ticket": True}}
 
@@ -63,6 +87,18 @@ LAPTOP_TICKET = {"laptop": {**FORM, "ticket": True}}
         pytest.param({**SN, "maintenance": GATEWAY_FIELD}, None,
                      "tickets.maintenance.fields: 'correlation_id' is written by the gateway",
                      id="gateway-field"),
+        pytest.param({**SN, "requests": {**REQ, "updates": {"closed": {"state": 3}}}}, None,
+                     "tickets.requests.updates.closed: Extra inputs are not permitted", id="update-state"),
+        pytest.param({**SN, "maintenance": {**INC, "updates": {"closed": {"work_notes": "x"}}}},
+                     None, "tickets.maintenance.updates.closed: 'work_notes' is written by the gateway",
+                     id="update-gateway-field"),
+        pytest.param({**SN, "requests": {**REQ, "updates": {"rejected": {"close_notes": "by {approver}"}}}},
+                     None, "tickets.requests.updates.rejected: close_notes: {approver} is not known",
+                     id="placeholder"),
+        pytest.param({**SN, "requests": {**REQ, "updates": {"fulfilled": {"State": 3}}}}, None,
+                     "tickets.requests.updates.fulfilled: 'State' is not a field name", id="field-name"),
+        pytest.param({**SN, "maintenance": {**INC, "updates": {"closed": {"close_notes": "{"}}}},
+                     None, "tickets.maintenance.updates.closed: close_notes: '{'", id="brace"),
         pytest.param({**SN, "timeout": "2h"}, None, "tickets.timeout:", id="timeout"),
         pytest.param({**SN, "max_attempts": 0}, None, "tickets.max_attempts:", id="attempts"),
         pytest.param({**SN, "assignee": "x"}, None, "tickets.assignee:", id="unknown-key"),
