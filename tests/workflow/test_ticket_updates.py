@@ -6,6 +6,7 @@ an update ServiceNow refuses is failed with its reason and sent again by `retry_
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,6 +209,10 @@ def test_an_update_whose_answer_was_lost_is_not_noted_twice(
     done = store.transition_request(rid, DESK, "fulfil")
     assert done.ticket_update == "pending"
     assert done.ticket_update_error  # why it is not sent yet (the answer did not come)
+    deadline = time.monotonic() + 30  # the late PATCH is applied after the client gave up on it
+    while ticket_of(vendor)["request_state"] != "closed_complete":
+        assert time.monotonic() < deadline, "the slow PATCH never landed"
+        time.sleep(0.05)
     assert ticketing.update_due(datetime.now(UTC) + LATER) == 1
     ticket = ticket_of(vendor)
     assert ticket["request_state"] == "closed_complete"
