@@ -17,7 +17,7 @@ check-out that would move the asset out of the role's own filter, as `update` re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -115,9 +115,18 @@ class Desk:
 
     # ------------------------------------------------------------------ check-out / in
     def checkout(
+        self, snapshot: Snapshot, asset_id: str, caller: Caller, **how: Any
+    ) -> tuple[Checkout, Written]:
+        """One asset checked out (`checkout_many` of one; its refusal raised)."""
+        (done,) = self.checkout_many(snapshot, [asset_id], caller, **how)
+        if isinstance(done, WriteError):
+            raise done
+        return done
+
+    def checkout_many(
         self,
         snapshot: Snapshot,
-        asset_id: str,
+        asset_ids: Sequence[str],
         caller: Caller,
         *,
         to_person_id: str | None = None,
@@ -125,98 +134,159 @@ class Desk:
         expected_checkin: datetime | None = None,
         note: str | None = None,
         guard: Guard | None = None,
-    ) -> tuple[Checkout, Written]:
-        if (to_person_id is None) == (to_location_id is None):
-            raise WriteError(
-                "BAD_USER_INPUT", "check out to one person (to_person) or one location (to_location)"
-            )
-        tag, status = self._asset(snapshot, asset_id)
-        if status != "in_stock":
-            raise WriteError(
-                "BAD_USER_INPUT",
-                f"asset {tag or asset_id} is {status or 'of unknown status'}: only an asset in stock "
-                "can be checked out",
-                asset=tag or asset_id,
-                status=status,
-            )
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """Check each asset out, each on its own: the answer per asset is its loan and write,
+        or why not. The source writes go in one call of the writer (one snapshot)."""
         values: dict[str, Any] = {"status": "in_use"}
         if to_person_id is not None:
-            self._person_may_receive(snapshot, to_person_id)
             values["assigned_to_id"] = to_person_id
         else:
-            self._location(snapshot, to_location_id or "")
             values["location_id"] = to_location_id
-        _guarded(guard, asset_id, values)
-        out = self.store.open_checkouts([asset_id]).get(asset_id)
-        if out is not None:
-            raise WriteError(
-                "CONFLICT",
-                f"asset {tag or asset_id} is already checked out "
-                f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
-                asset=tag or asset_id,
+        facts = self._assets(snapshot, asset_ids)
+        held = self.store.open_checkouts(list(dict.fromkeys(asset_ids)))
+        target = _Once(
+            lambda: (
+                self._person_may_receive(snapshot, to_person_id)
+                if to_person_id is not None
+                else self._location(snapshot, to_location_id or "")
             )
-        # the loan first: the store holds one open loan per asset, so of two desks checking
-        # out one asset one gets CONFLICT here; the source write (conditional on the source
-        # still holding `in_stock`) follows, and a refused one takes the loan back
-        try:
-            loan = self.store.open_checkout(
-                asset_id,
-                actor=caller.actor,
-                to_person_id=to_person_id,
-                to_location_id=to_location_id,
-                expected_checkin=expected_checkin,
-                note=note,
-                asset_tag=tag,
-            )
-        except WorkflowError as exc:
-            raise _refusal(exc) from None
-        try:
-            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
-        except BaseException:
-            self.store.discard_checkout(loan.id)
-            raise
-        self.store.emit("asset.checked_out", _loan_event(loan, caller))
-        return loan, written
+        )
+
+        def lend(asset_id: str) -> Checkout:
+            if (to_person_id is None) == (to_location_id is None):
+                raise WriteError(
+                    "BAD_USER_INPUT", "check out to one person (to_person) or one location (to_location)"
+                )
+            tag, status = _fact(facts, asset_id)
+            if status != "in_stock":
+                raise WriteError(
+                    "BAD_USER_INPUT",
+                    f"asset {tag or asset_id} is {status or 'of unknown status'}: only an asset in stock "
+                    "can be checked out",
+                    asset=tag or asset_id,
+                    status=status,
+                )
+            target()
+            _guarded(guard, asset_id, values)
+            out = held.get(asset_id)
+            if out is not None:
+                raise WriteError(
+                    "CONFLICT",
+                    f"asset {tag or asset_id} is already checked out "
+                    f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
+                    asset=tag or asset_id,
+                )
+            # the loan first: the store holds one open loan per asset, so of two desks checking
+            # out one asset one gets CONFLICT here; the source write (conditional on the source
+            # still holding `in_stock`) follows, and a refused one takes the loan back
+            try:
+                loan = self.store.open_checkout(
+                    asset_id, actor=caller.actor, to_person_id=to_person_id, to_location_id=to_location_id,
+                    expected_checkin=expected_checkin, note=note, asset_tag=tag,
+                )  # fmt: skip
+            except WorkflowError as exc:
+                raise _refusal(exc) from None
+            held[asset_id] = loan
+            return loan
+
+        return self._loans(snapshot, asset_ids, caller, lend, lambda _: values, "asset.checked_out")
 
     def checkin(
+        self, snapshot: Snapshot, asset_id: str, caller: Caller, **how: Any
+    ) -> tuple[Checkout, Written]:
+        """One asset checked in (`checkin_many` of one; its refusal raised)."""
+        (done,) = self.checkin_many(snapshot, [asset_id], caller, **how)
+        if isinstance(done, WriteError):
+            raise done
+        return done
+
+    def checkin_many(
         self,
         snapshot: Snapshot,
-        asset_id: str,
+        asset_ids: Sequence[str],
         caller: Caller,
         *,
         to_location_id: str | None = None,
         condition: str | None = None,
         note: str | None = None,
         guard: Guard | None = None,
-    ) -> tuple[Checkout, Written]:
-        tag, _ = self._asset(snapshot, asset_id)
-        values: dict[str, Any] = {"status": "in_stock", "assigned_to_id": None}
-        if to_location_id is not None:
-            self._location(snapshot, to_location_id)
-            values["location_id"] = to_location_id
-        current = self.store.open_checkouts([asset_id]).get(asset_id)
-        if current is None:
-            raise WriteError(
-                "BAD_USER_INPUT",
-                f"asset {tag or asset_id} is not checked out: nothing to check in",
-                asset=tag,
-            )
-        if current.to_person_id is None:
-            values.pop("assigned_to_id")  # lent to a location: no holder to clear
-        _guarded(guard, asset_id, values)
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """Check each asset in, each on its own (as `checkout_many`)."""
+        facts = self._assets(snapshot, asset_ids)
+        held: dict[str, Checkout | None] = dict(self.store.open_checkouts(list(dict.fromkeys(asset_ids))))
+        place = _Once(
+            lambda: self._location(snapshot, to_location_id) if to_location_id is not None else None
+        )
+
+        def values_of(loan: Checkout) -> dict[str, Any]:
+            values: dict[str, Any] = {"status": "in_stock"}
+            if loan.to_person_id is not None:  # lent to a location: no holder to clear
+                values["assigned_to_id"] = None
+            if to_location_id is not None:
+                values["location_id"] = to_location_id
+            return values
+
+        def take_back(asset_id: str) -> Checkout:
+            tag, _ = _fact(facts, asset_id)
+            place()
+            current = held.get(asset_id)
+            if current is None:
+                raise WriteError(
+                    "BAD_USER_INPUT",
+                    f"asset {tag or asset_id} is not checked out: nothing to check in",
+                    asset=tag,
+                )
+            _guarded(guard, asset_id, values_of(current))
+            try:
+                loan = self.store.close_checkout(
+                    asset_id,
+                    actor=caller.actor,
+                    to_location_id=to_location_id,
+                    condition=condition,
+                    note=note,
+                )
+            except WorkflowError as exc:
+                raise _refusal(exc) from None
+            held[asset_id] = None
+            return loan
+
+        return self._loans(snapshot, asset_ids, caller, take_back, values_of, "asset.checked_in")
+
+    def _loans(
+        self,
+        snapshot: Snapshot,
+        asset_ids: Sequence[str],
+        caller: Caller,
+        act: Callable[[str], Checkout],
+        values_of: Callable[[Checkout], Mapping[str, Any]],
+        event: str,
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """`act` on each asset in the loans store (open or close its loan: WriteError where it
+        may not), then the source writes of those it took, in one call of the writer; a loan
+        whose write is refused is taken back (discarded, or reopened), the others announced."""
+        out: list[tuple[Checkout, Written] | WriteError | None] = [None] * len(asset_ids)
+        taken: dict[int, Checkout] = {}
+        for i, asset_id in enumerate(asset_ids):
+            try:
+                taken[i] = act(asset_id)
+            except WriteError as exc:
+                out[i] = exc
+        back = self.store.discard_checkout if event == "asset.checked_out" else self.store.reopen_checkout
         try:
-            loan = self.store.close_checkout(
-                asset_id, actor=caller.actor, to_location_id=to_location_id, condition=condition, note=note
-            )
-        except WorkflowError as exc:
-            raise _refusal(exc) from None
-        try:
-            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+            writes = [[(loan.asset_id, values_of(loan))] for loan in taken.values()]
+            written = self.writer.each(snapshot, "assets", writes, caller) if writes else []
         except BaseException:
-            self.store.reopen_checkout(loan.id)
+            for loan in taken.values():
+                back(loan.id)
             raise
-        self.store.emit("asset.checked_in", _loan_event(loan, caller))
-        return loan, written
+        for (i, loan), done in zip(taken.items(), written, strict=True):
+            if isinstance(done, WriteError):
+                back(loan.id)
+                out[i] = done
+            else:
+                self.store.emit(event, _loan_event(loan, caller))
+                out[i] = (loan, done)
+        return [o for o in out if o is not None]
 
     # ------------------------------------------------------------------ maintenance
     def log_maintenance(
@@ -319,6 +389,15 @@ class Desk:
 
     # ------------------------------------------------------------------ facts
     @staticmethod
+    def _assets(snapshot: Snapshot, asset_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        """id → (asset tag, status), for those the snapshot holds."""
+        rows = snapshot.query(
+            "SELECT id, asset_tag, status FROM assets WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(dict.fromkeys(asset_ids))],
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    @staticmethod
     def _asset(snapshot: Snapshot, asset_id: str) -> tuple[str | None, str | None]:
         rows = snapshot.query("SELECT asset_tag, status FROM assets WHERE id = ?", [asset_id])
         if not rows:
@@ -344,6 +423,31 @@ class Desk:
             raise WriteError(
                 "BAD_USER_INPUT", f"to_location: no location with id {location_id}", field="to_location"
             )
+
+
+def _fact(facts: Mapping[str, tuple[str | None, str | None]], asset_id: str) -> tuple[str | None, str | None]:
+    if asset_id not in facts:
+        raise WriteError("BAD_USER_INPUT", f"no asset with id {asset_id}", asset=asset_id)
+    return facts[asset_id]
+
+
+class _Once:
+    """A check asked of every item of a bulk but run once: its error, if any, given to each."""
+
+    def __init__(self, check: Callable[[], object]) -> None:
+        self.check = check
+        self.done = False
+        self.error: WriteError | None = None
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                self.check()
+            except WriteError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
 
 
 def _refusal(exc: WorkflowError) -> WriteError:
