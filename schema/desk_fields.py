@@ -34,7 +34,7 @@ from federation.writes.desk import Desk
 from schema.authorize import authorize_action
 from schema.auxiliary import CheckoutRecord, MaintenanceRecord
 from schema.context import RequestContext
-from schema.mutations import MutationError, caller_of, guard_of, record_forbidden, visible
+from schema.mutations import MutationError, caller_of, guard_of, record_forbidden, visible, visible_ids
 from schema.scalars import Numeric, Timestamptz, Uuid
 
 UNSET: Any = strawberry.UNSET
@@ -74,11 +74,23 @@ def _moved(ctx: RequestContext, snapshot_path: Any, snapshot_id: str | None) -> 
         ctx.snapshot = Snapshot(snapshot_id or "", snapshot_path)
 
 
+def _found(ctx: RequestContext, desk: Desk, refs: list[dict[str, Any]]) -> list[str | WriteError]:
+    """The asset each ref names, if the role sees it (one that it does not is as if absent)."""
+    found = desk.find_many(ctx.snapshot, refs)
+    seen = visible_ids(ctx, "assets", [f for f in found if isinstance(f, str)])
+    out: list[str | WriteError] = []
+    for ref, asset_id in zip(refs, found, strict=True):
+        if isinstance(asset_id, str) and asset_id not in seen:
+            shown = next((str(v) for v in ref.values() if v), asset_id)
+            asset_id = WriteError("BAD_USER_INPUT", f"no asset has {shown!r}", asset=shown)
+        out.append(asset_id)
+    return out
+
+
 def _find(ctx: RequestContext, desk: Desk, ref: dict[str, Any]) -> str:
-    asset_id = desk.find(ctx.snapshot, ref)
-    if not visible(ctx, "assets", asset_id):
-        shown = next((str(v) for v in ref.values() if v), asset_id)
-        raise WriteError("BAD_USER_INPUT", f"no asset has {shown!r}", asset=shown)  # as if absent
+    (asset_id,) = _found(ctx, desk, [ref])
+    if isinstance(asset_id, WriteError):
+        raise asset_id
     return asset_id
 
 
@@ -142,12 +154,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
         """Each asset found (or why not), the target checked once, the desk's call on those
         found; the loan or the refusal per ref, in order. The snapshot moves to the one the
         writes made."""
-        found: list[str | WriteError] = []
-        for ref in refs:
-            try:
-                found.append(_find(ctx, desk, ref))
-            except WriteError as exc:
-                found.append(exc)
+        found = _found(ctx, desk, refs)
         ids = [f for f in found if isinstance(f, str)]
         try:
             target()

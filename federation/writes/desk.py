@@ -16,11 +16,9 @@ check-out that would move the asset out of the role's own filter, as `update` re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
@@ -29,12 +27,8 @@ from federation.workflow.ticketing import Ticketing
 from federation.workflow.tickets import maintenance_order
 from federation.writes.errors import WriteError
 from federation.writes.history import Caller
+from federation.writes.scans import find_assets
 from federation.writes.writer import Writer, Written
-
-#: what a scan may be: a tag or serial, or a URL whose last path segment (or `tag`/`serial`
-#: query value) is one
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_QUERY_KEYS = ("asset_tag", "tag", "serial", "serial_number", "id")
 
 #: (asset id, the values the desk would write) → raises WriteError where the caller may not
 #: write them (schema/mutations.py: a row may not leave the role's own filter)
@@ -44,22 +38,6 @@ Guard = Callable[[str, Mapping[str, Any]], None]
 def _guarded(guard: Guard | None, asset_id: str, values: Mapping[str, Any]) -> None:
     if guard is not None:
         guard(asset_id, values)
-
-
-def scanned_value(scan: str) -> str:
-    """The tag, serial or id a barcode or QR code holds (`https://…/hardware/A-00042` → A-00042)."""
-    text = scan.strip()
-    if not _URL.match(text):
-        return text
-    url = urlparse(text)
-    query = dict(part.split("=", 1) for part in url.query.split("&") if "=" in part)
-    for key in _QUERY_KEYS:
-        if query.get(key):
-            return unquote(query[key]).strip()
-    segments = [s for s in url.path.split("/") if s]
-    if not segments:
-        raise WriteError("BAD_USER_INPUT", f"scan {scan!r}: a URL with no tag or serial in it", scan=scan)
-    return unquote(segments[-1]).strip()
 
 
 class Desk:
@@ -76,42 +54,14 @@ class Desk:
         """The id of the asset an `AssetRef` names: exactly one of `id`, `asset_tag`,
         `serial_number`, `scan` (a scan also matches a source's own record id, as Snipe-IT's
         QR codes carry)."""
-        given = {k: v for k, v in ref.items() if v not in (None, "")}
-        if len(given) != 1:
-            raise WriteError(
-                "BAD_USER_INPUT",
-                "name the asset by one of id, asset_tag, serial_number or scan",
-                asset=dict(ref),
-            )
-        ((how, value),) = given.items()
-        text = scanned_value(str(value)) if how == "scan" else str(value).strip()
-        if how == "id":
-            found = [r[0] for r in snapshot.query("SELECT id FROM assets WHERE id = ?", [text])]
-        else:
-            columns = {"asset_tag": ["asset_tag"], "serial_number": ["serial_number"]}.get(
-                how, ["asset_tag", "serial_number"]
-            )
-            condition = " OR ".join(f'lower("{c}") = lower(?)' for c in columns)
-            found = [
-                r[0]
-                for r in snapshot.query(f"SELECT id FROM assets WHERE {condition}", [text] * len(columns))
-            ]
-            if not found and how == "scan":
-                found = [
-                    r[0]
-                    for r in snapshot.query(
-                        "SELECT DISTINCT entity_id FROM record_sources "
-                        "WHERE entity = 'assets' AND record_id = ?",
-                        [text],
-                    )
-                ]
-        if not found:
-            raise WriteError("BAD_USER_INPUT", f"no asset has {how} {text!r}", asset=text)
-        if len(set(found)) > 1:
-            raise WriteError(
-                "BAD_USER_INPUT", f"{text!r} names {len(set(found))} assets; name it by id", asset=text
-            )
-        return found[0]
+        (found,) = self.find_many(snapshot, [ref])
+        if isinstance(found, WriteError):
+            raise found
+        return found
+
+    def find_many(self, snapshot: Snapshot, refs: Sequence[Mapping[str, Any]]) -> list[str | WriteError]:
+        """`find` of each ref: its asset id, or why not (scans.py)."""
+        return find_assets(snapshot, refs)
 
     # ------------------------------------------------------------------ check-out / in
     def checkout(
@@ -279,13 +229,15 @@ class Desk:
             for loan in taken.values():
                 back(loan.id)
             raise
+        events = []
         for (i, loan), done in zip(taken.items(), written, strict=True):
             if isinstance(done, WriteError):
                 back(loan.id)
                 out[i] = done
             else:
-                self.store.emit(event, _loan_event(loan, caller))
+                events.append(_loan_event(loan, caller))
                 out[i] = (loan, done)
+        self.store.emit_many(event, events)
         return [o for o in out if o is not None]
 
     # ------------------------------------------------------------------ maintenance
