@@ -34,12 +34,11 @@ from federation.pipeline.patches import Patch
 from federation.pipeline.store import Publisher, Snapshot, StoreReader
 from federation.pipeline.sync import transform_context
 from federation.workflow import Change, WorkflowStore
-from federation.writes import steps
 from federation.writes.errors import WriteError
 from federation.writes.history import Caller, refused
 from federation.writes.references import Keys
 from federation.writes.routing import field_of
-from federation.writes.steps import Unit
+from federation.writes.steps import Unit, run
 from transforms.reverse import writable_fields
 
 
@@ -192,7 +191,7 @@ class Writer:
         table = TABLES[entity]
         units = [Unit([(i, v) for i, v in pairs]) for pairs in writes]
         with self.lock:
-            steps.run(self, snapshot, table, units, Keys(snapshot))
+            run(self, snapshot, table, units, Keys(snapshot))
             patches = [p for u in units if u.error is None for p in u.patches]
             snapshot_id, path = self.publish(patches) if patches else (None, None)
             changes: list[Change] = []

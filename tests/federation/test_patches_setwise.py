@@ -164,8 +164,8 @@ def _one_by_one(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch], prefix
                     [*key, patch.source, patch.record_id, text, patch.at],
                 )
             con.execute(
-                f"UPDATE {prefix}conflicts SET value = ?::JSON WHERE entity = ? AND entity_id = ? AND field = ? "
-                "AND source = ? AND record_id = ?",
+                f"UPDATE {prefix}conflicts SET value = ?::JSON "
+                "WHERE entity = ? AND entity_id = ? AND field = ? AND source = ? AND record_id = ?",
                 [text, *key, patch.source, patch.record_id],
             )
             con.execute(
