@@ -2,6 +2,7 @@
 
     writer = Writer(config, workflow_store)
     done = writer.update(snapshot, "assets", [asset_id], {"status": "in_repair"}, caller)
+    each = writer.each(snapshot, "assets", [[(a, {"status": "in_use"})], [(b, {…})]], caller)
 
 For each entity: every column is routed to the source that owns it (routing.py); the values
 are mapped back into each source's columns and vocabulary (transforms/reverse.py); the
@@ -15,6 +16,11 @@ source that refuses after another was written has that other write undone. Each 
 record is read back, mapped forward, and patched into the published snapshot at once
 (Publisher.patch); every field, accepted or refused, goes into the change history (a
 refusal's reason on the fields it concerns: history.py).
+
+`update` is one such write of all its entities; `each` is several, each all or nothing on
+its own (a bulk check-out: one per scan). Either way the stages run once for the whole call
+(steps.py: one load, one fetch per source, one mapping pass per source), and the call
+publishes one snapshot and records its history in one insert.
 """
 
 from __future__ import annotations
