@@ -127,6 +127,20 @@ def main() -> None:
                 for p in a["provenance"]
                 if p["field"] == "status" and p["source"] == "cmdb"
             ]
+            # scans that name one asset (a large demo repeats a few tags, and a tag may be
+            # another asset's serial): those the desk refuses as ambiguous are left out
+            tags = [a["asset_tag"] for a in stock]
+            named = ask(
+                admin,
+                "query($t: [String!]) { assets(where: {_or: [{asset_tag: {_in: $t}}, "
+                "{serial_number: {_in: $t}}]}) { asset_tag serial_number } }",
+                t=tags,
+            )["assets"]
+            hits: dict[str, int] = {}
+            for a in named:
+                for value in {a["asset_tag"], a["serial_number"]} & set(tags):
+                    hits[value] = hits.get(value, 0) + 1
+            stock = [a for a in stock if hits.get(a["asset_tag"]) == 1]
             person = ask(admin, '{ people(where: {employment_status: {_eq: "active"}}, limit: 1) { id } }')[
                 "people"
             ][0]
