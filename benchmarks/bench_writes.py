@@ -129,18 +129,18 @@ def main() -> None:
             ]
             # scans that name one asset (a large demo repeats a few tags, and a tag may be
             # another asset's serial): those the desk refuses as ambiguous are left out
-            tags = [a["asset_tag"] for a in stock]
+            tags = [a["asset_tag"] for a in stock[:200]]
+            either = [{c: {"_ilike": t}} for t in tags for c in ("asset_tag", "serial_number")]
             named = ask(
                 admin,
-                "query($t: [String!]) { assets(where: {_or: [{asset_tag: {_in: $t}}, "
-                "{serial_number: {_in: $t}}]}) { asset_tag serial_number } }",
-                t=tags,
+                "query($w: assets_bool_exp!) { assets(where: $w) { asset_tag serial_number } }",
+                w={"_or": either},
             )["assets"]
             hits: dict[str, int] = {}
             for a in named:
-                for value in {a["asset_tag"], a["serial_number"]} & set(tags):
+                for value in {str(a["asset_tag"]).lower(), str(a["serial_number"]).lower()}:
                     hits[value] = hits.get(value, 0) + 1
-            stock = [a for a in stock if hits.get(a["asset_tag"]) == 1]
+            stock = [a for a in stock if hits.get(a["asset_tag"].lower()) == 1]
             person = ask(admin, '{ people(where: {employment_status: {_eq: "active"}}, limit: 1) { id } }')[
                 "people"
             ][0]
