@@ -133,7 +133,7 @@ def main() -> None:
             either = [{c: {"_ilike": t}} for t in tags for c in ("asset_tag", "serial_number")]
             named = ask(
                 admin,
-                "query($w: assets_bool_exp!) { assets(where: $w) { asset_tag serial_number } }",
+                "query($w: assets_bool_exp!) { assets(where: $w, limit: 5000) { asset_tag serial_number } }",
                 w={"_or": either},
             )["assets"]
             hits: dict[str, int] = {}
