@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -251,6 +251,12 @@ class Connector(ABC):
     def fetch(self, entity: str, record_id: str) -> dict[str, Any] | None:
         """The record as the source holds it now (raw), or None where it has none by that id."""
         raise self._read_only()
+
+    def fetch_many(self, entity: str, record_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """`fetch` of each record id (a write's records checked together): record id → the
+        record, or None where the source has none. One request where the source allows it
+        (sql: one SELECT … IN); here, one `fetch` each."""
+        return {record_id: self.fetch(entity, record_id) for record_id in dict.fromkeys(record_ids)}
 
     def update(
         self, entity: str, record_id: str, values: dict[str, Any], expected: dict[str, Any] | None = None

@@ -29,12 +29,12 @@ from federation.model import TABLES
 from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
 from federation.workflow import Checkout, Maintenance
-from federation.writes import Caller, WriteError
+from federation.writes import Caller, WriteError, Written
 from federation.writes.desk import Desk
 from schema.authorize import authorize_action
 from schema.auxiliary import CheckoutRecord, MaintenanceRecord
 from schema.context import RequestContext
-from schema.mutations import MutationError, caller_of, guard_of, record_forbidden, visible
+from schema.mutations import MutationError, caller_of, guard_of, record_forbidden, visible, visible_ids
 from schema.scalars import Numeric, Timestamptz, Uuid
 
 UNSET: Any = strawberry.UNSET
@@ -74,11 +74,23 @@ def _moved(ctx: RequestContext, snapshot_path: Any, snapshot_id: str | None) -> 
         ctx.snapshot = Snapshot(snapshot_id or "", snapshot_path)
 
 
+def _found(ctx: RequestContext, desk: Desk, refs: list[dict[str, Any]]) -> list[str | WriteError]:
+    """The asset each ref names, if the role sees it (one that it does not is as if absent)."""
+    found = desk.find_many(ctx.snapshot, refs)
+    seen = visible_ids(ctx, "assets", [f for f in found if isinstance(f, str)])
+    out: list[str | WriteError] = []
+    for ref, asset_id in zip(refs, found, strict=True):
+        if isinstance(asset_id, str) and asset_id not in seen:
+            shown = next((str(v) for v in ref.values() if v), asset_id)
+            asset_id = WriteError("BAD_USER_INPUT", f"no asset has {shown!r}", asset=shown)
+        out.append(asset_id)
+    return out
+
+
 def _find(ctx: RequestContext, desk: Desk, ref: dict[str, Any]) -> str:
-    asset_id = desk.find(ctx.snapshot, ref)
-    if not visible(ctx, "assets", asset_id):
-        shown = next((str(v) for v in ref.values() if v), asset_id)
-        raise WriteError("BAD_USER_INPUT", f"no asset has {shown!r}", asset=shown)  # as if absent
+    (asset_id,) = _found(ctx, desk, [ref])
+    if isinstance(asset_id, WriteError):
+        raise asset_id
     return asset_id
 
 
@@ -100,56 +112,87 @@ def _door(ctx: RequestContext, action: str, root: str) -> None:
 def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
     """access → its check-out/check-in mutation fields (RoleSchemas.mutation_fields)."""
 
-    def checkout_one(
+    def checkout_many(
         ctx: RequestContext,
-        ref: dict[str, Any],
+        refs: list[dict[str, Any]],
         caller: Caller,
         to_person: str | None,
         to_location: str | None,
         expected_checkin: datetime | None,
         note: str | None,
-    ) -> Checkout:
-        asset_id = _find(ctx, desk, ref)
-        _target(ctx, to_person, to_location)
-        loan, written = desk.checkout(
-            ctx.snapshot, asset_id, caller, to_person_id=to_person, to_location_id=to_location,
-            expected_checkin=expected_checkin, note=note, guard=guard_of(ctx, TABLES["assets"]),
-        )  # fmt: skip
-        _moved(ctx, written.snapshot_path, written.snapshot_id)
-        return loan
+    ) -> list[Checkout | WriteError]:
+        def lend(asset_ids: list[str]) -> list[tuple[Checkout, Written] | WriteError]:
+            return desk.checkout_many(
+                ctx.snapshot, asset_ids, caller, to_person_id=to_person, to_location_id=to_location,
+                expected_checkin=expected_checkin, note=note, guard=guard_of(ctx, TABLES["assets"]),
+            )  # fmt: skip
 
-    def checkin_one(
+        return _each(ctx, refs, lambda: _target(ctx, to_person, to_location), lend)
+
+    def checkin_many(
         ctx: RequestContext,
-        ref: dict[str, Any],
+        refs: list[dict[str, Any]],
         caller: Caller,
         to_location: str | None,
         condition: str | None,
         note: str | None,
-    ) -> Checkout:
-        asset_id = _find(ctx, desk, ref)
-        _target(ctx, None, to_location)
-        loan, written = desk.checkin(
-            ctx.snapshot, asset_id, caller, to_location_id=to_location, condition=condition, note=note,
-            guard=guard_of(ctx, TABLES["assets"]),
-        )  # fmt: skip
-        _moved(ctx, written.snapshot_path, written.snapshot_id)
-        return loan
+    ) -> list[Checkout | WriteError]:
+        def take_back(asset_ids: list[str]) -> list[tuple[Checkout, Written] | WriteError]:
+            return desk.checkin_many(
+                ctx.snapshot, asset_ids, caller, to_location_id=to_location, condition=condition, note=note,
+                guard=guard_of(ctx, TABLES["assets"]),
+            )  # fmt: skip
+
+        return _each(ctx, refs, lambda: _target(ctx, None, to_location), take_back)
+
+    def _each(
+        ctx: RequestContext,
+        refs: list[dict[str, Any]],
+        target: Callable[[], None],
+        act: Callable[[list[str]], list[tuple[Checkout, Written] | WriteError]],
+    ) -> list[Checkout | WriteError]:
+        """Each asset found (or why not), the target checked once, the desk's call on those
+        found; the loan or the refusal per ref, in order. The snapshot moves to the one the
+        writes made."""
+        found = _found(ctx, desk, refs)
+        ids = [f for f in found if isinstance(f, str)]
+        try:
+            target()
+            done = iter(act(ids) if ids else [])
+        except WriteError as exc:
+            done = iter([exc] * len(ids))
+        out: list[Checkout | WriteError] = []
+        moved: Written | None = None
+        for f in found:
+            result = f if isinstance(f, WriteError) else next(done)
+            if isinstance(result, WriteError):
+                out.append(result)
+                continue
+            loan, moved = result
+            out.append(loan)
+        if moved is not None:
+            _moved(ctx, moved.snapshot_path, moved.snapshot_id)
+        return out
+
+    def one(results: list[Checkout | WriteError]) -> Checkout:
+        (result,) = results
+        if isinstance(result, WriteError):
+            raise MutationError(result)
+        return result
 
     def bulk(
-        ctx: RequestContext, scans: list[str], one: Callable[[dict[str, Any]], Checkout]
+        scans: list[str], many: Callable[[list[dict[str, Any]]], list[Checkout | WriteError]]
     ) -> list[CheckoutResult]:
         if len(scans) > MAX_SCANS:
             raise UserInputError(f"at most {MAX_SCANS} scans per call (got {len(scans)})")
         out = []
-        with desk.writer.batch() as batch:
-            for scan in scans:
-                try:
-                    loan = one({"scan": scan})
-                except WriteError as exc:
-                    out.append(CheckoutResult(scan=scan, ok=False, code=exc.code, reason=exc.message))
-                    continue
-                out.append(CheckoutResult(scan=scan, ok=True, asset_id=loan.asset_id, checkout=_record(loan)))
-        _moved(ctx, batch.snapshot_path, batch.snapshot_id)
+        for scan, result in zip(scans, many([{"scan": scan} for scan in scans]), strict=True):
+            if isinstance(result, WriteError):
+                out.append(CheckoutResult(scan=scan, ok=False, code=result.code, reason=result.message))
+            else:
+                out.append(
+                    CheckoutResult(scan=scan, ok=True, asset_id=result.asset_id, checkout=_record(result))
+                )
         return out
 
     def fields_for(access: RoleAccess) -> dict[str, Any]:
@@ -166,12 +209,11 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
             ) -> CheckoutRecord:
                 ctx: RequestContext = info.context
                 _door(ctx, "checkout", info.path.key)
-                try:
-                    loan = checkout_one(
-                        ctx, vars(asset), caller_of(ctx), to_person, to_location, expected_checkin, note
+                loan = one(
+                    checkout_many(
+                        ctx, [vars(asset)], caller_of(ctx), to_person, to_location, expected_checkin, note
                     )
-                except WriteError as exc:
-                    raise MutationError(exc) from None
+                )
                 return _record(loan)
 
             def checkout_assets(
@@ -186,10 +228,9 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 _door(ctx, "checkout", info.path.key)
                 caller = caller_of(ctx)
                 return bulk(
-                    ctx,
                     scans,
-                    lambda ref: checkout_one(
-                        ctx, ref, caller, to_person, to_location, expected_checkin, note
+                    lambda refs: checkout_many(
+                        ctx, refs, caller, to_person, to_location, expected_checkin, note
                     ),
                 )
 
@@ -214,10 +255,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
             ) -> CheckoutRecord:
                 ctx: RequestContext = info.context
                 _door(ctx, "checkin", info.path.key)
-                try:
-                    loan = checkin_one(ctx, vars(asset), caller_of(ctx), to_location, condition, note)
-                except WriteError as exc:
-                    raise MutationError(exc) from None
+                loan = one(checkin_many(ctx, [vars(asset)], caller_of(ctx), to_location, condition, note))
                 return _record(loan)
 
             def checkin_assets(
@@ -230,9 +268,7 @@ def desk_fields(desk: Desk) -> Callable[[RoleAccess], dict[str, Any]]:
                 ctx: RequestContext = info.context
                 _door(ctx, "checkin", info.path.key)
                 caller = caller_of(ctx)
-                return bulk(
-                    ctx, scans, lambda ref: checkin_one(ctx, ref, caller, to_location, condition, note)
-                )
+                return bulk(scans, lambda refs: checkin_many(ctx, refs, caller, to_location, condition, note))
 
             out["checkin_asset"] = strawberry.field(
                 resolver=checkin_asset,

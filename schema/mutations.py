@@ -224,13 +224,21 @@ def caller_of(ctx: RequestContext) -> Caller:
 
 def visible(ctx: RequestContext, table: str, entity_id: str) -> bool:
     """Whether the row of `table` with `entity_id` is one the request's role sees."""
-    if ctx.access is None or table not in ctx.access.models:
-        return False
+    return entity_id in visible_ids(ctx, table, [entity_id])
+
+
+def visible_ids(ctx: RequestContext, table: str, entity_ids: Sequence[str]) -> set[str]:
+    """Those of `entity_ids` whose rows of `table` the request's role sees (one query)."""
+    if ctx.access is None or table not in ctx.access.models or not entity_ids:
+        return set()
     # every model the role reads: its row filter may go through a relation (assigned_to → people)
     sql = Sql(ctx, dict(ctx.access.models))
     from_sql, condition = scope(table, "t", sql)
-    _, rows = sql.run(f"SELECT 1 FROM {from_sql} WHERE ({condition}) AND t.id = {sql.bind(entity_id)}")
-    return bool(rows)
+    asked = sql.bind(list(dict.fromkeys(entity_ids)))
+    _, rows = sql.run(
+        f"SELECT t.id FROM {from_sql} WHERE ({condition}) AND t.id IN (SELECT unnest({asked}::VARCHAR[]))"
+    )
+    return {r[0] for r in rows}
 
 
 def _writer(ctx: RequestContext) -> Writer:

@@ -124,41 +124,110 @@ def _uncovered(patch: Patch, started: datetime | None) -> bool:
 
 def apply(con: duckdb.DuckDBPyConnection, patches: Sequence[Patch], prefix: str = "pub.") -> None:
     """Patch the published tables attached at `prefix`: each entity row's columns, and the
-    provenance and conflicts of each field written (the written source's value)."""
+    provenance and conflicts of each field written (the written source's value) — as laying
+    each patch in turn would, but set-wise: the patches go in rounds where no entity comes
+    twice (its first patch in the first round, its second in the next…), and a round is a
+    few statements per table and column, whatever the number of patches."""
+    rounds: list[list[Patch]] = []
+    seen: dict[tuple[str, str], int] = {}
     for patch in patches:
-        table = TABLES[patch.entity]
-        if patch.action == "delete":
-            _delete(con, prefix, patch)
-            continue
-        if patch.action == "insert":
-            _insert(con, prefix, patch)
-        for column, value in patch.values.items():
-            type_ = DUCKDB_TYPES[table.column(column).type]
+        key = (patch.entity, patch.entity_id)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(patch)
+    for round_ in rounds:
+        _round(con, prefix, round_)
+
+
+def _round(con: duckdb.DuckDBPyConnection, prefix: str, patches: list[Patch]) -> None:
+    """Patches of distinct entities: each statement touches only their rows, so one per kind."""
+    gone = [p for p in patches if p.action == "delete"]
+    if gone:
+        _delete(con, prefix, gone)
+    new = [p for p in patches if p.action == "insert"]
+    if new:
+        _insert(con, prefix, new)
+    columns: dict[tuple[str, str], list[Patch]] = {}
+    for patch in patches:
+        if patch.action != "delete":
+            for column in patch.values:
+                columns.setdefault((patch.entity, column), []).append(patch)
+    provenance: list[tuple[Patch, str, Any]] = []
+    for (entity, column), written in columns.items():
+        table = TABLES[entity]
+        type_ = DUCKDB_TYPES[table.column(column).type]
+        for part in _chunks(written):
+            rows = ", ".join(f"(?, CAST(? AS {type_}))" for _ in part)
             con.execute(
-                f'UPDATE {prefix}"{table.name}" SET "{column}" = CAST(? AS {type_}) WHERE id = ?',
-                [_param(value, type_), patch.entity_id],
+                f'UPDATE {prefix}"{entity}" AS t SET "{column}" = v.value '
+                f"FROM (VALUES {rows}) AS v(id, value) WHERE t.id = v.id",
+                [x for p in part for x in (p.entity_id, _param(p.values[column], type_))],
             )
-            _provenance(con, prefix, patch, column, value)
+        # a reference's provenance is that of the referenced entity's key: not kept
+        if column not in {f"{r.name}_id" for r in table.references}:
+            provenance += [(p, column, p.values[column]) for p in written]
+    if provenance:
+        _provenance(con, prefix, provenance)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, prefix: str, patch: Patch) -> None:
-    """A new entity's row (its columns are then set like an update's) and its one record."""
-    table = f'{prefix}"{patch.entity}"'
-    exists = con.execute(f"SELECT 1 FROM {table} WHERE id = ?", [patch.entity_id]).fetchall()
-    if not exists:
-        con.execute(f"INSERT INTO {table} (id) VALUES (?)", [patch.entity_id])
+#: rows per VALUES list of one statement
+_CHUNK = 500
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _keys(con: duckdb.DuckDBPyConnection, patches: list[Patch], name: str) -> None:
+    """Temp table `name` (entity, entity_id, source, record_id, written_at) of the patches."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} (entity VARCHAR, entity_id VARCHAR, source VARCHAR, "
+        "record_id VARCHAR, written_at TIMESTAMPTZ)"
+    )
+    for part in _chunks(patches):
         con.execute(
-            f"INSERT INTO {prefix}record_sources VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ)",
-            [patch.entity, patch.entity_id, patch.source, patch.record_id, patch.at],
+            f"INSERT INTO {name} VALUES " + ", ".join("(?, ?, ?, ?, ?::TIMESTAMPTZ)" for _ in part),
+            [x for p in part for x in (p.entity, p.entity_id, p.source, p.record_id, p.at)],
         )
 
 
-def _delete(con: duckdb.DuckDBPyConnection, prefix: str, patch: Patch) -> None:
-    con.execute(f'DELETE FROM {prefix}"{patch.entity}" WHERE id = ?', [patch.entity_id])
+def _insert(con: duckdb.DuckDBPyConnection, prefix: str, patches: list[Patch]) -> None:
+    """New entities' rows (their columns are then set like an update's) and their one record
+    each; an id the table holds already is left as it is."""
+    _keys(con, patches, "_patch_new")
+    for entity in dict.fromkeys(p.entity for p in patches):
+        table = f'{prefix}"{entity}"'
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _patch_added AS SELECT * FROM _patch_new n "
+            f"WHERE n.entity = ? AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = n.entity_id)",
+            [entity],
+        )
+        con.execute(f"INSERT INTO {table} (id) SELECT entity_id FROM _patch_added")
+        con.execute(
+            f"INSERT INTO {prefix}record_sources "
+            "SELECT entity, entity_id, source, record_id, written_at FROM _patch_added"
+        )
+    con.execute("DROP TABLE IF EXISTS _patch_added")
+    con.execute("DROP TABLE _patch_new")
+
+
+def _delete(con: duckdb.DuckDBPyConnection, prefix: str, patches: list[Patch]) -> None:
+    _keys(con, patches, "_patch_gone")
+    for entity in dict.fromkeys(p.entity for p in patches):
+        con.execute(
+            f'DELETE FROM {prefix}"{entity}" WHERE id IN '
+            "(SELECT entity_id FROM _patch_gone WHERE entity = ?)",
+            [entity],
+        )
     for aux in ("record_sources", "provenance", "conflicts"):
         con.execute(
-            f"DELETE FROM {prefix}{aux} WHERE entity = ? AND entity_id = ?", [patch.entity, patch.entity_id]
+            f"DELETE FROM {prefix}{aux} AS a USING _patch_gone g "
+            "WHERE a.entity = g.entity AND a.entity_id = g.entity_id"
         )
+    con.execute("DROP TABLE _patch_gone")
 
 
 def _param(value: Any, type_: str) -> Any:
@@ -169,32 +238,48 @@ def _param(value: Any, type_: str) -> Any:
     return value
 
 
-def _provenance(con: duckdb.DuckDBPyConnection, prefix: str, patch: Patch, column: str, value: Any) -> None:
-    table = TABLES[patch.entity]
-    if column in {f"{r.name}_id" for r in table.references}:
-        return  # a reference's provenance is that of the referenced entity's key: not kept
-    field_name = column
-    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else None
-    key = [patch.entity, patch.entity_id, field_name]
+def _provenance(con: duckdb.DuckDBPyConnection, prefix: str, written: list[tuple[Patch, str, Any]]) -> None:
+    """Each written field's provenance replaced by the written source's record (inserted
+    field by field: published provenance is stored so, and a filter on `field` prunes);
+    the written source's side of a disagreement holds the new value, and a disagreement the
+    write settled (every source the same) is no longer one."""
     con.execute(
-        f"DELETE FROM {prefix}provenance WHERE entity = ? AND entity_id = ? AND field = ?",
-        key,
+        "CREATE OR REPLACE TEMP TABLE _patch_fields (entity VARCHAR, entity_id VARCHAR, field VARCHAR, "
+        "source VARCHAR, record_id VARCHAR, value JSON, written_at TIMESTAMPTZ)"
     )
-    if value is not None:
+    for part in _chunks(written):
         con.execute(
-            f"INSERT INTO {prefix}provenance VALUES (?, ?, ?, ?, ?, ?::JSON, ?::TIMESTAMPTZ)",
-            [*key, patch.source, patch.record_id, text, patch.at],
+            "INSERT INTO _patch_fields VALUES "
+            + ", ".join("(?, ?, ?, ?, ?, ?::JSON, ?::TIMESTAMPTZ)" for _ in part),
+            [
+                x
+                for p, column, value in part
+                for x in (
+                    p.entity,
+                    p.entity_id,
+                    column,
+                    p.source,
+                    p.record_id,
+                    json.dumps(value, ensure_ascii=False, default=str) if value is not None else None,
+                    p.at,
+                )
+            ],
         )
-    # the written source's side of a disagreement now holds the new value; a disagreement
-    # the write settled (every source the same) is no longer one
+    same_field = "a.entity = f.entity AND a.entity_id = f.entity_id AND a.field = f.field"
+    con.execute(f"DELETE FROM {prefix}provenance AS a USING _patch_fields f WHERE {same_field}")
     con.execute(
-        f"UPDATE {prefix}conflicts SET value = ?::JSON WHERE entity = ? AND entity_id = ? AND field = ? "
-        "AND source = ? AND record_id = ?",
-        [text, *key, patch.source, patch.record_id],
+        f"INSERT INTO {prefix}provenance SELECT entity, entity_id, field, source, record_id, value, "
+        "written_at FROM _patch_fields WHERE value IS NOT NULL ORDER BY entity, field, entity_id"
     )
     con.execute(
-        f"DELETE FROM {prefix}conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND "
-        f"(SELECT count(DISTINCT value::VARCHAR) FROM {prefix}conflicts "
-        "WHERE entity = ? AND entity_id = ? AND field = ?) <= 1",
-        [*key, *key],
+        f"UPDATE {prefix}conflicts AS a SET value = f.value FROM _patch_fields f WHERE {same_field} "
+        "AND a.source = f.source AND a.record_id = f.record_id"
     )
+    con.execute(
+        f"DELETE FROM {prefix}conflicts AS a USING (SELECT c.entity, c.entity_id, c.field "
+        f"FROM {prefix}conflicts c SEMI JOIN _patch_fields f ON c.entity = f.entity AND "
+        "c.entity_id = f.entity_id AND c.field = f.field GROUP BY ALL "
+        "HAVING count(DISTINCT c.value::VARCHAR) <= 1) AS f "
+        f"WHERE {same_field}"
+    )
+    con.execute("DROP TABLE _patch_fields")

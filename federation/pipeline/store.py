@@ -36,6 +36,7 @@ from federation.model import TABLES
 from federation.pipeline.layout import ROW_GROUP_SIZE, regroup, table_ddl
 from federation.pipeline.notes import NOTES_DDL, drop_notes, replace_notes
 from federation.pipeline.patches import Journal, Patch, apply, publish_lock
+from federation.pipeline.patching import patched_copy
 
 log = logging.getLogger("assetgraph.store")
 
@@ -471,19 +472,8 @@ class Publisher:
             snapshot_id = f"snap-{stamp}-{os.getpid()}-w"
             path = self.dir / f"{snapshot_id}.duckdb"
             tmp = self.dir / f"patch-{stamp}-{os.getpid()}.tmp"
-            shutil.copyfile(current, tmp)
-            con = duckdb.connect()
-            try:
-                con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS pub")
-                apply(con, patches)
-                con.execute("UPDATE pub.publish_info SET snapshot_id = ?", [snapshot_id])
-                con.execute("DETACH pub")
-                self._swap(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            finally:
-                con.close()
+            patched_copy(current, tmp, patches, snapshot_id, row_group_size=self.row_group_size)
+            self._swap(tmp, path)
         return snapshot_id
 
     def _swap(self, tmp: Path, path: Path) -> None:

@@ -102,6 +102,17 @@ class WorkflowStore:
         self._queued(ids)
         return ids
 
+    def emit_many(self, event: str, datas: Sequence[Mapping[str, Any]]) -> list[str]:
+        """`emit` of each, in one transaction (a bulk check-out's events)."""
+        if not self.webhooks or not datas:
+            return []
+        ids: list[str] = []
+        with self.transaction() as conn:
+            for data in datas:
+                ids += outbox.enqueue(conn, self.webhooks, event, data)
+        self._queued(ids)
+        return ids
+
     def _queued(self, ids: Sequence[str]) -> None:
         if ids and self.on_event is not None:
             self.on_event()

@@ -16,11 +16,9 @@ check-out that would move the asset out of the role's own filter, as `update` re
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from federation.model.where import Compare
 from federation.pipeline.store import Snapshot
@@ -29,12 +27,8 @@ from federation.workflow.ticketing import Ticketing
 from federation.workflow.tickets import maintenance_order
 from federation.writes.errors import WriteError
 from federation.writes.history import Caller
+from federation.writes.scans import find_assets
 from federation.writes.writer import Writer, Written
-
-#: what a scan may be: a tag or serial, or a URL whose last path segment (or `tag`/`serial`
-#: query value) is one
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_QUERY_KEYS = ("asset_tag", "tag", "serial", "serial_number", "id")
 
 #: (asset id, the values the desk would write) → raises WriteError where the caller may not
 #: write them (schema/mutations.py: a row may not leave the role's own filter)
@@ -44,22 +38,6 @@ Guard = Callable[[str, Mapping[str, Any]], None]
 def _guarded(guard: Guard | None, asset_id: str, values: Mapping[str, Any]) -> None:
     if guard is not None:
         guard(asset_id, values)
-
-
-def scanned_value(scan: str) -> str:
-    """The tag, serial or id a barcode or QR code holds (`https://…/hardware/A-00042` → A-00042)."""
-    text = scan.strip()
-    if not _URL.match(text):
-        return text
-    url = urlparse(text)
-    query = dict(part.split("=", 1) for part in url.query.split("&") if "=" in part)
-    for key in _QUERY_KEYS:
-        if query.get(key):
-            return unquote(query[key]).strip()
-    segments = [s for s in url.path.split("/") if s]
-    if not segments:
-        raise WriteError("BAD_USER_INPUT", f"scan {scan!r}: a URL with no tag or serial in it", scan=scan)
-    return unquote(segments[-1]).strip()
 
 
 class Desk:
@@ -76,48 +54,29 @@ class Desk:
         """The id of the asset an `AssetRef` names: exactly one of `id`, `asset_tag`,
         `serial_number`, `scan` (a scan also matches a source's own record id, as Snipe-IT's
         QR codes carry)."""
-        given = {k: v for k, v in ref.items() if v not in (None, "")}
-        if len(given) != 1:
-            raise WriteError(
-                "BAD_USER_INPUT",
-                "name the asset by one of id, asset_tag, serial_number or scan",
-                asset=dict(ref),
-            )
-        ((how, value),) = given.items()
-        text = scanned_value(str(value)) if how == "scan" else str(value).strip()
-        if how == "id":
-            found = [r[0] for r in snapshot.query("SELECT id FROM assets WHERE id = ?", [text])]
-        else:
-            columns = {"asset_tag": ["asset_tag"], "serial_number": ["serial_number"]}.get(
-                how, ["asset_tag", "serial_number"]
-            )
-            condition = " OR ".join(f'lower("{c}") = lower(?)' for c in columns)
-            found = [
-                r[0]
-                for r in snapshot.query(f"SELECT id FROM assets WHERE {condition}", [text] * len(columns))
-            ]
-            if not found and how == "scan":
-                found = [
-                    r[0]
-                    for r in snapshot.query(
-                        "SELECT DISTINCT entity_id FROM record_sources "
-                        "WHERE entity = 'assets' AND record_id = ?",
-                        [text],
-                    )
-                ]
-        if not found:
-            raise WriteError("BAD_USER_INPUT", f"no asset has {how} {text!r}", asset=text)
-        if len(set(found)) > 1:
-            raise WriteError(
-                "BAD_USER_INPUT", f"{text!r} names {len(set(found))} assets; name it by id", asset=text
-            )
-        return found[0]
+        (found,) = self.find_many(snapshot, [ref])
+        if isinstance(found, WriteError):
+            raise found
+        return found
+
+    def find_many(self, snapshot: Snapshot, refs: Sequence[Mapping[str, Any]]) -> list[str | WriteError]:
+        """`find` of each ref: its asset id, or why not (scans.py)."""
+        return find_assets(snapshot, refs)
 
     # ------------------------------------------------------------------ check-out / in
     def checkout(
+        self, snapshot: Snapshot, asset_id: str, caller: Caller, **how: Any
+    ) -> tuple[Checkout, Written]:
+        """One asset checked out (`checkout_many` of one; its refusal raised)."""
+        (done,) = self.checkout_many(snapshot, [asset_id], caller, **how)
+        if isinstance(done, WriteError):
+            raise done
+        return done
+
+    def checkout_many(
         self,
         snapshot: Snapshot,
-        asset_id: str,
+        asset_ids: Sequence[str],
         caller: Caller,
         *,
         to_person_id: str | None = None,
@@ -125,98 +84,161 @@ class Desk:
         expected_checkin: datetime | None = None,
         note: str | None = None,
         guard: Guard | None = None,
-    ) -> tuple[Checkout, Written]:
-        if (to_person_id is None) == (to_location_id is None):
-            raise WriteError(
-                "BAD_USER_INPUT", "check out to one person (to_person) or one location (to_location)"
-            )
-        tag, status = self._asset(snapshot, asset_id)
-        if status != "in_stock":
-            raise WriteError(
-                "BAD_USER_INPUT",
-                f"asset {tag or asset_id} is {status or 'of unknown status'}: only an asset in stock "
-                "can be checked out",
-                asset=tag or asset_id,
-                status=status,
-            )
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """Check each asset out, each on its own: the answer per asset is its loan and write,
+        or why not. The source writes go in one call of the writer (one snapshot)."""
         values: dict[str, Any] = {"status": "in_use"}
         if to_person_id is not None:
-            self._person_may_receive(snapshot, to_person_id)
             values["assigned_to_id"] = to_person_id
         else:
-            self._location(snapshot, to_location_id or "")
             values["location_id"] = to_location_id
-        _guarded(guard, asset_id, values)
-        out = self.store.open_checkouts([asset_id]).get(asset_id)
-        if out is not None:
-            raise WriteError(
-                "CONFLICT",
-                f"asset {tag or asset_id} is already checked out "
-                f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
-                asset=tag or asset_id,
+        facts = self._assets(snapshot, asset_ids)
+        held = self.store.open_checkouts(list(dict.fromkeys(asset_ids)))
+        target = _Once(
+            lambda: (
+                self._person_may_receive(snapshot, to_person_id)
+                if to_person_id is not None
+                else self._location(snapshot, to_location_id or "")
             )
-        # the loan first: the store holds one open loan per asset, so of two desks checking
-        # out one asset one gets CONFLICT here; the source write (conditional on the source
-        # still holding `in_stock`) follows, and a refused one takes the loan back
-        try:
-            loan = self.store.open_checkout(
-                asset_id,
-                actor=caller.actor,
-                to_person_id=to_person_id,
-                to_location_id=to_location_id,
-                expected_checkin=expected_checkin,
-                note=note,
-                asset_tag=tag,
-            )
-        except WorkflowError as exc:
-            raise _refusal(exc) from None
-        try:
-            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
-        except BaseException:
-            self.store.discard_checkout(loan.id)
-            raise
-        self.store.emit("asset.checked_out", _loan_event(loan, caller))
-        return loan, written
+        )
+
+        def lend(asset_id: str) -> Checkout:
+            if (to_person_id is None) == (to_location_id is None):
+                raise WriteError(
+                    "BAD_USER_INPUT", "check out to one person (to_person) or one location (to_location)"
+                )
+            tag, status = _fact(facts, asset_id)
+            if status != "in_stock":
+                raise WriteError(
+                    "BAD_USER_INPUT",
+                    f"asset {tag or asset_id} is {status or 'of unknown status'}: only an asset in stock "
+                    "can be checked out",
+                    asset=tag or asset_id,
+                    status=status,
+                )
+            target()
+            _guarded(guard, asset_id, values)
+            out = held.get(asset_id)
+            if out is not None:
+                raise WriteError(
+                    "CONFLICT",
+                    f"asset {tag or asset_id} is already checked out "
+                    f"(since {out.checked_out_at:%Y-%m-%d %H:%M} UTC)",
+                    asset=tag or asset_id,
+                )
+            # the loan first: the store holds one open loan per asset, so of two desks checking
+            # out one asset one gets CONFLICT here; the source write (conditional on the source
+            # still holding `in_stock`) follows, and a refused one takes the loan back
+            try:
+                loan = self.store.open_checkout(
+                    asset_id, actor=caller.actor, to_person_id=to_person_id, to_location_id=to_location_id,
+                    expected_checkin=expected_checkin, note=note, asset_tag=tag,
+                )  # fmt: skip
+            except WorkflowError as exc:
+                raise _refusal(exc) from None
+            held[asset_id] = loan
+            return loan
+
+        return self._loans(snapshot, asset_ids, caller, lend, lambda _: values, "asset.checked_out")
 
     def checkin(
+        self, snapshot: Snapshot, asset_id: str, caller: Caller, **how: Any
+    ) -> tuple[Checkout, Written]:
+        """One asset checked in (`checkin_many` of one; its refusal raised)."""
+        (done,) = self.checkin_many(snapshot, [asset_id], caller, **how)
+        if isinstance(done, WriteError):
+            raise done
+        return done
+
+    def checkin_many(
         self,
         snapshot: Snapshot,
-        asset_id: str,
+        asset_ids: Sequence[str],
         caller: Caller,
         *,
         to_location_id: str | None = None,
         condition: str | None = None,
         note: str | None = None,
         guard: Guard | None = None,
-    ) -> tuple[Checkout, Written]:
-        tag, _ = self._asset(snapshot, asset_id)
-        values: dict[str, Any] = {"status": "in_stock", "assigned_to_id": None}
-        if to_location_id is not None:
-            self._location(snapshot, to_location_id)
-            values["location_id"] = to_location_id
-        current = self.store.open_checkouts([asset_id]).get(asset_id)
-        if current is None:
-            raise WriteError(
-                "BAD_USER_INPUT",
-                f"asset {tag or asset_id} is not checked out: nothing to check in",
-                asset=tag,
-            )
-        if current.to_person_id is None:
-            values.pop("assigned_to_id")  # lent to a location: no holder to clear
-        _guarded(guard, asset_id, values)
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """Check each asset in, each on its own (as `checkout_many`)."""
+        facts = self._assets(snapshot, asset_ids)
+        held: dict[str, Checkout | None] = dict(self.store.open_checkouts(list(dict.fromkeys(asset_ids))))
+        place = _Once(
+            lambda: self._location(snapshot, to_location_id) if to_location_id is not None else None
+        )
+
+        def values_of(loan: Checkout) -> dict[str, Any]:
+            values: dict[str, Any] = {"status": "in_stock"}
+            if loan.to_person_id is not None:  # lent to a location: no holder to clear
+                values["assigned_to_id"] = None
+            if to_location_id is not None:
+                values["location_id"] = to_location_id
+            return values
+
+        def take_back(asset_id: str) -> Checkout:
+            tag, _ = _fact(facts, asset_id)
+            place()
+            current = held.get(asset_id)
+            if current is None:
+                raise WriteError(
+                    "BAD_USER_INPUT",
+                    f"asset {tag or asset_id} is not checked out: nothing to check in",
+                    asset=tag,
+                )
+            _guarded(guard, asset_id, values_of(current))
+            try:
+                loan = self.store.close_checkout(
+                    asset_id,
+                    actor=caller.actor,
+                    to_location_id=to_location_id,
+                    condition=condition,
+                    note=note,
+                )
+            except WorkflowError as exc:
+                raise _refusal(exc) from None
+            held[asset_id] = None
+            return loan
+
+        return self._loans(snapshot, asset_ids, caller, take_back, values_of, "asset.checked_in")
+
+    def _loans(
+        self,
+        snapshot: Snapshot,
+        asset_ids: Sequence[str],
+        caller: Caller,
+        act: Callable[[str], Checkout],
+        values_of: Callable[[Checkout], Mapping[str, Any]],
+        event: str,
+    ) -> list[tuple[Checkout, Written] | WriteError]:
+        """`act` on each asset in the loans store (open or close its loan: WriteError where it
+        may not), then the source writes of those it took, in one call of the writer; a loan
+        whose write is refused is taken back (discarded, or reopened), the others announced."""
+        out: list[tuple[Checkout, Written] | WriteError | None] = [None] * len(asset_ids)
+        taken: dict[int, Checkout] = {}
+        for i, asset_id in enumerate(asset_ids):
+            try:
+                taken[i] = act(asset_id)
+            except WriteError as exc:
+                out[i] = exc
+        back = self.store.discard_checkout if event == "asset.checked_out" else self.store.reopen_checkout
         try:
-            loan = self.store.close_checkout(
-                asset_id, actor=caller.actor, to_location_id=to_location_id, condition=condition, note=note
-            )
-        except WorkflowError as exc:
-            raise _refusal(exc) from None
-        try:
-            written = self.writer.update(snapshot, "assets", [asset_id], values, caller)
+            writes = [[(loan.asset_id, values_of(loan))] for loan in taken.values()]
+            written = self.writer.each(snapshot, "assets", writes, caller) if writes else []
         except BaseException:
-            self.store.reopen_checkout(loan.id)
+            for loan in taken.values():
+                back(loan.id)
             raise
-        self.store.emit("asset.checked_in", _loan_event(loan, caller))
-        return loan, written
+        events = []
+        for (i, loan), done in zip(taken.items(), written, strict=True):
+            if isinstance(done, WriteError):
+                back(loan.id)
+                out[i] = done
+            else:
+                events.append(_loan_event(loan, caller))
+                out[i] = (loan, done)
+        self.store.emit_many(event, events)
+        return [o for o in out if o is not None]
 
     # ------------------------------------------------------------------ maintenance
     def log_maintenance(
@@ -319,6 +341,15 @@ class Desk:
 
     # ------------------------------------------------------------------ facts
     @staticmethod
+    def _assets(snapshot: Snapshot, asset_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        """id → (asset tag, status), for those the snapshot holds."""
+        rows = snapshot.query(
+            "SELECT id, asset_tag, status FROM assets WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(dict.fromkeys(asset_ids))],
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    @staticmethod
     def _asset(snapshot: Snapshot, asset_id: str) -> tuple[str | None, str | None]:
         rows = snapshot.query("SELECT asset_tag, status FROM assets WHERE id = ?", [asset_id])
         if not rows:
@@ -344,6 +375,31 @@ class Desk:
             raise WriteError(
                 "BAD_USER_INPUT", f"to_location: no location with id {location_id}", field="to_location"
             )
+
+
+def _fact(facts: Mapping[str, tuple[str | None, str | None]], asset_id: str) -> tuple[str | None, str | None]:
+    if asset_id not in facts:
+        raise WriteError("BAD_USER_INPUT", f"no asset with id {asset_id}", asset=asset_id)
+    return facts[asset_id]
+
+
+class _Once:
+    """A check asked of every item of a bulk but run once: its error, if any, given to each."""
+
+    def __init__(self, check: Callable[[], object]) -> None:
+        self.check = check
+        self.done = False
+        self.error: WriteError | None = None
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                self.check()
+            except WriteError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
 
 
 def _refusal(exc: WorkflowError) -> WriteError:

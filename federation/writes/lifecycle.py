@@ -34,8 +34,9 @@ from federation.writes.errors import WriteError
 from federation.writes.history import NO_ENTITY, Caller, refused
 from federation.writes.references import changed, id_of, key_of, reference_of
 from federation.writes.routing import Holding, field_of, load
+from federation.writes.steps import refusal
 from federation.writes.values import UnreadableRecord, map_record
-from federation.writes.writer import Writer, Written, refusal
+from federation.writes.writer import Writer, Written
 from transforms.reverse import NotReversible, to_source
 
 

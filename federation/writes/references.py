@@ -35,8 +35,30 @@ def id_of(snapshot: Snapshot, ref: Reference, key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+class Keys:
+    """`key_of` and `id_of` of one snapshot, each asked once per call (a bulk check-out to one
+    person names that person a hundred times)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._keys: dict[tuple[str, str], str | None] = {}
+        self._ids: dict[tuple[str, str], str | None] = {}
+
+    def key(self, ref: Reference, entity_id: str) -> str | None:
+        at = (ref.name, entity_id)
+        if at not in self._keys:
+            self._keys[at] = key_of(self.snapshot, ref, entity_id)
+        return self._keys[at]
+
+    def id(self, ref: Reference, key: str) -> str | None:
+        at = (ref.name, key)
+        if at not in self._ids:
+            self._ids[at] = id_of(self.snapshot, ref, key)
+        return self._ids[at]
+
+
 def changed(
-    snapshot: Snapshot, table: Table, column: str, seen: Any, now: Mapping[str, Any]
+    snapshot: Snapshot | Keys, table: Table, column: str, seen: Any, now: Mapping[str, Any]
 ) -> tuple[Any, Any] | None:
     """(what the caller saw, what the source holds) where a column's value at the source (`now`:
     its record mapped forward, references as `<name>_key`) is no longer the one the caller's
@@ -44,7 +66,8 @@ def changed(
     ref = reference_of(table, column)
     if ref is not None:
         held = now.get(f"{ref.name}_key")
-        seen_key = key_of(snapshot, ref, seen) if seen is not None else None
+        keys = snapshot if isinstance(snapshot, Keys) else Keys(snapshot)
+        seen_key = keys.key(ref, seen) if seen is not None else None
         return None if (held or "").casefold() == (seen_key or "").casefold() else (seen_key, held)
     held = now.get(column)
     return None if same(held, seen, table.column(column).type) else (seen, held)

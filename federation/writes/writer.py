@@ -2,6 +2,7 @@
 
     writer = Writer(config, workflow_store)
     done = writer.update(snapshot, "assets", [asset_id], {"status": "in_repair"}, caller)
+    each = writer.each(snapshot, "assets", [[(a, {"status": "in_use"})], [(b, {…})]], caller)
 
 For each entity: every column is routed to the source that owns it (routing.py); the values
 are mapped back into each source's columns and vocabulary (transforms/reverse.py); the
@@ -15,6 +16,11 @@ source that refuses after another was written has that other write undone. Each 
 record is read back, mapped forward, and patched into the published snapshot at once
 (Publisher.patch); every field, accepted or refused, goes into the change history (a
 refusal's reason on the fields it concerns: history.py).
+
+`update` is one such write of all its entities; `each` is several, each all or nothing on
+its own (a bulk check-out: one per scan). Either way the stages run once for the whole call
+(steps.py: one load, one fetch per source, one mapping pass per source), and the call
+publishes one snapshot and records its history in one insert.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector, SourceError, StreamConfig, WriteRefused
+from connectors.base import Connector
 from connectors.registry import connector_class
 from federation.config.settings import Config
 from federation.model import TABLES, Table
@@ -34,40 +40,12 @@ from federation.pipeline.patches import Patch
 from federation.pipeline.store import Publisher, Snapshot, StoreReader
 from federation.pipeline.sync import transform_context
 from federation.workflow import Change, WorkflowStore
-from federation.writes.errors import Code, WriteError
+from federation.writes.errors import WriteError
 from federation.writes.history import Caller, refused
-from federation.writes.references import changed, id_of, key_of, reference_of
-from federation.writes.routing import Holding, Route, field_of, load, route
-from federation.writes.values import UnreadableRecord, map_record, same
-from transforms.reverse import NotReversible, to_source, writable_fields
-
-#: WriteRefused.kind → the error code the caller sees
-_CODES: dict[str, Code] = {
-    "invalid": "BAD_USER_INPUT",
-    "forbidden": "FORBIDDEN",
-    "not_found": "CONFLICT",
-    "conflict": "CONFLICT",
-}
-
-
-@dataclass
-class _Step:
-    """The write of one record at one source."""
-
-    holding: Holding
-    route: Route
-    stream: StreamConfig
-    #: column → new value (model form); the mapped fields' values (a reference's key, not
-    #: its id); and the raw columns they become at the source
-    columns: dict[str, Any]
-    unified: dict[str, Any]
-    raw: dict[str, Any] = field(default_factory=dict)
-    #: the record as fetched before writing (raw), and what the write read back
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] | None = None
-    #: columns sent with the value the caller's snapshot shows: written only where the
-    #: source no longer holds it (then it is a CONFLICT, as for any other column)
-    unchanged: set[str] = field(default_factory=set)
+from federation.writes.references import Keys
+from federation.writes.routing import field_of
+from federation.writes.steps import Unit, run
+from transforms.reverse import writable_fields
 
 
 @dataclass
@@ -80,19 +58,6 @@ class Written:
 
     #: the published file of `snapshot_id`
     snapshot_path: Path | None = None
-
-
-def refusal(exc: SourceError, source: str, prefix: str, undone: str | None) -> WriteError:
-    """A source's refusal (or absence) as the caller's error; `undone`: what was rolled back."""
-    code: Code = _CODES[exc.kind] if isinstance(exc, WriteRefused) else "SOURCE_UNAVAILABLE"
-    extra: dict[str, Any] = {"source": source}
-    if isinstance(exc, WriteRefused) and exc.fields:
-        extra["fields"] = exc.fields
-    verb = "refused the write" if isinstance(exc, WriteRefused) else "could not be written"
-    message = f"{prefix}source `{source}` {verb}: {exc}"
-    if undone:
-        message += "; " + undone
-    return WriteError(code, message, **extra)
 
 
 @dataclass
@@ -213,35 +178,39 @@ class Writer:
         caller: Caller,
     ) -> Written:
         """Set `values` (column → model value) on each entity; all or nothing."""
+        (done,) = self.each(snapshot, entity, [[(i, values) for i in entity_ids]], caller)
+        if isinstance(done, WriteError):
+            raise done
+        return done
+
+    def each(
+        self,
+        snapshot: Snapshot,
+        entity: str,
+        writes: Sequence[Sequence[tuple[str, Mapping[str, Any]]]],
+        caller: Caller,
+    ) -> list[Written | WriteError]:
+        """Several writes in one call, each all or nothing on its own: `writes` holds, per
+        write, (entity id, column → model value) pairs. One write's refusal neither stops nor
+        undoes another's; each has its own history rows, accepted or refused. The stages run
+        once for all of them (steps.py) and they publish one snapshot together."""
         table = TABLES[entity]
+        units = [Unit([(i, v) for i, v in pairs]) for pairs in writes]
         with self.lock:
-            holdings = load(snapshot, entity, entity_ids, list(values))
-            steps: list[_Step] = []
-            try:
-                for entity_id in entity_ids:
-                    holding = holdings.get(entity_id)
-                    if holding is None:
-                        raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph").about(
-                            entity_id
-                        )
-                    try:
-                        steps += self._plan(snapshot, table, holding, values)
-                    except WriteError as exc:
-                        raise exc.about(entity_id) from None
-                for step in steps:
-                    try:
-                        self._check(snapshot, table, step)
-                    except WriteError as exc:
-                        raise exc.about(step.holding.entity_id, step.columns) from None
-                steps = [s for s in steps if s.columns]  # all held already at the source
-                self._apply(table, steps)
-            except WriteError as exc:
-                self._record_refusal(table, holdings, values, caller, exc)
-                raise
-            patches = [self._patch(snapshot, table, step) for step in steps]
+            run(self, snapshot, table, units, Keys(snapshot))
+            patches = [p for u in units if u.error is None for p in u.patches]
             snapshot_id, path = self.publish(patches) if patches else (None, None)
-            changes = self._record(table, steps, caller)
-        return Written(list(entity_ids), snapshot_id, changes, path)
+            changes: list[Change] = []
+            for unit in units:
+                changes += (
+                    self._refused(table, unit, caller) if unit.error else self._accepted(table, unit, caller)
+                )
+            recorded = iter(self.record(changes))
+        out: list[Written | WriteError] = []
+        for unit in units:
+            rows = [next(recorded) for _ in range(self._rows(unit))]
+            out.append(unit.error or Written(unit.entity_ids, snapshot_id, rows, path))
+        return out
 
     def publish(self, patches: list[Patch]) -> tuple[str | None, Path | None]:
         """Patch the served graph now, or at the end of the thread's `batch()`."""
@@ -256,144 +225,18 @@ class Writer:
         """Keep `changes` in the history (returned with their ids and times)."""
         return self.workflow.record_changes(changes) if self.workflow is not None else changes
 
-    def _plan(
-        self, snapshot: Snapshot, table: Table, holding: Holding, values: Mapping[str, Any]
-    ) -> list[_Step]:
-        by_route: dict[Route, dict[str, Any]] = {}
-        held: dict[Route, set[str]] = {}
-        types = {c.name: c.type for c in table.columns}
-        for column, value in values.items():
-            # the value the snapshot shows (clients send whole records): written only if the
-            # source no longer holds it; where no writable source owns it, nothing to ask
-            unchanged = same(value, holding.row.get(column), types[column])
-            try:
-                target = route(self.config, table, holding, column, self.can_write)
-            except WriteError:
-                if unchanged:
-                    continue
-                raise
-            by_route.setdefault(target, {})[column] = value
-            if unchanged:
-                held.setdefault(target, set()).add(column)
-        steps = []
-        for target, columns in by_route.items():
-            stream = self.config.source(target.source).entities[table.name]
-            unified = {field_of(table, c): self._unified(snapshot, table, c, v) for c, v in columns.items()}
-            steps.append(_Step(holding, target, stream, columns, unified, unchanged=held.get(target, set())))
-        return steps
+    # ------------------------------------------------------------------ history
+    @staticmethod
+    def _rows(unit: Unit) -> int:
+        """How many history rows a unit has (accepted: one per column written; refused: one
+        per column asked of each entity found)."""
+        if unit.error is None:
+            return sum(len(s.columns) for s in unit.steps)
+        return sum(len(values) for i, values in unit.writes if i in unit.holdings)
 
-    def _unified(self, snapshot: Snapshot, table: Table, column: str, value: Any) -> Any:
-        """A column's value as the mapping's field takes it: a reference's key, not its id."""
-        ref = reference_of(table, column)
-        if ref is None or value is None:
-            return value
-        key = key_of(snapshot, ref, value)
-        if key is None:
-            raise WriteError("BAD_USER_INPUT", f"`{column}`: no {ref.target} with id {value}", field=column)
-        return key
-
-    def _check(self, snapshot: Snapshot, table: Table, step: _Step) -> None:
-        """Fetch the record; refuse with CONFLICT where it no longer holds what the caller saw."""
-        source, record_id = step.route.source, step.route.record_id
-        try:
-            current = self.connector(source).fetch(table.name, record_id)
-        except SourceError as exc:
-            raise WriteError("SOURCE_UNAVAILABLE", f"source `{source}`: {exc}", source=source) from None
-        if current is None:
-            raise WriteError(
-                "CONFLICT",
-                f"record {record_id} of source `{source}` is gone since the graph was published",
-                source=source,
-                record_id=record_id,
-            )
-        step.before = current
-        try:
-            now = map_record(current, table.name, step.stream, self.ctx, source=source, fields=step.unified)
-        except UnreadableRecord as exc:
-            raise WriteError(
-                "CONFLICT",
-                f"record {record_id} of source `{source}` now reads as invalid: {exc}",
-                source=source,
-            ) from None
-        for column in step.columns:
-            differs = changed(snapshot, table, column, step.holding.row.get(column), now)
-            if differs is not None:
-                seen, held = differs
-                raise WriteError(
-                    "CONFLICT",
-                    f"`{column}` changed at source `{source}` since the graph you read was published: "
-                    f"you saw {seen!r}, it now holds {held!r}; read it again and retry",
-                    field=column,
-                    seen=seen,
-                    current=held,
-                    source=source,
-                )
-        for column in step.unchanged:  # the source holds what the caller sends: nothing to write
-            step.columns.pop(column, None)
-            step.unified.pop(field_of(table, column), None)
-        if not step.columns:
-            return
-        try:
-            step.raw = to_source(step.stream, table.name, step.unified, self.ctx, current=current)
-        except NotReversible as exc:
-            raise WriteError("BAD_USER_INPUT", str(exc), field=exc.field, source=source) from None
-        except ValueError as exc:
-            raise WriteError("BAD_USER_INPUT", f"source `{source}`: {exc}", source=source) from None
-
-    def _apply(self, table: Table, steps: list[_Step]) -> None:
-        done: list[_Step] = []
-        for step in steps:
-            source = step.route.source
-            expected = {c: step.before.get(c) for c in step.raw}
-            try:
-                step.after = self.connector(source).update(
-                    table.name, step.route.record_id, step.raw, expected
-                )
-            except (WriteRefused, SourceError) as exc:
-                error = refusal(exc, source, "", self._undo(table, done) if done else None)
-                raise error.about(step.holding.entity_id, step.columns) from None
-            done.append(step)
-
-    def _undo(self, table: Table, done: list[_Step]) -> str:
-        """Write back what the earlier sources held; say what was undone (or could not be)."""
-        failed = []
-        for step in reversed(done):
-            old = {c: step.before.get(c) for c in step.raw}
-            try:
-                self.connector(step.route.source).update(table.name, step.route.record_id, old, None)
-            except SourceError as exc:
-                failed.append(f"`{step.route.source}` ({exc})")
-        names = ", ".join(f"`{s.route.source}`" for s in done)
-        if failed:
-            return f"the write to {names} could NOT be undone at {', '.join(failed)}: check those records"
-        return f"the write already made to {names} was undone"
-
-    # ------------------------------------------------------------------ after the write
-    def _patch(self, snapshot: Snapshot, table: Table, step: _Step) -> Patch:
-        source = step.route.source
-        try:
-            now = map_record(
-                step.after or {}, table.name, step.stream, self.ctx, source=source, fields=step.unified
-            )
-        except UnreadableRecord:
-            now = {}
-        values: dict[str, Any] = {}
-        for column, sent in step.columns.items():
-            ref = reference_of(table, column)
-            if ref is None:
-                values[column] = now.get(column, sent)
-                continue
-            key = now.get(f"{ref.name}_key")
-            sent_key = key_of(snapshot, ref, sent) if sent is not None else None
-            if key is None or (sent_key or "").casefold() == key.casefold():
-                values[column] = sent if key is not None else None
-            else:
-                values[column] = id_of(snapshot, ref, key)
-        step.columns = values
-        return Patch(Patch.now(), source, table.name, step.holding.entity_id, step.route.record_id, values)
-
-    def _record(self, table: Table, steps: list[_Step], caller: Caller) -> list[Change]:
-        changes = [
+    @staticmethod
+    def _accepted(table: Table, unit: Unit, caller: Caller) -> list[Change]:
+        return [
             Change(
                 entity=table.name,
                 entity_id=step.holding.entity_id,
@@ -407,22 +250,17 @@ class Writer:
                 record_id=step.route.record_id,
                 request_id=caller.request_id,
             )
-            for step in steps
+            for step in unit.steps
             for column, value in step.columns.items()
         ]
-        return self.record(changes)
 
-    def _record_refusal(
-        self,
-        table: Table,
-        holdings: Mapping[str, Holding],
-        values: Mapping[str, Any],
-        caller: Caller,
-        error: WriteError,
-    ) -> None:
+    @staticmethod
+    def _refused(table: Table, unit: Unit, caller: Caller) -> list[Change]:
+        assert unit.error is not None
         fields = [
-            (entity_id, column, holding.row.get(column), value)
-            for entity_id, holding in holdings.items()
+            (entity_id, column, unit.holdings[entity_id].row.get(column), value)
+            for entity_id, values in unit.writes
+            if entity_id in unit.holdings
             for column, value in values.items()
         ]
-        self.record(refused(table.name, fields, caller, error))
+        return refused(table.name, fields, caller, unit.error)

@@ -258,6 +258,22 @@ def test_a_query_stream_names_the_columns_it_cannot_write(team: SqlConnector, db
     plain.close()
 
 
+def test_fetch_many_reads_the_records_as_fetch_reads_each(team: SqlConnector) -> None:
+    """One SELECT … IN for a table, a query stream and (one by one) a composite id; a record
+    the source lacks is None; an id sent twice is read once."""
+    asked = {
+        "assets": ["3", "1", "99", "3"],
+        "people": ["1", "7"],
+        "locations": ["LON|2", "LON|9", "LON|1"],
+    }
+    for entity, ids in asked.items():
+        many = team.fetch_many(entity, ids)
+        assert list(many) == list(dict.fromkeys(ids))
+        assert many == {i: team.fetch(entity, i) for i in ids}, entity
+    assert team.fetch_many("assets", ["3", "1"])["3"]["hostname"] == "lt-0003"
+    assert team.fetch_many("assets", []) == {}
+
+
 def test_a_record_id_of_several_columns(team: SqlConnector) -> None:
     assert team.update("locations", "LON|2", {"label": "B"}) == {"site": "LON", "seq": 2, "label": "B"}
     with pytest.raises(WriteRefused, match="has 1 part"):

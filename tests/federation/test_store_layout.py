@@ -18,6 +18,7 @@ from support.full_merge import reconcile_everything
 from connectors.base import SourceConfig
 from federation.config.settings import Config, Settings
 from federation.model import TABLES
+from federation.pipeline.patches import Patch
 from federation.pipeline.store import Publisher, SourceStore, StoreReader
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -93,6 +94,32 @@ def test_rows_are_stored_in_the_models_sort_key_order(tmp_path: Path, publish) -
         stored = cur.execute(f"SELECT {keys} FROM {table} ORDER BY rowid").fetchall()
         assert len(stored) > 1
         assert stored == sorted(stored), f"{table} is not stored in ({keys}) order"
+
+
+@pytest.mark.parametrize("publish", PUBLISHED)
+def test_a_write_keeps_the_row_groups_and_the_storage_order(tmp_path: Path, publish) -> None:
+    """A write's snapshot (Publisher.patch: a copy with the patches applied) keeps the small
+    row groups and the rows where they were; only the written values change."""
+    root = tmp_path / "store"
+    cur = publish(root)
+
+    def layout(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[object, ...]], list[str]]:
+        groups = cur.execute(
+            "SELECT row_group_id, max(count) FROM pragma_storage_info('assets') WHERE column_name = 'id' "
+            "GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        return groups, [r[0] for r in cur.execute("SELECT id FROM assets ORDER BY rowid").fetchall()]
+
+    groups, order = layout(cur)
+    written = order[:: len(order) // 50]
+    patches = [Patch(Patch.now(), "cmdb", "assets", i, "r", {"status": "lost"}) for i in written]
+    assert Publisher(root, clean=False, row_group_size=GROUP).patch(patches) is not None
+    after = StoreReader(root).current()
+    assert after is not None
+    assert layout(after.cursor()) == (groups, order)
+    assert max(count for _, count in groups) <= GROUP
+    lost = after.query("SELECT id FROM assets WHERE status = 'lost' ORDER BY id")
+    assert [r[0] for r in lost] == sorted(written)
 
 
 @pytest.mark.parametrize("publish", PUBLISHED)
