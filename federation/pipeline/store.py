@@ -430,7 +430,7 @@ class Publisher:
         tmp.unlink(missing_ok=True)
         quoted = str(tmp).replace("'", "''")
         if base is not None:
-            shutil.copyfile(base, tmp)  # readers keep the original; the copy is only ours
+            self._copy_base(base, tmp)  # readers keep the original; the copy is only ours
             con.execute(f"ATTACH '{quoted}' AS pub (ROW_GROUP_SIZE {self.row_group_size})")
         else:
             con.execute(f"ATTACH '{quoted}' AS pub")
@@ -475,6 +475,17 @@ class Publisher:
             patched_copy(current, tmp, patches, snapshot_id, row_group_size=self.row_group_size)
             self._swap(tmp, path)
         return snapshot_id
+
+    def _copy_base(self, base: Path, tmp: Path) -> None:
+        """Copy `base`, or the snapshot that replaced it if writes' swaps pruned it meanwhile
+        (a write's copy carries on from the one it patched, token included)."""
+        try:
+            shutil.copyfile(base, tmp)
+        except FileNotFoundError:
+            current = self.current_path()
+            if current is None or current == base:
+                raise
+            shutil.copyfile(current, tmp)
 
     def _swap(self, tmp: Path, path: Path) -> None:
         os.replace(tmp, path)

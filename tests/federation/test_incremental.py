@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,6 +243,37 @@ def test_a_large_change_merges_everything(estate: tuple[Estate, Syncer, Path]) -
         d["status"] = "retired"
     world.write(root.parent)
     assert not syncer.run().reconcile.incremental
+
+
+def test_a_base_pruned_by_writes_while_a_publish_plans_is_replaced_by_the_newest(
+    estate: tuple[Estate, Syncer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes swap in patched copies while a publish plans; enough of them prune the file the
+    publish chose to build on. It builds on the newest copy instead (it carries the same
+    token) and still merges only what changed."""
+    world, syncer, root = estate
+    syncer.run()
+    device = next(d for d in world.devices if "cmdb" in d["in"] and d["status"] != "retired")
+    device["status"] = "retired"
+    world.write(root.parent)
+    planned = delta.plan
+
+    def plan_then_prune(*args: Any, **kwargs: Any) -> delta.Plan:
+        plan = planned(*args, **kwargs)
+        publisher = syncer.publisher
+        base = publisher.current_path()
+        assert base is not None
+        newer = publisher.dir / "snap-29990101T000000000000-1-w.duckdb"
+        shutil.copyfile(base, newer.with_suffix(".tmp"))
+        publisher._swap(newer.with_suffix(".tmp"), newer)  # as a write's patch swaps its copy in
+        base.unlink()  # pruned
+        return plan
+
+    monkeypatch.setattr(delta, "plan", plan_then_prune)
+    report = syncer.run().reconcile
+    assert report is not None
+    assert report.incremental, report.merged_all_because
+    assert _status(root, device["tag"]) == "retired"
 
 
 def test_a_rule_turning_weak_merges_everything(tmp_path: Path) -> None:
