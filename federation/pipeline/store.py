@@ -477,8 +477,7 @@ class Publisher:
         return snapshot_id
 
     def _copy_base(self, base: Path, tmp: Path) -> None:
-        """Copy `base`, or the snapshot that replaced it if writes' swaps pruned it meanwhile
-        (a write's copy carries on from the one it patched, token included)."""
+        """Copy `base`, or the newest snapshot if writes' swaps pruned `base` meanwhile."""
         try:
             shutil.copyfile(base, tmp)
         except FileNotFoundError:
