@@ -16,13 +16,13 @@ import httpx
 import pytest
 from auth_gateway import token
 from request_gateway import ANN, BOB, CY, DESK, RequestGateway, request_config
+from support.itsm import itsm_source, loopback_servicenow
 from support.serving import serving, synced_and_served
 
 from federation.demo.servicenow import ServiceNow, journal_entries
 from federation.demo.vendor_server import VendorServer
 from federation.serving.app import serving_app
 
-USER, PASSWORD = "assetgraph", "itsm-pass-8812"
 SUBMIT = """mutation($item: request_item!, $answers: jsonb!) {
   submit_request(item: $item, answers: $answers) {
     id state ticket ticket_sys_id ticket_status ticket_error } }"""
@@ -37,17 +37,12 @@ ANSWERS = {"purpose": "travelling to customer sites every week"}
 
 @pytest.fixture
 def snow() -> Iterator[tuple[ServiceNow, VendorServer]]:
-    vendor = ServiceNow(USER, PASSWORD, {"sc_request": [], "incident": []})
-    server = VendorServer([vendor]).start()
-    yield vendor, server
-    server.stop()
+    with loopback_servicenow() as found:
+        yield found
 
 
 def itsm_config(tmp_path: Path, server: VendorServer, **tickets: Any) -> Any:
-    itsm = {"name": "itsm", "kind": "servicenow", "base_url": server.base("servicenow"),
-            "auth": {"username": USER, "password": PASSWORD},
-            "retry": {"max_tries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "max_wait": 1},
-            "entities": {"assets": None, "people": None, "locations": None}}  # fmt: skip
+    itsm = itsm_source(server)
     fields = {"assignment_group": "Service Desk"}
     section = {"source": "itsm", "timeout": "3s", "maintenance": {"table": "incident", "fields": fields},
                **tickets}  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.itsm import itsm_source, loopback_servicenow
 
 from federation.config.settings import Config, parse_config
 from federation.demo.servicenow import ServiceNow, journal_entries
@@ -23,7 +24,6 @@ from federation.workflow.requests import Actor
 from federation.workflow.ticketing import Ticketing
 from federation.workflow.tickets import TicketOrder
 
-USER, PASSWORD = "itsm-bot", "sn-pass-3321"
 ANN = Actor("ann@example.com", "employee")
 BOSS = Actor("bob@example.com", "manager", approves=True)
 DESK = Actor("desk@example.com", "service_desk", fulfils=True)
@@ -34,17 +34,12 @@ LATER = timedelta(hours=2)  # past any backoff
 
 @pytest.fixture
 def snow() -> Iterator[tuple[ServiceNow, VendorServer]]:
-    vendor = ServiceNow(USER, PASSWORD, {"sc_request": [], "incident": []})
-    server = VendorServer([vendor]).start()
-    yield vendor, server
-    server.stop()
+    with loopback_servicenow() as found:
+        yield found
 
 
 def config(tmp_path: Path, server: VendorServer, **tickets: Any) -> Config:
-    itsm = {"name": "itsm", "kind": "servicenow", "base_url": server.base("servicenow"),
-            "auth": {"username": USER, "password": PASSWORD},
-            "retry": {"max_tries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "max_wait": 1},
-            "entities": {"assets": None, "people": None, "locations": None}}  # fmt: skip
+    itsm = itsm_source(server)
     raw = {"store": {"path": "state"}, "sources": [itsm],
            "tickets": {"source": "itsm", "timeout": "1s", **tickets}}  # fmt: skip
     return parse_config(raw, source="config.yaml", base_dir=tmp_path)

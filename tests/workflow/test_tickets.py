@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.itsm import itsm_source, loopback_servicenow
 
 from federation.config.settings import Config, parse_config
 from federation.demo.servicenow import ServiceNow
@@ -21,7 +22,6 @@ from federation.workflow.requests import Actor
 from federation.workflow.ticketing import Ticketing
 from federation.workflow.tickets import RetryRefused, TicketOrder
 
-USER, PASSWORD = "itsm-bot", "sn-pass-3321"
 ORDER = TicketOrder(
     "itsm", "sc_request", {"short_description": "Request a laptop: laptop for ann@example.com"}
 )
@@ -29,17 +29,12 @@ ORDER = TicketOrder(
 
 @pytest.fixture
 def snow() -> Iterator[tuple[ServiceNow, VendorServer]]:
-    vendor = ServiceNow(USER, PASSWORD, {"sc_request": [], "incident": []})
-    server = VendorServer([vendor]).start()
-    yield vendor, server
-    server.stop()
+    with loopback_servicenow() as found:
+        yield found
 
 
 def config(tmp_path: Path, server: VendorServer, **tickets: Any) -> Config:
-    itsm = {"name": "itsm", "kind": "servicenow", "base_url": server.base("servicenow"),
-            "auth": {"username": USER, "password": PASSWORD},
-            "retry": {"max_tries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "max_wait": 1},
-            "entities": {"assets": None, "people": None, "locations": None}}  # fmt: skip
+    itsm = itsm_source(server)
     raw = {"store": {"path": "state"}, "sources": [itsm],
            "tickets": {"source": "itsm", "timeout": "2s", **tickets}}  # fmt: skip
     return parse_config(raw, source="config.yaml", base_dir=tmp_path)
