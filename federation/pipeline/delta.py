@@ -200,6 +200,18 @@ def remember(con: duckdb.DuckDBPyConnection, done: Plan) -> str:
     return token
 
 
+def publish_provisional(con: duckdb.DuckDBPyConnection) -> None:
+    """Table `provisional_ids` of the attached `pub`: the entities a publish made while a round
+    still read gave ids that the round's last publish may give otherwise (writes refuse them:
+    a write by an id that then vanished would leave its history and patch behind)."""
+    con.execute("CREATE TABLE IF NOT EXISTS pub.provisional_ids (entity VARCHAR, entity_id VARCHAR)")
+    con.execute("DELETE FROM pub.provisional_ids")
+    con.execute(
+        "INSERT INTO pub.provisional_ids SELECT DISTINCT entity, entity_id FROM entity_ids "
+        "WHERE provisional ORDER BY ALL"
+    )
+
+
 def shape(
     con: duckdb.DuckDBPyConnection, rules: dict[str, list[list[str]]], fields: dict[str, list[str]]
 ) -> tuple[dict[str, list[bool]], dict[str, bool]]:

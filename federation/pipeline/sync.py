@@ -337,6 +337,7 @@ class Syncer:
             )
             for statement in QUALITY_PUBLISH:
                 con.execute(statement)
+            delta.publish_provisional(con)
             return Built(token=delta.remember(con, plan), regroup=not plan.incremental)
 
         # values written back since a source's last read stay patched in (patches.py)

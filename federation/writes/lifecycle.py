@@ -161,6 +161,7 @@ def _delete(
         holding = holdings.get(entity_id)
         if holding is None:
             raise WriteError("CONFLICT", f"{entity} {entity_id} is no longer in the graph").about(entity_id)
+        holding.final(entity)
         for source in holding.records:
             why = writer.can_delete(source, entity)
             if why is not None:

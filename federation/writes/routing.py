@@ -32,6 +32,18 @@ class Holding:
     records: dict[str, list[str]] = field(default_factory=dict)
     #: field → (source, record id) its value came from
     provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: given by a publish made while a sync round still read: the round's end may change it
+    provisional: bool = False
+
+    def final(self, entity: str) -> None:
+        """Raise CONFLICT where the entity's id may still change (a write by it could vanish)."""
+        if self.provisional:
+            raise WriteError(
+                "CONFLICT",
+                f"{entity} {self.entity_id} was published while a sync round still read its sources, "
+                "and its id may change when the round ends: read it again once the round is "
+                "published (`sources` shows when), then retry",
+            ).about(self.entity_id)
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,14 @@ def load(
         [entity, fields, ids],
     ):
         out[entity_id].provenance[name] = (source, record_id)
+    kept = snapshot.query("SELECT 1 FROM duckdb_tables() WHERE table_name = 'provisional_ids'")
+    if kept:  # (a snapshot published before they were kept has none)
+        for (entity_id,) in snapshot.query(
+            "SELECT entity_id FROM provisional_ids WHERE entity = ? AND "
+            "entity_id IN (SELECT unnest(?::VARCHAR[]))",
+            [entity, ids],
+        ):
+            out[entity_id].provisional = True
     return out
 
 

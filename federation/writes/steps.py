@@ -143,6 +143,7 @@ def _plan(sources: Sources, keys: Keys, table: Table, unit: Unit, holdings: Mapp
             raise WriteError("CONFLICT", f"{table.name} {entity_id} is no longer in the graph").about(
                 entity_id
             )
+        holding.final(table.name)
         try:
             unit.steps += _steps(sources, keys, table, holding, values)
         except WriteError as exc:

@@ -256,3 +256,32 @@ def test_a_refusal_at_the_door_is_in_the_history_without_what_the_role_cannot_se
     finally:
         store.close()
     assert [(c.field, c.role) for c in door] == [("hostname", "network_team")]
+
+
+def test_an_entity_whose_id_is_provisional_is_not_written_until_the_round_publishes(
+    gateway: Gateway,
+) -> None:
+    """A publish made while a round still reads gives new entities provisional ids (the
+    round's last publish may derive them otherwise): a write by such an id is refused with
+    CONFLICT, and goes through by the id the round then publishes."""
+    with sqlite3.connect(gateway.db) as con:
+        con.execute(
+            "INSERT INTO ci_computer VALUES ('c9', 'A-009', 'SN009', 'lt-009', 'Laptop', 6, "
+            "'Berlin HQ', 800, NULL)"
+        )
+    syncer = Syncer(gateway.config)
+    try:
+        syncer.sync_sources([s for s in gateway.config.sources if s.name == "cmdb"])
+        syncer.publish(remember=False)  # as the round does while slower reads go on
+        provisional = gateway.asset("A-009")["id"]
+        refused = gateway.post("admin", UPDATE, id=provisional, set={"status": "in_repair"})
+        assert refused["errors"][0]["extensions"]["code"] == "CONFLICT", refused
+        assert "its id may change when the round ends" in refused["errors"][0]["message"]
+        assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c9'") == 6
+        syncer.publish()  # the round's last publish
+    finally:
+        syncer.close()
+    final = gateway.asset("A-009")["id"]
+    written = gateway.post("admin", UPDATE, id=final, set={"status": "in_repair"})
+    assert "errors" not in written, written
+    assert gateway.cell("SELECT install_status FROM ci_computer WHERE sys_id = 'c9'") == 3
