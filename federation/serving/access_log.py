@@ -211,6 +211,7 @@ class AccessLog:
                 if stop:
                     batch.extend(_take_all(self._queue))
                 items = [item for item in batch if item is not _STOP]
+                entries: list[dict[str, Any]] = []
                 if items:
                     entries = [_entry(at, entry) for at, entry in items]
                     try:
@@ -221,7 +222,11 @@ class AccessLog:
                         )
                         for entry in entries:
                             log.error(_line(entry))
-                for _ in batch:
+                # written: let go of them before waiting for more (a request's entry holds its
+                # document; an idle writer kept its last batch of them alive)
+                done = len(batch)
+                batch, items, entries = [], [], []
+                for _ in range(done):
                     self._queue.task_done()
                 metrics.ACCESS_LOG_PENDING.set(self._queue.qsize())
         finally:

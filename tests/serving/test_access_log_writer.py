@@ -3,9 +3,11 @@ none is lost, and a full queue slows the requests down instead of dropping their
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -202,3 +204,26 @@ def test_records_that_cannot_be_written_at_shutdown_go_to_the_log(
     logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     for n in range(3):
         assert any(f'"request_id": "r{n:05d}"' in line for line in logged)
+
+
+def test_the_writer_lets_go_of_what_it_wrote(tmp_path: Path) -> None:
+    """A request's entry holds its document (up to the body limit): once written, the idle
+    writer must not keep its last batch of them alive until the next request."""
+    log = AccessLog(tmp_path, batch_size=100, linger=0.05)
+
+    class Document:
+        text = "x" * 200_000
+
+    kept = []
+    for n in range(10):
+        document = Document()
+        kept.append(weakref.ref(document))
+        log.record(lambda n=n, document=document: {**entry(n), "operation_name": document.text[:5]})
+    log.flush()
+    del document
+    gc.collect()
+    try:
+        assert [ref() for ref in kept] == [None] * 10
+    finally:
+        log.close()
+    assert len(stored_ids(tmp_path)) == 10
