@@ -30,11 +30,11 @@ import sqlalchemy as sa
 import federation.workflow.queue as queue
 from federation.config.ticket_updates import render
 from federation.config.tickets import TicketsConfig
-from federation.workflow.tables import MAINTENANCE, REQUESTS, TICKET_UPDATES, TICKETS
+from federation.workflow.tables import TICKET_UPDATES, TICKETS
+from federation.workflow.tickets import show
 
 U = TICKET_UPDATES
 T = TICKETS
-_RECORDS = {"requests": REQUESTS, "maintenance": MAINTENANCE}
 #: the fields whose answer is the ticket's state, by preference
 STATE_FIELDS = ("request_state", "state")
 
@@ -106,7 +106,7 @@ def enqueue(
                 created_at=now, next_attempt_at=now,
             )
         )  # fmt: skip
-    _show(conn, entity, entity_id, ticket_update="pending", ticket_update_error=None)
+    show(conn, entity, entity_id, ticket_update="pending", ticket_update_error=None)
     return update_id
 
 
@@ -171,14 +171,8 @@ def settle(
     ).first()
     if latest is not None:
         shown |= {"ticket_update": latest.status, "ticket_update_error": latest.last_error}
-    _show(conn, job.entity, job.entity_id, **shown)
+    show(conn, job.entity, job.entity_id, **shown)
     return str(values["status"])
-
-
-def _show(conn: sa.Connection, entity: str, entity_id: str, **values: Any) -> None:
-    table = _RECORDS[entity]
-    if values:
-        conn.execute(sa.update(table).where(table.c.id == entity_id).values(**values))
 
 
 def updates_of(conn: sa.Connection, ticket_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -205,5 +199,5 @@ def retry(conn: sa.Connection, ticket_ids: Sequence[str], now: datetime) -> list
                   why="a PATCH sent already")  # fmt: skip
     tickets = {str(r.ticket_id) for r in rows}
     for ticket in conn.execute(sa.select(T.c.entity, T.c.entity_id).where(T.c.id.in_(list(tickets)))):
-        _show(conn, ticket.entity, str(ticket.entity_id), ticket_update="pending", ticket_update_error=None)
+        show(conn, ticket.entity, str(ticket.entity_id), ticket_update="pending", ticket_update_error=None)
     return sorted(tickets)

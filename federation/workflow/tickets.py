@@ -96,10 +96,11 @@ def maintenance_order(tickets: TicketsConfig, record: Maintenance, asset_tag: st
 # ----------------------------------------------------------------------------- the queue
 
 
-def _show(conn: sa.Connection, entity: str, entity_id: str, **values: Any) -> None:
-    """Write where the ticket stands on the record it is for."""
-    table = _RECORDS[entity]
-    conn.execute(sa.update(table).where(table.c.id == entity_id).values(**values))
+def show(conn: sa.Connection, entity: str, entity_id: str, **values: Any) -> None:
+    """Write where the ticket stands on the record it is for (nothing when `values` is empty)."""
+    if values:
+        table = _RECORDS[entity]
+        conn.execute(sa.update(table).where(table.c.id == entity_id).values(**values))
 
 
 def enqueue(
@@ -115,7 +116,7 @@ def enqueue(
             next_attempt_at=now,
         )
     )  # fmt: skip
-    _show(conn, entity, entity_id, ticket_status="pending", ticket_error=None)
+    show(conn, entity, entity_id, ticket_status="pending", ticket_error=None)
     return ticket_id
 
 
@@ -156,7 +157,7 @@ def settle(
         values |= {"opened_at": now, "number": number, "sys_id": sys_id}
         shown = {"ticket": number, "ticket_sys_id": sys_id, "ticket_error": None}
     conn.execute(sa.update(T).where(T.c.id == job.id).values(**values))
-    _show(conn, job.entity, job.entity_id, ticket_status=values["status"], **shown)
+    show(conn, job.entity, job.entity_id, ticket_status=values["status"], **shown)
     return str(values["status"])
 
 
@@ -185,5 +186,5 @@ def retry(conn: sa.Connection, ids: Sequence[str], now: datetime) -> list[dict[s
     rows = queue.requeue(conn, T, ids, now, done="opened", noun="ticket",
                          why="a retry would open a second one", refused=RetryRefused)  # fmt: skip
     for row in rows:
-        _show(conn, row.entity, row.entity_id, ticket_status="pending")
+        show(conn, row.entity, row.entity_id, ticket_status="pending")
     return tickets(conn, ids=ids)
